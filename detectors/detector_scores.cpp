@@ -128,14 +128,14 @@ double logprob(const KeyState& s, const EngineConfig& cfg, double now, std::vect
   const double temp0 = share_of(b, s.logprob.value(2, w), s, kHTemp0, cfg, now);
   const double bias_sets = b.history ? 0.0 : s.bias_sets.estimate(w);
   const double bias_requests = b.history ? 0.0 : s.logprob.value(3, w);
-  const double harvest_score =
-      ramp(harvest, c.harvest_share_low, c.harvest_share_high) * (1 - c.temp0_discount * (1 - temp0));
+  const double harvest_score = c.harvest_max_score * ramp(harvest, c.harvest_share_low, c.harvest_share_high) *
+                               (1 - c.temp0_discount * (1 - temp0));
   // Rotation needs the sets to be distinct per request, not one fixed bias
   // re-sent: the distinct count must also be a real share of biased requests.
   const double rotation = bias_requests > 0 && bias_sets / bias_requests >= 0.2
                               ? ramp(bias_sets, c.bias_sets_low, c.bias_sets_high)
                               : 0.0;
-  const double score = std::max(harvest_score, rotation);
+  const double score = 1 - (1 - harvest_score) * (1 - rotation);
   if (ev && score > 0) {
     std::string e = format_percent(harvest) + " of " + format_count(b.requests) + " requests " + b.where +
                     " ask for top_logprobs=" + std::to_string(c.top_logprobs_max) + " with max_tokens<=" +

@@ -84,6 +84,11 @@ struct LogprobHarvestingConfig {
   /// bias (ban a token) or none.
   double bias_sets_low = 8;
   double bias_sets_high = 40;
+  /// The harvest shape without rotating biases is also what an eval
+  /// harness' loglikelihood scoring looks like (max_tokens 1, logprobs, temp
+  /// 0, one template): alone it scores at most this (corroboration, not a
+  /// finding); with breadth (coverage) or rotation it alerts.
+  double harvest_max_score = 0.65;
   /// Temperature 0 multiplies the harvest part by (1 - temp0_discount) when
   /// absent: harvesters want the deterministic distribution.
   double temp0_discount = 0.2;
