@@ -229,6 +229,11 @@ struct EngineConfig {
   ReasoningLexicon lexicon = ReasoningLexicon::defaults();
   /// Bytes of one prompt the analyzer reads at most (head 3/4, tail 1/4).
   std::size_t max_scan_bytes = 8192;
+  /// false (default): Engine::observe writes evidence sentences only when a
+  /// finding is new or the alert is new (formatting costs ~1 us per finding);
+  /// later exchanges of a flagged key carry scores without sentences.
+  /// Engine::peek always writes them. true: on every exchange.
+  bool evidence_every_exchange = false;
 };
 
 }  // namespace dg::detectors

@@ -170,6 +170,9 @@ void update_key_state(KeyState& s, const Exchange& ex, const RequestSignals& sig
   });
   s.coverage_long.roll(ts, cfg.history_half_life_s,
                        [&](const auto&, std::uint32_t elapsed) { s.templates_long.on_roll(elapsed); });
+  // Breadth is a property of single-shot prompts: the last user turn of a
+  // conversation or an agent loop is not a new "template".
+  if (!sig.single_shot) return;
   s.coverage.add(0, 1);
   s.coverage_long.add(0, 1);
   const auto tpl = mix64(ex.request.prompt.template_signature ^ ex.request.prompt.system_prompt_hash);
