@@ -109,6 +109,7 @@ void read_detectors(YamlSection& d, EngineConfig& cfg) {
     r.pair("answer_share_low", "answer_share_high", c.answer_share_low, c.answer_share_high, 0, 1);
     r.pair("step_share_low", "step_share_high", c.step_share_low, c.step_share_high, 0, 1);
     c.step_max_score = r.number("step_max_score", c.step_max_score, 0, 1);
+    c.cot_max_score = r.number("cot_max_score", c.cot_max_score, 0, 1);
     s->finish();
   }
   if (auto s = d.child("logprob_harvesting")) {
@@ -191,6 +192,7 @@ void read_lexicon(YamlSection& s, EngineConfig& cfg) {
   };
   merge("step_by_step", cfg.lexicon.step_by_step);
   merge("answer_reasoning", cfg.lexicon.answer_reasoning);
+  merge("cot_harvest", cfg.lexicon.cot_harvest);
   merge("given_answer", cfg.lexicon.given_answer);
   merge("explain", cfg.lexicon.explain);
   s.finish();

@@ -281,6 +281,7 @@ void Engine::reconfigure(EngineConfig config) {
   const auto prev = impl_->cfg.load();
   if (prev->lexicon.step_by_step != next->lexicon.step_by_step ||
       prev->lexicon.answer_reasoning != next->lexicon.answer_reasoning ||
+      prev->lexicon.cot_harvest != next->lexicon.cot_harvest ||
       prev->lexicon.given_answer != next->lexicon.given_answer || prev->lexicon.explain != next->lexicon.explain ||
       prev->max_scan_bytes != next->max_scan_bytes) {
     impl_->analyzer.store(std::make_shared<const PromptAnalyzer>(next->lexicon, next->max_scan_bytes));

@@ -13,7 +13,7 @@ namespace dg::detectors {
 
 namespace {
 
-enum Kind : std::size_t { kStep = 0, kAnswer = 1, kGiven = 2, kExplain = 3, kKinds = 4 };
+enum Kind : std::size_t { kStep = 0, kAnswer = 1, kGiven = 2, kExplain = 3, kCot = 4, kKinds = 5 };
 
 bool is_ascii_alnum(unsigned char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); }
 
@@ -41,7 +41,7 @@ struct PromptAnalyzer::Automaton {
 
   explicit Automaton(const ReasoningLexicon& lex) {
     std::array<const std::vector<std::string>*, kKinds> lists{&lex.step_by_step, &lex.answer_reasoning,
-                                                              &lex.given_answer, &lex.explain};
+                                                              &lex.given_answer, &lex.explain, &lex.cot_harvest};
     std::vector<std::pair<std::string, Kind>> phrases;
     for (std::size_t k = 0; k < kKinds; ++k) {
       for (const auto& raw : *lists[k]) {
@@ -112,7 +112,8 @@ struct PromptAnalyzer::Automaton {
       }
     }
     has_out.resize(n);
-    for (std::size_t s = 0; s < n; ++s) has_out[s] = (out[s][0] | out[s][1] | out[s][2] | out[s][3]) != 0;
+    for (std::size_t s = 0; s < n; ++s)
+      has_out[s] = std::any_of(out[s].begin(), out[s].end(), [](std::uint8_t v) { return v != 0; });
     start = next[0];  // after the leading separator
   }
 };
@@ -215,7 +216,7 @@ PromptAnalyzer::LexiconHits PromptAnalyzer::scan(std::string_view normalized) co
       for (std::size_t k = 0; k < kKinds; ++k) hits[k] += a.out[s][k];
     }
   }
-  return LexiconHits{hits[kStep], hits[kAnswer], hits[kGiven], hits[kExplain]};
+  return LexiconHits{hits[kStep], hits[kAnswer], hits[kCot], hits[kGiven], hits[kExplain]};
 }
 
 namespace {
@@ -473,8 +474,10 @@ PromptFeatures PromptAnalyzer::analyze(const PromptText& text) const {
   const unsigned answer = hs.answer_reasoning + hu.answer_reasoning;
   const unsigned given = hs.given_answer + hu.given_answer;
   const unsigned explain = hs.explain + hu.explain;
+  const unsigned cot = hs.cot_harvest + hu.cot_harvest;
   f.reasoning_markers = static_cast<std::uint8_t>(std::min(255U, step));
-  f.asks_reasoning_for_answer = answer > 0 || (given == 1 && (explain > 0 || step > 0));
+  f.states_answer = answer > 0 || (given == 1 && explain > 0);
+  f.asks_reasoning_for_answer = f.states_answer || cot > 0 || (given == 1 && step > 0);
   f.template_signature = template_signature(user);
   return f;
 }

@@ -51,6 +51,7 @@ class PromptAnalyzer {
   struct LexiconHits {
     unsigned step_by_step = 0;
     unsigned answer_reasoning = 0;
+    unsigned cot_harvest = 0;
     unsigned given_answer = 0;
     unsigned explain = 0;
   };

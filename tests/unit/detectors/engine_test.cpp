@@ -140,11 +140,30 @@ TEST_CASE("benign look-alikes stay under the alert threshold, even with machine 
   }
 }
 
-TEST_CASE("the boxed-CoT eval harness has a reasoning finding but no corroboration", "[detectors]") {
-  Engine engine(EngineConfig{});
-  auto r = run(engine, Shape::EvalHarnessBoxed, "fp:eval", kT0, 1319, 0.3, Arrival::Regular);
-  CHECK(has_finding(r.last, "reasoning_elicitation"));
-  CHECK(r.last.risk <= EngineConfig{}.combine.uncorroborated_cap + 1e-9);
+TEST_CASE("CoT-harvest phrasing corroborates; a stated answer stands alone", "[detectors]") {
+  {
+    // The \boxed{} eval prompt: reasoning corroborates, no finding, capped risk.
+    Engine engine(EngineConfig{});
+    auto r = run(engine, Shape::EvalHarnessBoxed, "fp:eval", kT0, 1319, 0.3, Arrival::Regular);
+    CHECK(score_of(r.last, "reasoning_elicitation") >= 0.5);
+    CHECK_FALSE(has_finding(r.last, "reasoning_elicitation"));
+    CHECK(r.last.risk <= EngineConfig{}.combine.uncorroborated_cap + 1e-9);
+  }
+  {
+    // Rationale harvesting with short outputs: no other detector needed.
+    Engine engine(EngineConfig{});
+    std::mt19937_64 rng(9);
+    KeyAssessment a;
+    for (int i = 0; i < 200; ++i) {
+      auto ex = shaped(Shape::ReasoningDistiller, "fp:rat", kT0 + i * 30.0, i, rng);
+      ex.response.completion_tokens = 60;
+      ex.request.assistant_turns = 1;
+      a = engine.observe(ex);
+    }
+    CHECK(score_of(a, "generation_heavy") == 0);
+    CHECK(has_finding(a, "reasoning_elicitation"));
+    CHECK(a.alert);
+  }
 }
 
 TEST_CASE("slow-and-low distillers are judged on their decayed history", "[detectors]") {

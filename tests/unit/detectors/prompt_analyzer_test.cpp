@@ -69,6 +69,8 @@ TEST_CASE("asks for the reasoning behind a given answer, in several languages", 
   for (const char* p : asks) {
     INFO(p);
     CHECK(user(p).asks_reasoning_for_answer);
+    // Only the \\boxed{} phrasings lack a stated answer.
+    CHECK(user(p).states_answer == (std::string_view(p).find("boxed") == std::string_view::npos));
   }
   // The system prompt counts too: a harvester may put the demand there.
   auto f = analyzer().analyze(PromptText{"Always explain why the answer is correct, step by step.", "What is 17*3?"});
