@@ -360,8 +360,14 @@ std::uint64_t PromptAnalyzer::template_signature(std::string_view text) {
   const bool mask_long = has_short && has_long;
 
   Tokenizer tok(tokens);
-  for (const auto& [para, words] : paragraphs) {
-    if (mask_long && words > kLongParagraphWords && para.find(':') == std::string_view::npos) {
+  const std::size_t last = paragraphs.size() - (paragraphs.empty() ? 0 : 1);
+  for (std::size_t pi = 0; pi < paragraphs.size(); ++pi) {
+    const auto& [para, words] = paragraphs[pi];
+    // Instruction / data / output-cue: with three or more paragraphs the
+    // first and the last carry the frame, the middle ones the filled-in data
+    // (a review to classify, exemplars, a pasted document).
+    const bool middle = pi > 0 && pi < last;
+    if (middle || (mask_long && words > kLongParagraphWords && para.find(':') == std::string_view::npos)) {
       tok.emit(kParagraphTok);
       continue;
     }
