@@ -106,11 +106,14 @@ struct LogprobHarvestingConfig {
 /// multi-turn continuity, max_tokens near the cap, n > 1.
 struct GenerationHeavyConfig {
   DetectorCommon common{};
-  /// Window output/input token ratio mapped to 0..1. Chat and RAG traffic
-  /// sits well under 1 (context grows with the conversation or documents);
-  /// "write a long answer to this one-line instruction" is 5-20.
-  double ratio_low = 2.0;
-  double ratio_high = 6.0;
+  /// Window output/input token ratio (sums) mapped to 0..1. Production chat,
+  /// code and RAG traffic sits far under 1 (Azure LLM traces: ~0.2 for
+  /// conversation, ~0.01 for code; Mooncake ~0.03): context grows with the
+  /// conversation or the documents. Answering short instructions at length
+  /// is >= 3 (the Alpaca data set itself: 3.4; reasoning traces for GSM8K
+  /// questions: 3-10). A zero-shot CoT eval sits around 1.5-2.5.
+  double ratio_low = 1.5;
+  double ratio_high = 4.0;
   /// Share of single-shot requests (no earlier assistant or tool turns)
   /// mapped to a 0..1 factor: coding agents and chat products carry history.
   double single_shot_low = 0.5;
@@ -119,8 +122,14 @@ struct GenerationHeavyConfig {
   std::int64_t large_max_tokens = 4000;
   /// Shares of near-cap max_tokens and of n > 1 each add up to this much
   /// (noisy-OR with the ratio part).
-  double large_max_weight = 0.4;
+  double large_max_weight = 0.3;
   double multi_sample_weight = 0.5;
+  /// Look-alike guard: the score is multiplied by (1 - scoring_discount x
+  /// share of evaluation-shaped requests: logprobs below the maximum at
+  /// temperature 0). A benchmark run scores answers it generates; a text
+  /// harvester has no use for logprobs (and one that wants them at the
+  /// maximum is the logprob detector's).
+  double scoring_discount = 0.5;
 };
 
 /// 4. Coverage: many distinct templates in a window (harvesting breadth),
@@ -199,6 +208,12 @@ struct CombineConfig {
   std::uint32_t min_corroborating = 2;
   /// Risk cap when uncorroborated and no standalone finding.
   double uncorroborated_cap = 0.6;
+  /// Corroboration must include an *output* detector (generation_heavy or
+  /// logprob_harvesting) at >= corroboration_score: distillation needs rich
+  /// outputs (long generations, logprob vectors). Asking for step-by-step
+  /// reasoning over many distinct questions is also exactly what a benchmark
+  /// run does, so reasoning + coverage alone do not corroborate each other.
+  bool require_output_signal = true;
   /// Risk at or above which KeyAssessment::alert is set. Policies may use
   /// their own thresholds on `risk`; this one is for replay summaries.
   double risk_threshold = 0.8;
