@@ -11,8 +11,16 @@
 /// pipeline (long inputs, short outputs), a coding agent (multi-turn tool
 /// loops), a chat product (multi-turn, human daily cycle) - stay under the
 /// alert threshold. No single "content" detector can raise a key's risk to the
-/// alert threshold unless it is marked standalone; two must agree (see
-/// CombineConfig).
+/// alert threshold unless it is marked standalone (rotating logit_bias sets,
+/// rationales for answers the prompt states); otherwise two must agree and
+/// one of them must be an output detector - long generations or logprob
+/// vectors, the material a student model is trained on (see CombineConfig).
+/// Behaviour (volume, cadence) adds to risk but never corroborates: honest
+/// automation is voluminous and regular too.
+///
+/// Checked against a randomized population of look-alikes and distillers in
+/// tests/unit/detectors/population_test.cpp (rates, shares, token sizes and
+/// template counts drawn per key).
 
 #include <cstddef>
 #include <cstdint>
@@ -25,13 +33,19 @@ namespace dg::detectors {
 struct DetectorCommon {
   bool enabled = true;
   /// Sliding window (freq_ctr style: current + previous period, the previous
-  /// weighted by the part still inside the window), seconds.
+  /// weighted by the part still inside the window), seconds. 6 h: long
+  /// enough that a key at a few requests per minute has hundreds of
+  /// requests in view, short enough that a finding fades within a working
+  /// day after the behaviour stops.
   double window_s = 6 * 3600.0;
   /// Requests needed in the window (or, for share detectors, in the long
   /// decayed history) before the detector scores at all: early noise of a
-  /// fresh key never fires.
+  /// fresh key never fires. 20: a share of 50% is then ~+-11% (1 sigma),
+  /// enough to tell "most requests" from "a few".
   std::uint32_t min_requests = 20;
-  /// Score at or above which the detector reports a finding.
+  /// Score at or above which the detector reports a finding. 0.7 leaves the
+  /// capped components (step-by-step 0.5, CoT harvest 0.65, harvest shape
+  /// without rotation 0.65) below it by construction.
   double threshold = 0.7;
   /// Weight of the score in the key's combined risk (noisy-OR of weight*score).
   double weight = 1.0;
