@@ -358,7 +358,10 @@ std::uint64_t PromptAnalyzer::template_signature(std::string_view text) {
   thread_local std::vector<std::pair<std::string_view, std::size_t>> paragraphs;
   tokens.clear();
   paragraphs.clear();
-  split(text, "\n\n", [&](std::string_view p) { paragraphs.emplace_back(p, count_words(p)); });
+  split(text, "\n\n", [&](std::string_view p) { paragraphs.emplace_back(p, 0); });
+  // Word counts only matter when there are paragraphs to tell apart.
+  if (paragraphs.size() > 1)
+    for (auto& [p, words] : paragraphs) words = count_words(p);
 
   // A frame exists when, besides long paragraphs, there is a short one (the
   // instruction). Then long paragraphs are slot content.
@@ -383,6 +386,16 @@ std::uint64_t PromptAnalyzer::template_signature(std::string_view text) {
     }
     bool slot_lines = false;
     split(para, "\n", [&](std::string_view line) {
+      // Fast path: a line without ':' in its first words has no header.
+      const auto colon = line.find(':');
+      if (colon == std::string_view::npos || colon > 200) {
+        if (slot_lines) {
+          tok.emit(kSlotTok);
+          return;
+        }
+        split(line, " ", [&](std::string_view x) { tok.word(x); });
+        return;
+      }
       thread_local std::vector<std::string_view> w;
       w.clear();
       split(line, " ", [&](std::string_view x) { w.push_back(x); });
