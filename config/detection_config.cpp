@@ -224,6 +224,7 @@ detectors::EngineConfig parse_detection_config(YamlSection& section) {
     c.require_output_signal = cr.flag("require_output_signal", c.require_output_signal);
     c.risk_threshold = cr.number("risk_threshold", c.risk_threshold, 0.01, 1);
     c.external_weight = cr.number("external_weight", c.external_weight, 0, 1);
+    c.hysteresis = cr.number("hysteresis", c.hysteresis, 0, 0.9);
     s->finish();
   }
   if (auto d = section.child("detectors")) read_detectors(*d, cfg);

@@ -148,7 +148,9 @@ struct Engine::Impl {
     unsigned corroborating = 0;
     bool output_signal = !c.combine.require_output_signal;
     bool standalone = false;
-    std::uint16_t mask = 0;
+    std::uint16_t mask = 0;     // at or above threshold now
+    std::uint16_t latched = 0;  // still "on" for new_finding purposes (hysteresis)
+    const double release = 1.0 - c.combine.hysteresis;
     for (std::size_t i = 0; i < kDetectorCount; ++i) {
       const auto id = static_cast<DetectorId>(i);
       const auto& common = detector_common(c, id);
@@ -161,6 +163,8 @@ struct Engine::Impl {
           ++corroborating;
           if (id == kGenerationHeavy || id == kLogprobHarvesting) output_signal = true;
         }
+        if ((s.finding_mask & (1U << i)) && f.score >= common.threshold * release && f.score > 0)
+          latched = static_cast<std::uint16_t>(latched | (1U << i));
         if (f.score >= common.threshold && f.score > 0) {
           mask = static_cast<std::uint16_t>(mask | (1U << i));
           if (common.standalone) standalone = true;
@@ -185,10 +189,12 @@ struct Engine::Impl {
     a.risk = std::clamp(risk, 0.0, 1.0);
     a.alert = a.risk >= c.combine.risk_threshold;
     if (update) {
+      // A score hovering at its threshold reports once: a finding (and the
+      // alert) is released only when it falls `hysteresis` below.
       a.new_finding = (mask & ~s.finding_mask) != 0;
       a.new_alert = a.alert && !s.alerted;
-      s.finding_mask = mask;
-      s.alerted = a.alert;
+      s.finding_mask = static_cast<std::uint16_t>(mask | latched);
+      s.alerted = a.alert || (s.alerted && a.risk >= c.combine.risk_threshold * release);
       if (a.new_finding) findings.fetch_add(1, std::memory_order_relaxed);
     }
     // Words cost more than numbers: evidence is written when someone will

@@ -234,6 +234,11 @@ struct CombineConfig {
   /// Weight of external findings (campaign linker) in the noisy-OR. They are
   /// always treated as standalone.
   double external_weight = 1.0;
+  /// new_finding / new_alert fire once per crossing: a finding or an alert
+  /// is released only when its score falls this fraction below its
+  /// threshold, so a score hovering at the threshold does not flood the
+  /// replay output and the alert queue.
+  double hysteresis = 0.15;
 };
 
 /// The key store.
