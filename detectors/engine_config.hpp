@@ -270,7 +270,9 @@ struct EngineConfig {
   /// Phrase lists of the prompt analyzer (see PromptAnalyzer).
   ReasoningLexicon lexicon = ReasoningLexicon::defaults();
   /// Bytes of one prompt the analyzer reads at most (head 3/4, tail 1/4).
-  std::size_t max_scan_bytes = 8192;
+  /// Instruction frames and reasoning asks sit at the start or the end of a
+  /// prompt; 4 kB keeps the analyzer at ~2 us for the longest prompts.
+  std::size_t max_scan_bytes = 4096;
   /// false (default): Engine::observe writes evidence sentences only when a
   /// finding is new or the alert is new (formatting costs ~1 us per finding);
   /// later exchanges of a flagged key carry scores without sentences.
