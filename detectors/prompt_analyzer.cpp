@@ -505,8 +505,12 @@ PromptFeatures PromptAnalyzer::analyze(const PromptText& text) const {
   const unsigned explain = hs.explain + hu.explain;
   const unsigned cot = hs.cot_harvest + hu.cot_harvest;
   f.reasoning_markers = static_cast<std::uint8_t>(std::min(255U, step));
-  f.states_answer = answer > 0 || (given == 1 && explain > 0);
-  f.asks_reasoning_for_answer = f.states_answer || cot > 0 || (given == 1 && step > 0);
+  // The answer must be stated in the user turn: a system prompt saying
+  // "explain why the answer is correct" is a product's standing instruction
+  // (a tutor), not a rationale request for a supplied answer. It still counts
+  // as a chain-of-thought ask.
+  f.states_answer = hu.answer_reasoning > 0 || (hu.given_answer == 1 && given == 1 && explain > 0);
+  f.asks_reasoning_for_answer = f.states_answer || answer > 0 || cot > 0 || (given == 1 && step > 0);
   f.template_signature = template_signature(user);
   return f;
 }

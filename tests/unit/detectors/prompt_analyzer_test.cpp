@@ -72,10 +72,15 @@ TEST_CASE("asks for the reasoning behind a given answer, in several languages", 
     // Only the \\boxed{} phrasings lack a stated answer.
     CHECK(user(p).states_answer == (std::string_view(p).find("boxed") == std::string_view::npos));
   }
-  // The system prompt counts too: a harvester may put the demand there.
+  // A standing instruction in the system prompt is a chain-of-thought ask,
+  // not a stated answer; an answer stated in the user turn with the demand
+  // in the system prompt is.
   auto f = analyzer().analyze(PromptText{"Always explain why the answer is correct, step by step.", "What is 17*3?"});
   CHECK(f.asks_reasoning_for_answer);
+  CHECK_FALSE(f.states_answer);
   CHECK(f.system_prompt_hash != 0);
+  auto g = analyzer().analyze(PromptText{"Explain the reasoning.", "Q: What is 17*3? The answer is 51."});
+  CHECK(g.states_answer);
 }
 
 TEST_CASE("few-shot exemplars with stated answers are not an answer-reasoning ask", "[detectors]") {
