@@ -61,8 +61,14 @@ class BenignPersona final : public Persona {
   }
 
   std::vector<double> schedule(const SimContext& ctx) override {
-    const double scale = per_day_ / trace_->mean_daily_requests;
-    return servegen_arrivals(*trace_, trace_offset_, scale, ctx.start, ctx.end, rng_);
+    // Many ServeGen clients are idle for days; a key of the population should
+    // send something, so re-draw the client (deterministically) until it does.
+    for (int attempt = 0;; ++attempt) {
+      const double scale = per_day_ / trace_->mean_daily_requests;
+      auto out = servegen_arrivals(*trace_, trace_offset_, scale, ctx.start, ctx.end, rng_);
+      if (!out.empty() || attempt == 20) return out;
+      trace_ = &ctx.data.clients[rng_.index(ctx.data.clients.size())];
+    }
   }
 
   SimRecord render(double ts, const SimContext& ctx) override {
@@ -79,7 +85,7 @@ class BenignPersona final : public Persona {
       case BenignKind::Chat: {
         const TokenPair& tp = rng_.pick(data.azure_conv);
         const std::string user = truncate_utf8(rng_.pick(data.sharegpt), 6000);
-        const std::uint64_t target = std::min<std::uint32_t>(tp.input, 1500);
+        const std::uint64_t target = std::min<std::uint32_t>(tp.input, 1000);
         const std::uint64_t have = estimate_tokens(user) + estimate_tokens(system_);
         if (target > have + 120 && rng_.chance(0.85)) {
           // An ongoing conversation: an earlier exchange brings the context up
@@ -99,7 +105,7 @@ class BenignPersona final : public Persona {
             "Refactor this to be easier to test.", "Write unit tests for the functions above.",
             "Can you find the bug here?", "Complete the missing function."};
         const TokenPair& tp = rng_.pick(data.azure_code);
-        const std::uint64_t ctx_tokens = std::clamp<std::uint64_t>(tp.input, 30, 1200);
+        const std::uint64_t ctx_tokens = std::clamp<std::uint64_t>(tp.input, 30, 800);
         std::string user = "```\n" + filler_code(rng_, ctx_tokens * 4) + "\n```\n";
         user += rng_.chance(0.7) ? std::string(kAsks[rng_.index(kAsks.size())])
                                  : truncate_utf8(rng_.pick(data.sharegpt), 600);
@@ -113,7 +119,7 @@ class BenignPersona final : public Persona {
             "Translate the key points of this into plain English.", "Draft a reply to this email thread.",
             "List the risks mentioned above."};
         const TokenPair& tp = rng_.pick(data.mooncake);
-        const std::uint64_t doc_tokens = std::clamp<std::uint64_t>(tp.input, 200, 1500);
+        const std::uint64_t doc_tokens = std::clamp<std::uint64_t>(tp.input, 200, 1000);
         messages.push_back(message("user", filler_prose(data, rng_, doc_tokens * 4) + "\n\n" +
                                                kAsks[rng_.index(kAsks.size())]));
         completion = tp.output;

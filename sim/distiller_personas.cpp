@@ -119,7 +119,7 @@ class DistillerPersona final : public Persona {
         langs = {0, 1 + rng_.index(6)};
         if (rng_.chance(0.5)) langs.push_back(1 + rng_.index(6));
         break;
-      default: langs = {1 + rng_.index(6)}; break;
+      default: langs = {1 + rng_.index(4)}; break;  // es, fr, de or zh
     }
     for (auto lang : langs) {
       const auto& all = kReasoning[lang];

@@ -79,8 +79,9 @@ class BatchClassifier final : public LookalikeBase {
       const double at = std::max(ctx.start, day + run_hour_ * 3600 + rng_.uniform(0, 600));
       append_run(out, at, items_per_run_, rate_, 0.4, ctx.end, rng_);
     }
-    if (ctx.end - ctx.start < 86400 && out.empty())  // short scenarios: run now
-      append_run(out, ctx.start + 5, items_per_run_, rate_, 0.4, ctx.end, rng_);
+    if (out.empty())  // short scenarios or skipped days: run once anyway
+      append_run(out, ctx.start + rng_.uniform(0, std::min(600.0, (ctx.end - ctx.start) / 4)), items_per_run_, rate_,
+                 0.4, ctx.end, rng_);
     std::sort(out.begin(), out.end());
     return out;
   }
