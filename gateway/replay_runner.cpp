@@ -14,14 +14,13 @@
 #include "gateway/replay_reader.hpp"
 #include "gateway/request_features.hpp"
 
-#if __has_include("detectors/engine_config.hpp") && __has_include("detectors/prompt_analyzer.hpp")
-#define DG_REPLAY_HAS_ENGINE 1
 #include "detectors/engine.hpp"
 #include "detectors/prompt_analyzer.hpp"
+// The detection section parser comes with the detection helper's config
+// work; until it is merged, replay runs the engine with its defaults.
 #if __has_include("config/detection_config.hpp")
 #define DG_REPLAY_HAS_DETECTION_CONFIG 1
 #include "config/detection_config.hpp"
-#endif
 #endif
 
 namespace dg::gateway {
@@ -30,9 +29,9 @@ namespace json = boost::json;
 
 namespace {
 
-[[maybe_unused]] void append_json_string(std::string_view s, std::string& out) { out += json::serialize(json::string(s)); }
+void append_json_string(std::string_view s, std::string& out) { out += json::serialize(json::string(s)); }
 
-[[maybe_unused]] void append_number(double v, std::string& out, const char* fmt = "%.4g") {
+void append_number(double v, std::string& out, const char* fmt = "%.4g") {
   char buf[48];
   std::snprintf(buf, sizeof buf, fmt, v);
   out += buf;
@@ -41,22 +40,26 @@ namespace {
 
 }  // namespace
 
+/// Lets the maps be searched with a string_view without building a string.
+struct StringHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+};
+
 struct ReplayRunner::Impl {
   std::ostream* output = nullptr;
   std::string salt;
   double threshold = 0.8;
   ReplayStats stats;
-  std::unordered_map<std::string, std::string> fp_cache;  // raw key -> fingerprint
-  std::unordered_map<std::string, ReplayKeySummary> keys;
+  std::unordered_map<std::string, std::string, StringHash, std::equal_to<>> fp_cache;  // raw key -> fingerprint
+  std::unordered_map<std::string, ReplayKeySummary, StringHash, std::equal_to<>> keys;
   std::string line;
-#ifdef DG_REPLAY_HAS_ENGINE
   detectors::EngineConfig config;
   std::unique_ptr<detectors::PromptAnalyzer> analyzer;
   std::unique_ptr<detectors::Engine> engine;
-#endif
 
   const std::string& fingerprint(std::string_view key) {
-    auto it = fp_cache.find(std::string(key));
+    auto it = fp_cache.find(key);
     if (it != fp_cache.end()) return it->second;
     std::string fp = is_fingerprint(key) ? std::string(key) : key_fingerprint(key, salt);
     return fp_cache.emplace(std::string(key), std::move(fp)).first->second;
@@ -71,7 +74,6 @@ ReplayRunner::ReplayRunner(const std::string& config_path, std::ostream* output)
     if (auto identity = root["identity"]; identity && identity.IsMap())
       if (auto salt = identity["fingerprint_salt"]; salt && salt.IsScalar()) impl_->salt = salt.Scalar();
   }
-#ifdef DG_REPLAY_HAS_ENGINE
 #ifdef DG_REPLAY_HAS_DETECTION_CONFIG
   if (root && root.IsMap() && root["detection"]) {
     config::YamlSection section(root["detection"], config_path, "detection");
@@ -81,7 +83,6 @@ ReplayRunner::ReplayRunner(const std::string& config_path, std::ostream* output)
   impl_->threshold = impl_->config.combine.risk_threshold;
   impl_->analyzer = std::make_unique<detectors::PromptAnalyzer>(impl_->config.lexicon, impl_->config.max_scan_bytes);
   impl_->engine = std::make_unique<detectors::Engine>(impl_->config);
-#endif
 }
 
 ReplayRunner::~ReplayRunner() = default;
@@ -93,13 +94,15 @@ void ReplayRunner::observe(const TrafficRecord& r) {
   Impl& m = *impl_;
   ++m.stats.records;
   const std::string& fp = m.fingerprint(r.key);
-  auto [it, inserted] = m.keys.try_emplace(fp);
+  auto it = m.keys.find(fp);
+  if (it == m.keys.end()) {
+    it = m.keys.try_emplace(fp).first;
+    it->second.key_fp = fp;
+  }
   ReplayKeySummary& sum = it->second;
-  if (inserted) sum.key_fp = fp;
   ++sum.requests;
   sum.prompt_tokens += r.prompt_tokens.value_or(0);
   sum.completion_tokens += r.completion_tokens.value_or(0);
-#ifdef DG_REPLAY_HAS_ENGINE
   detectors::Exchange ex;
   ex.ts = r.ts;
   ex.key_fp = fp;
@@ -124,7 +127,15 @@ void ReplayRunner::observe(const TrafficRecord& r) {
         if (sum.top_evidence.size() < 4) sum.top_evidence.push_back(e);
   }
   if (!a.campaign.empty()) sum.campaign = a.campaign;
-  if (a.risk >= m.threshold) sum.final_action = "alert";
+  if (a.risk >= m.threshold && sum.final_action != "alert") {
+    sum.final_action = "alert";
+    sum.alert_ts = r.ts;
+    sum.alert_index = a.request_index;
+  }
+  for (const auto& f : a.scores) {
+    auto& best = sum.max_scores[f.detector];
+    best = std::max(best, f.score);
+  }
   if (a.new_finding) {
     ++m.stats.findings;
     if (!sum.first_finding_ts) {
@@ -175,7 +186,6 @@ void ReplayRunner::observe(const TrafficRecord& r) {
       m.output->write(l.data(), static_cast<std::streamsize>(l.size()));
     }
   }
-#endif
 }
 
 bool ReplayRunner::replay_files(const std::vector<std::string>& files, std::ostream& errors,
@@ -261,7 +271,8 @@ void write_summary_json(const std::vector<ReplayKeySummary>& rows, const ReplayS
                                {"findings", stats.findings},
                                {"bytes", stats.bytes},
                                {"seconds", stats.seconds},
-                               {"alert_threshold", alert_threshold}};
+                               {"alert_threshold", alert_threshold},
+                               {"engine_bytes_per_key", detectors::Engine::bytes_per_key()}};
   json::array keys;
   for (const auto& r : rows) {
     json::object k;
@@ -284,6 +295,13 @@ void write_summary_json(const std::vector<ReplayKeySummary>& rows, const ReplayS
     for (const auto& e : r.top_evidence) ev.push_back(json::string(e));
     k["top_evidence"] = std::move(ev);
     if (!r.campaign.empty()) k["campaign"] = r.campaign;
+    if (r.alert_index) {
+      k["alert_ts"] = r.alert_ts;
+      k["alert_request_index"] = r.alert_index;
+    }
+    json::object scores;
+    for (const auto& [name, score] : r.max_scores) scores[name] = score;
+    k["max_scores"] = std::move(scores);
     keys.push_back(std::move(k));
   }
   root["keys"] = std::move(keys);

@@ -30,6 +30,9 @@ struct ReplayKeySummary {
   std::vector<std::string> detectors;     ///< detectors that reported a finding at some point
   std::vector<std::string> top_evidence;  ///< evidence of the highest-risk assessment
   std::string campaign;
+  double alert_ts = 0;                    ///< when risk first reached the alert threshold
+  std::uint64_t alert_index = 0;          ///< request_index then (0: never)
+  std::map<std::string, double> max_scores;  ///< highest score of every detector
 };
 
 struct ReplayStats {
