@@ -46,7 +46,7 @@ class ProgressBar {
 
 int run_replay(int argc, char** argv) {
   std::string config_path, output_path, summary_json;
-  bool skip_bad_lines = false;
+  bool skip_bad_lines = false, parse_only = false;
   std::vector<std::string> files;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
@@ -66,6 +66,8 @@ int run_replay(int argc, char** argv) {
       if (!value(summary_json)) return 2;
     } else if (arg == "--skip-bad-lines") {
       skip_bad_lines = true;
+    } else if (arg == "--parse-only") {
+      parse_only = true;  // benchmarking: read and validate, no detection
     } else if (arg == "--help" || arg == "-h") {
       std::cout << kUsage;
       return 0;
@@ -100,6 +102,7 @@ int run_replay(int argc, char** argv) {
     return 2;
   }
 
+  runner->set_detection(!parse_only);
   bool opened = false;
   {
     ProgressBar bar;

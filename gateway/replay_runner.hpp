@@ -40,7 +40,8 @@ struct ReplayStats {
   std::uint64_t bad_lines = 0;
   std::uint64_t findings = 0;
   std::uint64_t bytes = 0;
-  double seconds = 0;  ///< wall time of the replay loop
+  double seconds = 0;      ///< wall time of the replay loop
+  double cpu_seconds = 0;  ///< CPU time of this thread in the loop (robust on a shared machine)
 };
 
 class ReplayRunner {
@@ -53,6 +54,10 @@ class ReplayRunner {
   ~ReplayRunner();
   ReplayRunner(const ReplayRunner&) = delete;
   ReplayRunner& operator=(const ReplayRunner&) = delete;
+
+  /// Off: records are read, validated and counted but not run through
+  /// detection (measures the reader alone: `replay --parse-only`).
+  void set_detection(bool enabled);
 
   /// Observes one record (already validated and in time order).
   void observe(const TrafficRecord& record);
