@@ -196,7 +196,12 @@ class RagPipeline final : public LookalikeBase {
   }
 
   std::vector<double> schedule(const SimContext& ctx) override {
-    return servegen_arrivals(*trace_, trace_offset_, per_day_ / trace_->mean_daily_requests, ctx.start, ctx.end, rng_);
+    for (int attempt = 0;; ++attempt) {  // re-draw idle clients, as benign keys do
+      auto out = servegen_arrivals(*trace_, trace_offset_, per_day_ / trace_->mean_daily_requests, ctx.start, ctx.end,
+                                   rng_);
+      if (!out.empty() || attempt == 20) return out;
+      trace_ = &ctx.data.clients[rng_.index(ctx.data.clients.size())];
+    }
   }
 
   SimRecord render(double ts, const SimContext& ctx) override {
