@@ -106,14 +106,18 @@ double reasoning(const KeyState& s, const EngineConfig& cfg, double now, std::ve
   const auto w = s.reasoning.weights(now, W);
   const auto b = basis(s.reasoning, W, s, cfg, now, c.common.min_requests, ev != nullptr);
   if (!b.ok) return 0;
+  const double stated = share_of(b, s.reasoning.value(3, w), s, kHStates, cfg, now);
   const double answer = share_of(b, s.reasoning.value(2, w), s, kHAnswer, cfg, now);
   const double step = share_of(b, s.reasoning.value(1, w), s, kHStep, cfg, now);
-  const double score = std::max(ramp(answer, c.answer_share_low, c.answer_share_high),
-                                c.step_max_score * ramp(step, c.step_share_low, c.step_share_high));
+  const double score = std::max({ramp(stated, c.answer_share_low, c.answer_share_high),
+                                 c.cot_max_score * ramp(answer, c.answer_share_low, c.answer_share_high),
+                                 c.step_max_score * ramp(step, c.step_share_low, c.step_share_high)});
   if (ev && score > 0) {
-    ev->push_back(format_percent(answer) + " of " + format_count(b.requests) + " requests " + b.where +
-                  " ask for the reasoning behind a given answer; " + format_percent(step) +
-                  " ask for step-by-step reasoning");
+    std::string e = format_percent(stated) + " of " + format_count(b.requests) + " requests " + b.where +
+                    " ask for the reasoning behind a given answer";
+    if (answer > stated) e += "; " + format_percent(answer) + " harvest a chain of thought with a checkable answer";
+    e += "; " + format_percent(step) + " ask for step-by-step reasoning";
+    ev->push_back(std::move(e));
   }
   return score;
 }

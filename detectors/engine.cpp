@@ -21,9 +21,12 @@ struct External {
   std::string campaign;
 };
 
+struct Entry;
+using Node = std::pair<const std::string, Entry>;
+
 struct Entry {
   KeyState state;
-  std::list<const std::string*>::iterator lru;
+  std::list<Node*>::iterator lru;  // map nodes are stable across rehashing
 };
 
 /// Typical output tokens per key-window of each tenant. Slot 0 is the
@@ -83,7 +86,7 @@ struct Engine::Impl {
   struct Shard {
     mutable std::mutex mu;
     std::unordered_map<std::string, Entry> keys;
-    std::list<const std::string*> lru;  // front = most recently observed
+    std::list<Node*> lru;  // front = most recently observed
     std::unordered_map<std::string, std::vector<External>> externals;
     std::shared_ptr<const EngineConfig> cfg;
     std::uint32_t generation = 1;
@@ -111,20 +114,18 @@ struct Engine::Impl {
     return shards[hash_bytes(key) % shards.size()];
   }
 
-  void erase(Shard& sh, std::unordered_map<std::string, Entry>::iterator it) {
-    sh.lru.erase(it->second.lru);
-    sh.keys.erase(it);
+  void erase(Shard& sh, Node* node) {
+    sh.lru.erase(node->second.lru);
+    sh.keys.erase(node->first);
     keys_tracked.fetch_sub(1, std::memory_order_relaxed);
   }
 
   /// Evicts up to `budget` idle keys from the shard's least recent end.
-  void evict_idle_locked(Shard& sh, double now, double ttl, std::size_t budget, const std::string* keep) {
+  void evict_idle_locked(Shard& sh, double now, double ttl, std::size_t budget, const Node* keep) {
     while (budget-- > 0 && !sh.lru.empty()) {
-      const std::string* k = sh.lru.back();
-      if (k == keep) return;
-      auto it = sh.keys.find(*k);
-      if (it == sh.keys.end() || now - it->second.state.last_ts <= ttl) return;
-      erase(sh, it);
+      Node* node = sh.lru.back();
+      if (node == keep || now - node->second.state.last_ts <= ttl) return;
+      erase(sh, node);
       evicted_idle.fetch_add(1, std::memory_order_relaxed);
     }
   }
@@ -159,7 +160,6 @@ struct Engine::Impl {
         if (f.score >= common.threshold && f.score > 0) {
           mask = static_cast<std::uint16_t>(mask | (1U << i));
           if (common.standalone) standalone = true;
-          score_detector(id, s, c, now, &f.evidence);
           a.findings.push_back(f);
         }
       }
@@ -185,6 +185,17 @@ struct Engine::Impl {
       s.finding_mask = mask;
       s.alerted = a.alert;
       if (a.new_finding) findings.fetch_add(1, std::memory_order_relaxed);
+    }
+    // Words cost more than numbers: evidence is written when someone will
+    // read it (a new finding or alert, a peek), not on every exchange of a
+    // key that is already flagged.
+    if (!update || a.new_finding || a.new_alert || c.evidence_every_exchange) {
+      for (auto& f : a.findings) {
+        for (std::size_t i = 0; i < kDetectorCount; ++i) {
+          const auto id = static_cast<DetectorId>(i);
+          if (f.evidence.empty() && f.detector == detector_name(id)) score_detector(id, s, c, now, &f.evidence);
+        }
+      }
     }
     return a;
   }
@@ -212,14 +223,11 @@ KeyAssessment Engine::observe(const Exchange& ex) {
   auto it = sh.keys.find(ex.key_fp);
   if (it == sh.keys.end()) {
     if (sh.keys.size() >= impl_->shard_cap && !sh.lru.empty()) {
-      auto victim = sh.keys.find(*sh.lru.back());
-      if (victim != sh.keys.end()) {
-        impl_->erase(sh, victim);
-        impl_->evicted_cap.fetch_add(1, std::memory_order_relaxed);
-      }
+      impl_->erase(sh, sh.lru.back());
+      impl_->evicted_cap.fetch_add(1, std::memory_order_relaxed);
     }
     it = sh.keys.try_emplace(ex.key_fp).first;
-    sh.lru.push_front(&it->first);
+    sh.lru.push_front(&*it);
     it->second.lru = sh.lru.begin();
     impl_->keys_tracked.fetch_add(1, std::memory_order_relaxed);
     auto& st = it->second.state;
@@ -239,7 +247,7 @@ KeyAssessment Engine::observe(const Exchange& ex) {
   auto a = impl_->assess(st, it->first, c, ex.ts, impl_->externals_of(sh, ex.key_fp), true);
   // Amortised idle eviction: a couple of keys per observation keep memory
   // bounded even when nobody calls evict_idle.
-  impl_->evict_idle_locked(sh, ex.ts, c.store.idle_ttl_s, 2, &it->first);
+  impl_->evict_idle_locked(sh, ex.ts, c.store.idle_ttl_s, 2, &*it);
   return a;
 }
 
@@ -273,6 +281,7 @@ void Engine::reconfigure(EngineConfig config) {
   const auto prev = impl_->cfg.load();
   if (prev->lexicon.step_by_step != next->lexicon.step_by_step ||
       prev->lexicon.answer_reasoning != next->lexicon.answer_reasoning ||
+      prev->lexicon.cot_harvest != next->lexicon.cot_harvest ||
       prev->lexicon.given_answer != next->lexicon.given_answer || prev->lexicon.explain != next->lexicon.explain ||
       prev->max_scan_bytes != next->max_scan_bytes) {
     impl_->analyzer.store(std::make_shared<const PromptAnalyzer>(next->lexicon, next->max_scan_bytes));

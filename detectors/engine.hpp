@@ -33,7 +33,9 @@ class Engine {
   Engine& operator=(const Engine&) = delete;
 
   /// Observes one finished exchange at its event time `ex.ts` and returns the
-  /// key's assessment. Never reads a clock.
+  /// key's assessment. Never reads a clock. Findings carry evidence sentences
+  /// when new_finding or new_alert is set (or always, with
+  /// EngineConfig::evidence_every_exchange); `peek` always has them.
   KeyAssessment observe(const Exchange& ex);
 
   /// The current assessment of a key without observing anything (admin API).

@@ -47,18 +47,26 @@ struct DetectorCommon {
 /// 1. Share of requests that ask for step-by-step reasoning and, above all,
 /// for the reasoning behind a given or completed answer.
 struct ReasoningElicitationConfig {
-  DetectorCommon common{};
-  /// Share of answer-reasoning asks mapped linearly to score 0..1. Honest
-  /// traffic asks for the reasoning behind a *given* answer rarely (a tutor
-  /// app: some requests); a harvester asks it in most requests.
+  /// Standalone: asking, in most requests, for the rationale of an answer the
+  /// prompt itself states is rationale harvesting; no eval harness or chat
+  /// product does that (evals never hand the model the answer).
+  DetectorCommon common{.window_s = 6 * 3600.0, .min_requests = 20, .threshold = 0.7, .weight = 1.0,
+                        .corroborates = true, .standalone = true};
+  /// Share of stated-answer asks (PromptFeatures::states_answer) mapped
+  /// linearly to score 0..1. Honest traffic does this rarely (a tutor app:
+  /// some requests); a harvester in most requests.
   double answer_share_low = 0.15;
   double answer_share_high = 0.5;
+  /// CoT-harvest phrasing without a stated answer ("reason step by step,
+  /// final answer in \\boxed{}") is also the standard eval prompt: the same
+  /// share ramp, but at most this score (corroboration, not a finding).
+  double cot_max_score = 0.65;
   /// Plain step-by-step asks are common in honest use (zero-shot CoT evals,
-  /// students), so they score at most `step_max_score`, below the threshold:
-  /// alone they corroborate but never make a finding.
+  /// students), so they score at most `step_max_score`, below the threshold
+  /// and at the corroboration level.
   double step_share_low = 0.3;
   double step_share_high = 0.9;
-  double step_max_score = 0.6;
+  double step_max_score = 0.5;
 };
 
 /// 2. Logprob harvesting: top_logprobs at the maximum with 1..few output
@@ -229,6 +237,11 @@ struct EngineConfig {
   ReasoningLexicon lexicon = ReasoningLexicon::defaults();
   /// Bytes of one prompt the analyzer reads at most (head 3/4, tail 1/4).
   std::size_t max_scan_bytes = 8192;
+  /// false (default): Engine::observe writes evidence sentences only when a
+  /// finding is new or the alert is new (formatting costs ~1 us per finding);
+  /// later exchanges of a flagged key carry scores without sentences.
+  /// Engine::peek always writes them. true: on every exchange.
+  bool evidence_every_exchange = false;
 };
 
 }  // namespace dg::detectors

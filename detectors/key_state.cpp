@@ -18,7 +18,8 @@ RequestSignals RequestSignals::of(const Exchange& ex, const EngineConfig& cfg) n
     default: break;
   }
   s.step = r.prompt.reasoning_markers > 0;
-  s.answer = r.prompt.asks_reasoning_for_answer;
+  s.answer = r.prompt.asks_reasoning_for_answer || r.prompt.states_answer;
+  s.states_answer = r.prompt.states_answer;
   const auto& lp = cfg.logprob_harvesting;
   const std::uint32_t top_max = r.endpoint == Endpoint::Completions ? lp.completions_logprobs_max : lp.top_logprobs_max;
   const bool short_out = r.max_tokens && *r.max_tokens <= lp.short_max_tokens;
@@ -122,6 +123,7 @@ void update_key_state(KeyState& s, const Exchange& ex, const RequestSignals& sig
   h[kHReq] += 1;
   h[kHStep] += sig.step;
   h[kHAnswer] += sig.answer;
+  h[kHStates] += sig.states_answer;
   h[kHHarvest] += sig.harvest;
   h[kHTemp0] += sig.temp0;
   h[kHSingle] += sig.single_shot;
@@ -135,6 +137,7 @@ void update_key_state(KeyState& s, const Exchange& ex, const RequestSignals& sig
   s.reasoning.add(0, 1);
   s.reasoning.add(1, sig.step);
   s.reasoning.add(2, sig.answer);
+  s.reasoning.add(3, sig.states_answer);
 
   // 2. logprob
   s.logprob.roll(ts, cfg.logprob_harvesting.common.window_s,
@@ -170,6 +173,9 @@ void update_key_state(KeyState& s, const Exchange& ex, const RequestSignals& sig
   });
   s.coverage_long.roll(ts, cfg.history_half_life_s,
                        [&](const auto&, std::uint32_t elapsed) { s.templates_long.on_roll(elapsed); });
+  // Breadth is a property of single-shot prompts: the last user turn of a
+  // conversation or an agent loop is not a new "template".
+  if (!sig.single_shot) return;
   s.coverage.add(0, 1);
   s.coverage_long.add(0, 1);
   const auto tpl = mix64(ex.request.prompt.template_signature ^ ex.request.prompt.system_prompt_hash);

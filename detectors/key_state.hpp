@@ -18,6 +18,7 @@ struct RequestSignals {
   bool content = false;  ///< a generation endpoint (chat, completions, responses, messages)
   bool step = false;
   bool answer = false;
+  bool states_answer = false;
   bool harvest = false;  ///< top_logprobs at max with 1..few output tokens
   bool temp0 = false;
   bool bias = false;
@@ -32,7 +33,7 @@ struct RequestSignals {
 
 /// Indices into the long decayed history.
 enum Hist : std::size_t {
-  kHReq, kHStep, kHAnswer, kHHarvest, kHTemp0, kHSingle, kHLarge, kHMulti, kHPromptTok, kHOutTok, kHistN
+  kHReq, kHStep, kHAnswer, kHStates, kHHarvest, kHTemp0, kHSingle, kHLarge, kHMulti, kHPromptTok, kHOutTok, kHistN
 };
 
 struct KeyState {
@@ -43,8 +44,8 @@ struct KeyState {
   std::uint16_t finding_mask = 0;  ///< detectors at/above threshold after the last exchange
   bool alerted = false;
 
-  // 1. reasoning elicitation: requests, step asks, answer asks
-  FreqWindow<3> reasoning;
+  // 1. reasoning elicitation: requests, step asks, answer asks, stated-answer asks
+  FreqWindow<4> reasoning;
   // 2. logprob harvesting: requests, harvest-shaped, temperature 0, with logit_bias
   FreqWindow<4> logprob;
   WindowedHll bias_sets;

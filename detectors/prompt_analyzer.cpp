@@ -13,7 +13,7 @@ namespace dg::detectors {
 
 namespace {
 
-enum Kind : std::size_t { kStep = 0, kAnswer = 1, kGiven = 2, kExplain = 3, kKinds = 4 };
+enum Kind : std::size_t { kStep = 0, kAnswer = 1, kGiven = 2, kExplain = 3, kCot = 4, kKinds = 5 };
 
 bool is_ascii_alnum(unsigned char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); }
 
@@ -41,7 +41,7 @@ struct PromptAnalyzer::Automaton {
 
   explicit Automaton(const ReasoningLexicon& lex) {
     std::array<const std::vector<std::string>*, kKinds> lists{&lex.step_by_step, &lex.answer_reasoning,
-                                                              &lex.given_answer, &lex.explain};
+                                                              &lex.given_answer, &lex.explain, &lex.cot_harvest};
     std::vector<std::pair<std::string, Kind>> phrases;
     for (std::size_t k = 0; k < kKinds; ++k) {
       for (const auto& raw : *lists[k]) {
@@ -112,7 +112,8 @@ struct PromptAnalyzer::Automaton {
       }
     }
     has_out.resize(n);
-    for (std::size_t s = 0; s < n; ++s) has_out[s] = (out[s][0] | out[s][1] | out[s][2] | out[s][3]) != 0;
+    for (std::size_t s = 0; s < n; ++s)
+      has_out[s] = std::any_of(out[s].begin(), out[s].end(), [](std::uint8_t v) { return v != 0; });
     start = next[0];  // after the leading separator
   }
 };
@@ -126,11 +127,31 @@ void PromptAnalyzer::normalize(std::string_view in, std::string& out, bool keep_
   enum Pending { None, Space, Newline, Blank };
   Pending pending = None;
   const std::size_t begin = out.size();
-  out.reserve(begin + in.size());
+  // Output is never longer than input plus one extra byte per collapsed
+  // paragraph break; write through a pointer, trim at the end.
+  out.resize(begin + in.size() + in.size() / 2 + 2);
+  char* const base = out.data() + begin;
+  char* w = base;
+  const auto* p = reinterpret_cast<const unsigned char*>(in.data());
   const std::size_t n = in.size();
   for (std::size_t i = 0; i < n; ++i) {
-    const auto c = static_cast<unsigned char>(in[i]);
-    const auto next = i + 1 < n ? static_cast<unsigned char>(in[i + 1]) : 0;
+    const unsigned char c = p[i];
+    if (c > ' ' && c < 0x80) {  // fast path: visible ASCII
+      if (pending != None) {
+        if (w != base) {
+          if (pending == Space) *w++ = ' ';
+          else if (pending == Newline) *w++ = '\n';
+          else {
+            *w++ = '\n';
+            *w++ = '\n';
+          }
+        }
+        pending = None;
+      }
+      *w++ = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+      continue;
+    }
+    const unsigned char next = i + 1 < n ? p[i + 1] : 0;
     if (c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v') {
       pending = std::max(pending, Space);
       continue;
@@ -144,39 +165,43 @@ void PromptAnalyzer::normalize(std::string_view in, std::string& out, bool keep_
       ++i;
       continue;
     }
-    if (c == 0xE3 && next == 0x80 && i + 2 < n && static_cast<unsigned char>(in[i + 2]) == 0x80) {  // ideographic space
+    if (c == 0xE3 && next == 0x80 && i + 2 < n && p[i + 2] == 0x80) {  // ideographic space
       pending = std::max(pending, Space);
       i += 2;
       continue;
     }
-    if (pending != None && out.size() > begin) {
-      if (pending == Space) out.push_back(' ');
-      else if (pending == Newline) out.push_back('\n');
-      else out.append("\n\n");
+    if (pending != None && w != base) {
+      if (pending == Space) *w++ = ' ';
+      else if (pending == Newline) *w++ = '\n';
+      else {
+        *w++ = '\n';
+        *w++ = '\n';
+      }
     }
     pending = None;
     if (c < 0x80) {
-      out.push_back(static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c));
+      *w++ = static_cast<char>(c);  // other control characters
     } else if (c == 0xC3 && next >= 0x80 && next <= 0x9E && next != 0x97) {  // Latin-1 capitals À..Þ (not ×)
-      out.push_back(static_cast<char>(c));
-      out.push_back(static_cast<char>(next + 0x20));
+      *w++ = static_cast<char>(c);
+      *w++ = static_cast<char>(next + 0x20);
       ++i;
     } else if (c == 0xD0 && next >= 0x80 && next <= 0xAF) {  // Cyrillic capitals Ѐ..Я
       if (next >= 0x90 && next <= 0x9F) {  // А..П -> а..п
-        out.push_back(static_cast<char>(0xD0));
-        out.push_back(static_cast<char>(next + 0x20));
+        *w++ = static_cast<char>(0xD0);
+        *w++ = static_cast<char>(next + 0x20);
       } else if (next >= 0xA0) {  // Р..Я -> р..я
-        out.push_back(static_cast<char>(0xD1));
-        out.push_back(static_cast<char>(next - 0x20));
+        *w++ = static_cast<char>(0xD1);
+        *w++ = static_cast<char>(next - 0x20);
       } else {  // Ѐ..Џ -> ѐ..џ
-        out.push_back(static_cast<char>(0xD1));
-        out.push_back(static_cast<char>(next + 0x10));
+        *w++ = static_cast<char>(0xD1);
+        *w++ = static_cast<char>(next + 0x10);
       }
       ++i;
     } else {
-      out.push_back(static_cast<char>(c));
+      *w++ = static_cast<char>(c);
     }
   }
+  out.resize(begin + static_cast<std::size_t>(w - base));
 }
 
 PromptAnalyzer::LexiconHits PromptAnalyzer::scan(std::string_view normalized) const {
@@ -191,7 +216,7 @@ PromptAnalyzer::LexiconHits PromptAnalyzer::scan(std::string_view normalized) co
       for (std::size_t k = 0; k < kKinds; ++k) hits[k] += a.out[s][k];
     }
   }
-  return LexiconHits{hits[kStep], hits[kAnswer], hits[kGiven], hits[kExplain]};
+  return LexiconHits{hits[kStep], hits[kAnswer], hits[kCot], hits[kGiven], hits[kExplain]};
 }
 
 namespace {
@@ -260,7 +285,9 @@ class Tokenizer {
       if (ends_with_closer(w) || ++quote_words_ > kMaxQuoteWords) closer_ = {};
       return;
     }
-    if (auto c = opener_closer(w); !c.empty()) {
+    const auto first = static_cast<unsigned char>(w.front());
+    const bool maybe_quote = first == '"' || first == '\'' || first == '`' || first >= 0xC2;
+    if (auto c = maybe_quote ? opener_closer(w) : std::string_view{}; !c.empty()) {
       emit(kQuoteTok);
       closer_ = c;
       quote_words_ = 0;
@@ -269,13 +296,16 @@ class Tokenizer {
       if (!rest.empty() && ends_with_closer(rest)) closer_ = {};
       return;
     }
+    // Hash and digit test in one pass.
+    std::uint64_t h = 0xcbf29ce484222325ULL;
     for (char ch : w) {
       if (ch >= '0' && ch <= '9') {
         emit(kNumberTok);
         return;
       }
+      h = (h ^ static_cast<unsigned char>(ch)) * 0x100000001b3ULL;
     }
-    emit(hash_bytes(w));
+    emit(mix64(h));
   }
 
   void end_paragraph() {
@@ -330,8 +360,14 @@ std::uint64_t PromptAnalyzer::template_signature(std::string_view text) {
   const bool mask_long = has_short && has_long;
 
   Tokenizer tok(tokens);
-  for (const auto& [para, words] : paragraphs) {
-    if (mask_long && words > kLongParagraphWords && para.find(':') == std::string_view::npos) {
+  const std::size_t last = paragraphs.size() - (paragraphs.empty() ? 0 : 1);
+  for (std::size_t pi = 0; pi < paragraphs.size(); ++pi) {
+    const auto& [para, words] = paragraphs[pi];
+    // Instruction / data / output-cue: with three or more paragraphs the
+    // first and the last carry the frame, the middle ones the filled-in data
+    // (a review to classify, exemplars, a pasted document).
+    const bool middle = pi > 0 && pi < last;
+    if (middle || (mask_long && words > kLongParagraphWords && para.find(':') == std::string_view::npos)) {
       tok.emit(kParagraphTok);
       continue;
     }
@@ -363,9 +399,29 @@ std::uint64_t PromptAnalyzer::template_signature(std::string_view text) {
   }
   if (tokens.empty()) return 0;
 
-  std::array<std::int32_t, 64> acc{};
+  // SimHash: bit b of the signature is set when most shingle hashes have
+  // bit b set. Counting is byte-sliced: a table turns one byte of a hash into
+  // eight 8-bit lane increments, so a shingle costs 8 additions, not 64.
+  static constexpr auto kLanes = [] {
+    std::array<std::uint64_t, 256> t{};
+    for (unsigned v = 0; v < 256; ++v)
+      for (unsigned j = 0; j < 8; ++j) t[v] |= static_cast<std::uint64_t>((v >> j) & 1U) << (8 * j);
+    return t;
+  }();
+  std::array<std::uint64_t, 8> lanes{};
+  std::array<std::uint32_t, 64> ones{};
+  std::uint32_t pending = 0, total = 0;
+  auto flush = [&] {
+    for (unsigned k = 0; k < 8; ++k) {
+      for (unsigned j = 0; j < 8; ++j) ones[8 * k + j] += static_cast<std::uint32_t>((lanes[k] >> (8 * j)) & 0xFF);
+      lanes[k] = 0;
+    }
+    pending = 0;
+  };
   auto add = [&](std::uint64_t h) {
-    for (int b = 0; b < 64; ++b) acc[b] += static_cast<std::int32_t>((h >> b) & 1U) * 2 - 1;
+    for (unsigned k = 0; k < 8; ++k) lanes[k] += kLanes[(h >> (8 * k)) & 0xFF];
+    ++total;
+    if (++pending == 255) flush();
   };
   if (tokens.size() < 3) {
     std::uint64_t h = 0;
@@ -375,9 +431,10 @@ std::uint64_t PromptAnalyzer::template_signature(std::string_view text) {
     for (std::size_t i = 0; i + 2 < tokens.size(); ++i)
       add(mix64(tokens[i] ^ std::rotl(tokens[i + 1], 21) ^ std::rotl(tokens[i + 2], 42)));
   }
+  flush();
   std::uint64_t sig = 0;
   for (int b = 0; b < 64; ++b)
-    if (acc[b] > 0) sig |= (1ULL << b);
+    if (2 * ones[b] > total) sig |= (1ULL << b);
   return sig == 0 ? 1 : sig;  // 0 means "no text"
 }
 
@@ -423,8 +480,10 @@ PromptFeatures PromptAnalyzer::analyze(const PromptText& text) const {
   const unsigned answer = hs.answer_reasoning + hu.answer_reasoning;
   const unsigned given = hs.given_answer + hu.given_answer;
   const unsigned explain = hs.explain + hu.explain;
+  const unsigned cot = hs.cot_harvest + hu.cot_harvest;
   f.reasoning_markers = static_cast<std::uint8_t>(std::min(255U, step));
-  f.asks_reasoning_for_answer = answer > 0 || (given == 1 && (explain > 0 || step > 0));
+  f.states_answer = answer > 0 || (given == 1 && explain > 0);
+  f.asks_reasoning_for_answer = f.states_answer || cot > 0 || (given == 1 && step > 0);
   f.template_signature = template_signature(user);
   return f;
 }

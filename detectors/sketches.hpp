@@ -115,10 +115,19 @@ struct Hll64 {
     return true;
   }
   double estimate() const noexcept {
+    static constexpr auto kInversePowers = [] {
+      std::array<double, 64> t{};
+      double v = 1.0;
+      for (auto& x : t) {
+        x = v;
+        v /= 2;
+      }
+      return t;
+    }();
     double sum = 0;
     unsigned zeros = 0;
     for (auto r : reg) {
-      sum += std::ldexp(1.0, -static_cast<int>(r));
+      sum += kInversePowers[r & 63U];
       zeros += r == 0;
     }
     constexpr double m = 64;

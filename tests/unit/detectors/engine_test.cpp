@@ -89,7 +89,9 @@ TEST_CASE("each distiller shape crosses the alert threshold with its detector's 
     CHECK(r.first_alert > 0);
     CHECK(r.first_alert <= 60);
     CHECK(has_finding(r.last, c.detector));
-    for (const auto& f : r.last.findings) CHECK_FALSE(f.evidence.empty());
+    const auto p = engine.peek("fp:distiller", r.end_ts);  // peek always writes evidence
+    CHECK(has_finding(p, c.detector));
+    for (const auto& f : p.findings) CHECK_FALSE(f.evidence.empty());
   }
 }
 
@@ -97,7 +99,10 @@ TEST_CASE("evidence states shares and counts", "[detectors]") {
   Engine engine(EngineConfig{});
   auto r = run(engine, Shape::ReasoningDistiller, "fp:e", kT0, 1340, 2.0, Arrival::Regular);
   REQUIRE(has_finding(r.last, "reasoning_elicitation"));
-  const auto& f = *std::find_if(r.last.findings.begin(), r.last.findings.end(),
+  // Observations write sentences only when something is new.
+  for (const auto& f : r.last.findings) CHECK(f.evidence.empty());
+  const auto p = engine.peek("fp:e", r.end_ts);
+  const auto& f = *std::find_if(p.findings.begin(), p.findings.end(),
                                 [](const Finding& x) { return x.detector == "reasoning_elicitation"; });
   REQUIRE_FALSE(f.evidence.empty());
   CHECK(f.evidence[0].find("100% of 1,340 requests in the last 6h ask for the reasoning behind a given answer") !=
@@ -135,11 +140,30 @@ TEST_CASE("benign look-alikes stay under the alert threshold, even with machine 
   }
 }
 
-TEST_CASE("the boxed-CoT eval harness has a reasoning finding but no corroboration", "[detectors]") {
-  Engine engine(EngineConfig{});
-  auto r = run(engine, Shape::EvalHarnessBoxed, "fp:eval", kT0, 1319, 0.3, Arrival::Regular);
-  CHECK(has_finding(r.last, "reasoning_elicitation"));
-  CHECK(r.last.risk <= EngineConfig{}.combine.uncorroborated_cap + 1e-9);
+TEST_CASE("CoT-harvest phrasing corroborates; a stated answer stands alone", "[detectors]") {
+  {
+    // The \boxed{} eval prompt: reasoning corroborates, no finding, capped risk.
+    Engine engine(EngineConfig{});
+    auto r = run(engine, Shape::EvalHarnessBoxed, "fp:eval", kT0, 1319, 0.3, Arrival::Regular);
+    CHECK(score_of(r.last, "reasoning_elicitation") >= 0.5);
+    CHECK_FALSE(has_finding(r.last, "reasoning_elicitation"));
+    CHECK(r.last.risk <= EngineConfig{}.combine.uncorroborated_cap + 1e-9);
+  }
+  {
+    // Rationale harvesting with short outputs: no other detector needed.
+    Engine engine(EngineConfig{});
+    std::mt19937_64 rng(9);
+    KeyAssessment a;
+    for (int i = 0; i < 200; ++i) {
+      auto ex = shaped(Shape::ReasoningDistiller, "fp:rat", kT0 + i * 30.0, i, rng);
+      ex.response.completion_tokens = 60;
+      ex.request.assistant_turns = 1;
+      a = engine.observe(ex);
+    }
+    CHECK(score_of(a, "generation_heavy") == 0);
+    CHECK(has_finding(a, "reasoning_elicitation"));
+    CHECK(a.alert);
+  }
 }
 
 TEST_CASE("slow-and-low distillers are judged on their decayed history", "[detectors]") {
@@ -161,6 +185,7 @@ TEST_CASE("no score before the minimum evidence", "[detectors]") {
   CHECK(a.request_index == 20);
   CHECK(a.new_finding);
   CHECK(has_finding(a, "logprob_harvesting"));
+  for (const auto& f : a.findings) CHECK_FALSE(f.evidence.empty());  // new: with sentences
   auto b = engine.observe(shaped(Shape::LogprobHarvester, "fp:new", kT0 + 21, 21, *std::make_unique<std::mt19937_64>(2)));
   CHECK_FALSE(b.new_finding);  // already reported
 }
@@ -240,7 +265,7 @@ TEST_CASE("coverage is two-sided: one template scores 0, new breadth scores high
   {
     // Broad for days: the key's usual breadth discounts (to the floor).
     Engine engine(cfg);
-    auto r = run(engine, Shape::ChatProduct, "fp:d", kT0, 3000, 60.0, Arrival::Regular);
+    auto r = run(engine, Shape::AlpacaDistiller, "fp:d", kT0, 3000, 60.0, Arrival::Regular);
     const double s = score_of(r.last, "coverage");
     CHECK(s <= cfg.coverage.history_floor + 1e-6);
     CHECK(s > 0);

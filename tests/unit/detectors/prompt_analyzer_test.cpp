@@ -69,6 +69,8 @@ TEST_CASE("asks for the reasoning behind a given answer, in several languages", 
   for (const char* p : asks) {
     INFO(p);
     CHECK(user(p).asks_reasoning_for_answer);
+    // Only the \\boxed{} phrasings lack a stated answer.
+    CHECK(user(p).states_answer == (std::string_view(p).find("boxed") == std::string_view::npos));
   }
   // The system prompt counts too: a harvester may put the demand there.
   auto f = analyzer().analyze(PromptText{"Always explain why the answer is correct, step by step.", "What is 17*3?"});
@@ -110,6 +112,9 @@ TEST_CASE("template signature ignores filled-in slots", "[detectors]") {
   CHECK(sig("Translate to French:\nThe cat sits on the mat.") == sig("Translate to French:\nI would like 3 coffees."));
   CHECK(sig("Order #12345 shipped on 2024-11-02") == sig("Order #999 shipped on 2023-01-15"));
   CHECK(sig("What is the capital of France?") != sig("Write a poem about the sea."));
+  // Instruction / data / output cue: short data in the middle is the slot.
+  CHECK(sig("Classify the sentiment of the review below.\n\nLoved it, would buy again.\n\nSentiment:") ==
+        sig("Classify the sentiment of the review below.\n\nThe battery died after a week.\n\nSentiment:"));
   CHECK(sig("") == 0);
 }
 
