@@ -188,9 +188,15 @@ class RagPipeline final : public LookalikeBase {
     trace_ = &data.clients[rng_.index(data.clients.size())];
     per_day_ = std::clamp(rng_.lognormal(250, 0.6), 40.0, 1500.0) * volume_scale;
     trace_offset_ = static_cast<double>(rng_.between(0, 13)) * 86400;
-    system_ = "You are the support assistant of " + std::string(rng_.chance(0.5) ? "Contoso" : "Fabrikam") +
-              ". Answer only from the context below. If the answer is not in the context, say you don't know. Cite "
-              "the passage numbers you used.";
+    static constexpr std::array<const char*, 4> kSystems = {
+        "You are the support assistant of {c}. Answer only from the context below. If the answer is not in the "
+        "context, say you don't know. Cite the passage numbers you used.",
+        "You answer questions about {c} products using the retrieved passages. Be brief and factual; quote the "
+        "passage ids in brackets.",
+        "Use the following pieces of retrieved context to answer the question. If you don't know, just say that you "
+        "don't know. Use three sentences maximum and keep the answer concise.",
+        "You are {c}'s internal knowledge-base assistant. Ground every statement in the provided documents."};
+    system_ = fill_slot(kSystems[rng_.index(kSystems.size())], "c", rng_.chance(0.5) ? "Contoso" : "Fabrikam");
     max_tokens_ = rng_.chance(0.5) ? 300 : 512;
     chunks_ = static_cast<int>(rng_.between(3, 8));
   }
