@@ -63,10 +63,17 @@ def main():
 
     alerted = lambda fp: keys[fp]["final_action"] == "alert" or keys[fp]["max_risk"] >= stats["alert_threshold"]
     out = []
+    out.append("Per detector: a key counts when the detector's score reached its own finding threshold. "
+               "Combined: the key's risk reached the alert threshold.")
+    out.append("")
     out.append("| detector | recall (distillers) | FPR benign | FPR look-alikes |")
     out.append("|---|---|---|---|")
+    thresholds = stats.get("detector_thresholds", {})
     for d in detectors:
-        has = lambda fp, d=d: d in finding_detectors.get(fp, ())
+        # A detector "fired" on a key when its score reached its own finding
+        # threshold at some point (or a finding line named it).
+        has = lambda fp, d=d: (d in finding_detectors.get(fp, ()) or
+                               keys[fp].get("max_scores", {}).get(d, 0) >= thresholds.get(d, 2))
         out.append(f"| {d} | {pct(share(distillers, has))} | {pct(share(benign, has))} | {pct(share(lookalike, has))} |")
     out.append(f"| **combined (risk >= {stats['alert_threshold']})** | {pct(share(distillers, alerted))} | "
                f"{pct(share(benign, alerted))} | {pct(share(lookalike, alerted))} |")

@@ -121,7 +121,7 @@ int run_replay(int argc, char** argv) {
   const auto& stats = runner->stats();
   if (!summary_json.empty()) {
     std::ofstream js(summary_json, std::ios::binary | std::ios::trunc);
-    write_summary_json(rows, stats, runner->alert_threshold(), js);
+    write_summary_json(rows, stats, runner->alert_threshold(), js, runner->detector_thresholds());
     if (!js) {
       std::cerr << "distillguard replay: " << summary_json << ": write failed\n";
       return 1;

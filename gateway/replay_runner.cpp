@@ -100,6 +100,16 @@ void ReplayRunner::set_detection(bool enabled) { impl_->detect = enabled; }
 const ReplayStats& ReplayRunner::stats() const { return impl_->stats; }
 double ReplayRunner::alert_threshold() const { return impl_->threshold; }
 
+std::map<std::string, double> ReplayRunner::detector_thresholds() const {
+  const auto& c = impl_->config;
+  return {{"reasoning_elicitation", c.reasoning_elicitation.common.threshold},
+          {"logprob_harvesting", c.logprob_harvesting.common.threshold},
+          {"generation_heavy", c.generation_heavy.common.threshold},
+          {"coverage", c.coverage.common.threshold},
+          {"volume", c.volume.common.threshold},
+          {"machine_cadence", c.machine_cadence.common.threshold}};
+}
+
 void ReplayRunner::observe(const TrafficRecord& r) {
   Impl& m = *impl_;
   ++m.stats.records;
@@ -279,7 +289,7 @@ void write_summary_table(const std::vector<ReplayKeySummary>& rows, const Replay
 }
 
 void write_summary_json(const std::vector<ReplayKeySummary>& rows, const ReplayStats& stats, double alert_threshold,
-                        std::ostream& out) {
+                        std::ostream& out, const std::map<std::string, double>& detector_thresholds) {
   json::object root;
   root["stats"] = json::object{{"records", stats.records},
                                {"bad_lines", stats.bad_lines},
@@ -289,6 +299,9 @@ void write_summary_json(const std::vector<ReplayKeySummary>& rows, const ReplayS
                                {"cpu_seconds", stats.cpu_seconds},
                                {"alert_threshold", alert_threshold},
                                {"engine_bytes_per_key", detectors::Engine::bytes_per_key()}};
+  json::object thresholds;
+  for (const auto& [name, t] : detector_thresholds) thresholds[name] = t;
+  root["stats"].as_object()["detector_thresholds"] = std::move(thresholds);
   json::array keys;
   for (const auto& r : rows) {
     json::object k;

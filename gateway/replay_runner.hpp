@@ -73,6 +73,8 @@ class ReplayRunner {
   std::vector<ReplayKeySummary> summaries() const;
   /// The risk at or above which a key counts as alerted.
   double alert_threshold() const;
+  /// Each detector's finding threshold (for evaluation tools).
+  std::map<std::string, double> detector_thresholds() const;
 
  private:
   struct Impl;
@@ -84,6 +86,6 @@ void write_summary_table(const std::vector<ReplayKeySummary>& rows, const Replay
                          std::size_t limit = 50);
 /// Writes the summary as JSON: {"stats": {...}, "keys": [...]}.
 void write_summary_json(const std::vector<ReplayKeySummary>& rows, const ReplayStats& stats, double alert_threshold,
-                        std::ostream& out);
+                        std::ostream& out, const std::map<std::string, double>& detector_thresholds = {});
 
 }  // namespace dg::gateway

@@ -2,9 +2,11 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <unistd.h>
 
+#include "gateway/key_fingerprint.hpp"
 #include "gateway/replay_reader.hpp"
 #include "gateway/replay_runner.hpp"
 
@@ -104,4 +106,30 @@ TEST_CASE("replay runner: bad lines reported as FILE:LINE, keys only as fingerpr
   CHECK(json.str().find("sk-a") == std::string::npos);
   CHECK(table.str().find("sk-a") == std::string::npos);
   CHECK(table.str().find(rows[0].key_fp) != std::string::npos);
+}
+
+TEST_CASE("replay runner: fingerprints pass through, a configured salt changes them", "[replay]") {
+  const auto path = write_temp("fp.jsonl", std::string(R"({"ts": 1, "key": "fp:0123456789abcdef", "request": {}, "response": {"status": 200}})") +
+                                               "\n" + kGood + "\n");
+  std::ostringstream errors;
+  dg::gateway::ReplayRunner plain("", nullptr);
+  REQUIRE(plain.replay_files({path}, errors));
+  std::set<std::string> fps;
+  for (const auto& r : plain.summaries()) fps.insert(r.key_fp);
+  CHECK(fps.count("fp:0123456789abcdef"));
+  CHECK(fps.count(dg::gateway::key_fingerprint("sk-a")));
+
+  const auto config = write_temp("salted.yaml", "identity:\n  fingerprint_salt: pepper\ndetection: {}\n");
+  dg::gateway::ReplayRunner salted(config, nullptr);
+  REQUIRE(salted.replay_files({path}, errors));
+  fps.clear();
+  for (const auto& r : salted.summaries()) fps.insert(r.key_fp);
+  CHECK(fps.count("fp:0123456789abcdef"));
+  CHECK(fps.count(dg::gateway::key_fingerprint("sk-a", "pepper")));
+  CHECK_FALSE(fps.count(dg::gateway::key_fingerprint("sk-a")));
+}
+
+TEST_CASE("replay runner: an invalid detection section is a located config error", "[replay]") {
+  const auto config = write_temp("invalid.yaml", "detection:\n  no_such_detector: {}\n");
+  CHECK_THROWS_WITH(dg::gateway::ReplayRunner(config, nullptr), Catch::Contains("invalid.yaml:2:"));
 }
