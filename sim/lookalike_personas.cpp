@@ -62,7 +62,8 @@ class BatchClassifier final : public LookalikeBase {
         "Detect the language of the text below and answer with its ISO 639-1 code.\n\nText: {item}"};
     template_ = kTemplates[rng_.index(kTemplates.size())];
     if (rng_.chance(0.5)) system_ = "You are a precise text classifier.";
-    items_per_run_ = static_cast<std::size_t>(rng_.between(800, 5000) * volume_scale);
+    items_per_run_ = static_cast<std::size_t>(static_cast<double>(rng_.between(800, 5000)) * volume_scale);
+    if (volume_scale > 1) items_per_run_ = std::min<std::size_t>(items_per_run_, 600);  // demo: one short run
     run_hour_ = static_cast<double>(rng_.between(0, 23));
     rate_ = rng_.uniform(2, 12);
     max_tokens_ = std::array<int, 4>{1, 2, 5, 10}[rng_.index(4)];

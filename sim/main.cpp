@@ -17,17 +17,22 @@ constexpr const char* kUsage =
     "                   [--set NAME=VALUE]... [--data-dir DIR] --out TRAFFIC.jsonl --labels LABELS.json\n"
     "       dg-simulate --list-scenarios\n";
 
-std::string default_data_dir(const char* argv0) {
+/// --data-dir default: $DG_SHARED_DATA_DIR, else ../shared/data next to the
+/// repository this binary was built from.
+std::string default_data_dir() {
   if (const char* env = std::getenv("DG_SHARED_DATA_DIR")) return env;
-  (void)argv0;
+#ifdef DG_DEFAULT_DATA_DIR
+  return DG_DEFAULT_DATA_DIR;
+#else
   return "../shared/data";
+#endif
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   using dg::sim::ScenarioOptions;
-  std::string scenario = "population", out, labels, data_dir = default_data_dir(argv[0]);
+  std::string scenario = "population", out, labels, data_dir = default_data_dir();
   // The scenario's defaults apply first; the command line overrides them.
   for (int i = 1; i + 1 < argc; ++i)
     if (std::string(argv[i]) == "--scenario") scenario = argv[i + 1];

@@ -22,7 +22,7 @@ void demo_defaults(ScenarioOptions& o) {
   o.benign = 12;
   o.lookalikes = 1;
   o.distillers = 4;
-  o.volume_scale = 150;
+  o.volume_scale = 60;
 }
 
 }  // namespace
