@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <optional>
 
 #include "sim/arrivals.hpp"
 #include "sim/personas.hpp"
@@ -59,7 +60,8 @@ const std::array<std::vector<Phrasing>, 7> kReasoning = {{
 
 class DistillerPersona final : public Persona {
  public:
-  DistillerPersona(DistillerKind kind, Rng rng, double volume_scale) : rng_(rng), kind_(kind) {
+  DistillerPersona(DistillerKind kind, Rng rng, double volume_scale, const DistillerOverrides& ov)
+      : rng_(rng), kind_(kind) {
     id_.key = make_api_key(rng_);
     id_.ips.push_back(rng_.chance(0.1) ? random_ipv6(rng_) : random_public_ipv4(rng_));
     for (auto i = rng_.between(0, 3); i > 0; --i)
@@ -133,11 +135,20 @@ class DistillerPersona final : public Persona {
     bias_rotation_ = rng_.chance(0.75) ? static_cast<int>(rng_.between(1, 12)) : 0;
     bias_size_ = static_cast<int>(rng_.between(5, 40));
     probe_max_tokens_ = static_cast<int>(rng_.between(1, 5));
+
+    // Overrides come last so that the random stream (and thus every other
+    // choice) is the same with or without them.
+    if (ov.per_day) per_day_ = *ov.per_day;
+    if (ov.identity) id_ = *ov.identity;
+    if (ov.model) model_ = *ov.model;
+    if (ov.cover_traffic && !*ov.cover_traffic) weights_[kCover] = 0;
+    if (ov.label) label_ = *ov.label;
   }
 
   std::vector<std::pair<std::string, KeyLabel>> labels() const override {
     static constexpr std::array<const char*, 4> kNames = {"distiller/alpaca", "distiller/gsm8k_reasoning",
                                                           "distiller/logprob", "distiller/slow_low"};
+    if (label_) return {{id_.key, *label_}};
     return {{id_.key, KeyLabel{KeyClass::Distiller, kNames[static_cast<int>(kind_)], ""}}};
   }
 
@@ -265,12 +276,14 @@ class DistillerPersona final : public Persona {
   bool completions_endpoint_ = false;
   int bias_rotation_ = 0, bias_size_ = 10, bias_uses_ = 0, probe_max_tokens_ = 1;
   std::vector<std::string> bias_;
+  std::optional<KeyLabel> label_;
 };
 
 }  // namespace
 
-PersonaPtr make_distiller_persona(DistillerKind kind, const DataSet&, Rng rng, double volume_scale) {
-  return std::make_unique<DistillerPersona>(kind, rng, volume_scale);
+PersonaPtr make_distiller_persona(DistillerKind kind, const DataSet&, Rng rng, double volume_scale,
+                                  const DistillerOverrides& overrides) {
+  return std::make_unique<DistillerPersona>(kind, rng, volume_scale, overrides);
 }
 
 }  // namespace dg::sim

@@ -4,6 +4,7 @@
 /// population. `volume_scale` multiplies the persona's usual daily volume
 /// (1 for a realistic population; larger for the few-minute demo).
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,16 @@ PersonaPtr make_lookalike_persona(LookalikeKind kind, const DataSet& data, Rng r
 enum class DistillerKind { Alpaca, Gsm8kReasoning, Logprob, SlowLow };
 inline constexpr DistillerKind kDistillerKinds[] = {DistillerKind::Alpaca, DistillerKind::Gsm8kReasoning,
                                                      DistillerKind::Logprob, DistillerKind::SlowLow};
-PersonaPtr make_distiller_persona(DistillerKind kind, const DataSet& data, Rng rng, double volume_scale);
+/// What a campaign (or a key mixing extraction into honest traffic) may set
+/// instead of the persona's own random choice.
+struct DistillerOverrides {
+  std::optional<double> per_day;             ///< requests per day (volume_scale not applied)
+  std::optional<ClientIdentity> identity;    ///< key, addresses, user agent
+  std::optional<KeyLabel> label;             ///< e.g. {Campaign, "campaign/hydra", "c-1"}
+  std::optional<std::string> model;
+  std::optional<bool> cover_traffic;         ///< false: no benign-looking cover requests
+};
+PersonaPtr make_distiller_persona(DistillerKind kind, const DataSet& data, Rng rng, double volume_scale,
+                                  const DistillerOverrides& overrides = {});
 
 }  // namespace dg::sim

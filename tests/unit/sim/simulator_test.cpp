@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "sim/data_set.hpp"
+#include "sim/personas.hpp"
 #include "sim/rng.hpp"
 #include "sim/scenario.hpp"
 
@@ -255,4 +256,30 @@ TEST_CASE("simulator: the demo scenario is a few minutes of mixed traffic", "[si
   CHECK(g.stats.records_by_class.count("distiller"));
   CHECK(g.stats.records_by_class.count("benign"));
   CHECK(g.stats.records_by_class.count("lookalike"));
+}
+
+TEST_CASE("simulator: distiller overrides set key, label and volume for campaign scenarios", "[sim]") {
+  const SimContext ctx{data(), 1763596800, 1763596800 + 86400};
+  ClientIdentity id;
+  id.key = "sk-sim-campaign-member-1";
+  id.ips = {"198.51.100.7"};
+  id.user_agent = "OpenAI/Python 1.40.0";
+  DistillerOverrides ov;
+  ov.per_day = 26;
+  ov.identity = id;
+  ov.label = KeyLabel{KeyClass::Campaign, "campaign/test", "c-1"};
+  ov.cover_traffic = false;
+  auto p = make_distiller_persona(DistillerKind::Gsm8kReasoning, data(), Rng(9), 1, ov);
+  const auto labels = p->labels();
+  REQUIRE(labels.size() == 1);
+  CHECK(labels[0].first == id.key);
+  CHECK(labels[0].second.campaign == "c-1");
+  const auto times = p->schedule(ctx);
+  CHECK(times.size() >= 5);
+  CHECK(times.size() <= 80);
+  for (double t : times) {
+    const auto r = p->render(t, ctx);
+    CHECK(r.key == id.key);
+    CHECK(r.client_ip == "198.51.100.7");
+  }
 }
