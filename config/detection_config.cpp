@@ -134,6 +134,7 @@ void read_detectors(YamlSection& d, EngineConfig& cfg) {
     c.large_max_tokens = r.whole<std::int64_t>("large_max_tokens", c.large_max_tokens, 1, 100000000);
     c.large_max_weight = r.number("large_max_weight", c.large_max_weight, 0, 1);
     c.multi_sample_weight = r.number("multi_sample_weight", c.multi_sample_weight, 0, 1);
+    c.scoring_discount = r.number("scoring_discount", c.scoring_discount, 0, 1);
     s->finish();
   }
   if (auto s = d.child("coverage")) {
@@ -220,6 +221,7 @@ detectors::EngineConfig parse_detection_config(YamlSection& section) {
     c.corroboration_score = cr.number("corroboration_score", c.corroboration_score, 0, 1);
     c.min_corroborating = cr.whole<std::uint32_t>("min_corroborating", c.min_corroborating, 0, 6);
     c.uncorroborated_cap = cr.number("uncorroborated_cap", c.uncorroborated_cap, 0, 1);
+    c.require_output_signal = cr.flag("require_output_signal", c.require_output_signal);
     c.risk_threshold = cr.number("risk_threshold", c.risk_threshold, 0.01, 1);
     c.external_weight = cr.number("external_weight", c.external_weight, 0, 1);
     s->finish();

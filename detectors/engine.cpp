@@ -146,6 +146,7 @@ struct Engine::Impl {
     a.scores.reserve(kDetectorCount + (ext ? ext->size() : 0));
     double keep = 1.0;  // product of (1 - w*s)
     unsigned corroborating = 0;
+    bool output_signal = !c.combine.require_output_signal;
     bool standalone = false;
     std::uint16_t mask = 0;
     for (std::size_t i = 0; i < kDetectorCount; ++i) {
@@ -156,7 +157,10 @@ struct Engine::Impl {
       if (common.enabled) {
         f.score = score_detector(id, s, c, now, nullptr);
         keep *= 1.0 - std::clamp(common.weight * f.score, 0.0, 1.0);
-        if (common.corroborates && f.score >= c.combine.corroboration_score) ++corroborating;
+        if (common.corroborates && f.score >= c.combine.corroboration_score) {
+          ++corroborating;
+          if (id == kGenerationHeavy || id == kLogprobHarvesting) output_signal = true;
+        }
         if (f.score >= common.threshold && f.score > 0) {
           mask = static_cast<std::uint16_t>(mask | (1U << i));
           if (common.standalone) standalone = true;
@@ -176,7 +180,8 @@ struct Engine::Impl {
       }
     }
     double risk = 1.0 - keep;
-    if (!standalone && corroborating < c.combine.min_corroborating) risk = std::min(risk, c.combine.uncorroborated_cap);
+    if (!standalone && (corroborating < c.combine.min_corroborating || !output_signal))
+      risk = std::min(risk, c.combine.uncorroborated_cap);
     a.risk = std::clamp(risk, 0.0, 1.0);
     a.alert = a.risk >= c.combine.risk_threshold;
     if (update) {

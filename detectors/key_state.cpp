@@ -29,6 +29,7 @@ RequestSignals RequestSignals::of(const Exchange& ex, const EngineConfig& cfg) n
   s.single_shot = r.assistant_turns == 0 && r.tool_turns == 0;
   s.large_max = r.max_tokens && *r.max_tokens >= cfg.generation_heavy.large_max_tokens;
   s.multi_sample = r.n > 1;
+  s.scoring = r.logprobs && s.temp0 && r.top_logprobs < top_max;
   // Usage may be missing (an upstream without usage, a failed request):
   // fall back to ~4 characters per token for the prompt.
   s.prompt_tokens = ex.response.prompt_tokens > 0 ? ex.response.prompt_tokens : r.prompt_chars / 4;
@@ -129,6 +130,7 @@ void update_key_state(KeyState& s, const Exchange& ex, const RequestSignals& sig
   h[kHSingle] += sig.single_shot;
   h[kHLarge] += sig.large_max;
   h[kHMulti] += sig.multi_sample;
+  h[kHScoring] += sig.scoring;
   h[kHPromptTok] += static_cast<float>(sig.prompt_tokens);
   h[kHOutTok] += static_cast<float>(sig.completion_tokens);
 
@@ -156,6 +158,7 @@ void update_key_state(KeyState& s, const Exchange& ex, const RequestSignals& sig
   s.generation.add(3, sig.multi_sample);
   s.generation.add(4, sig.prompt_tokens);
   s.generation.add(5, sig.completion_tokens);
+  s.generation.add(6, sig.scoring);
 
   // 4. coverage: templates per window; the breadth of each finished window
   // with enough requests feeds the key's usual breadth.

@@ -25,6 +25,7 @@ struct RequestSignals {
   bool single_shot = false;
   bool large_max = false;
   bool multi_sample = false;
+  bool scoring = false;  ///< logprobs below the maximum at temperature 0: an evaluation's request
   std::uint64_t prompt_tokens = 0;
   std::uint64_t completion_tokens = 0;
 
@@ -33,7 +34,7 @@ struct RequestSignals {
 
 /// Indices into the long decayed history.
 enum Hist : std::size_t {
-  kHReq, kHStep, kHAnswer, kHStates, kHHarvest, kHTemp0, kHSingle, kHLarge, kHMulti, kHPromptTok, kHOutTok, kHistN
+  kHReq, kHStep, kHAnswer, kHStates, kHHarvest, kHTemp0, kHSingle, kHLarge, kHMulti, kHScoring, kHPromptTok, kHOutTok, kHistN
 };
 
 struct KeyState {
@@ -49,8 +50,8 @@ struct KeyState {
   // 2. logprob harvesting: requests, harvest-shaped, temperature 0, with logit_bias
   FreqWindow<4> logprob;
   WindowedHll bias_sets;
-  // 3. generation heavy: requests, single-shot, large max_tokens, n>1, prompt tokens, output tokens
-  FreqWindow<6> generation;
+  // 3. generation heavy: requests, single-shot, large max_tokens, n>1, prompt tokens, output tokens, scoring
+  FreqWindow<7> generation;
   // 4. coverage: requests (short window and long window), templates
   FreqWindow<1> coverage;
   WindowedHll templates;

@@ -35,6 +35,10 @@ struct PromptAnalyzer::Automaton {
   std::array<std::uint8_t, 256> cls{};
   std::size_t classes = 2;
   std::vector<std::uint16_t> next;                      // state * classes + class
+  /// The same transitions, premultiplied: entry = target * classes, with
+  /// kHasOut set when the target state ends a phrase (one load per byte).
+  std::vector<std::uint32_t> jump;
+  static constexpr std::uint32_t kHasOut = 0x80000000U;
   std::vector<std::array<std::uint8_t, kKinds>> out;    // hits per kind ending in a state
   std::vector<std::uint8_t> has_out;
   std::uint16_t start = 0;
@@ -115,6 +119,9 @@ struct PromptAnalyzer::Automaton {
     for (std::size_t s = 0; s < n; ++s)
       has_out[s] = std::any_of(out[s].begin(), out[s].end(), [](std::uint8_t v) { return v != 0; });
     start = next[0];  // after the leading separator
+    jump.resize(next.size());
+    for (std::size_t i = 0; i < next.size(); ++i)
+      jump[i] = static_cast<std::uint32_t>(next[i] * classes) | (has_out[next[i]] ? kHasOut : 0U);
   }
 };
 
@@ -207,13 +214,16 @@ void PromptAnalyzer::normalize(std::string_view in, std::string& out, bool keep_
 PromptAnalyzer::LexiconHits PromptAnalyzer::scan(std::string_view normalized) const {
   const auto& a = *automaton_;
   std::array<unsigned, kKinds> hits{};
-  std::size_t s = a.start;
   const std::size_t classes = a.classes;
-  const std::uint16_t* next = a.next.data();
+  const std::uint32_t* jump = a.jump.data();
+  const std::uint8_t* cls = a.cls.data();
+  std::uint32_t off = static_cast<std::uint32_t>(a.start * classes);
   for (unsigned char c : normalized) {
-    s = next[s * classes + a.cls[c]];
-    if (a.has_out[s]) {
-      for (std::size_t k = 0; k < kKinds; ++k) hits[k] += a.out[s][k];
+    const std::uint32_t v = jump[off + cls[c]];
+    off = v & ~Automaton::kHasOut;
+    if (v & Automaton::kHasOut) {
+      const auto& o = a.out[off / classes];
+      for (std::size_t k = 0; k < kKinds; ++k) hits[k] += o[k];
     }
   }
   return LexiconHits{hits[kStep], hits[kAnswer], hits[kCot], hits[kGiven], hits[kExplain]};
@@ -348,7 +358,10 @@ std::uint64_t PromptAnalyzer::template_signature(std::string_view text) {
   thread_local std::vector<std::pair<std::string_view, std::size_t>> paragraphs;
   tokens.clear();
   paragraphs.clear();
-  split(text, "\n\n", [&](std::string_view p) { paragraphs.emplace_back(p, count_words(p)); });
+  split(text, "\n\n", [&](std::string_view p) { paragraphs.emplace_back(p, 0); });
+  // Word counts only matter when there are paragraphs to tell apart.
+  if (paragraphs.size() > 1)
+    for (auto& [p, words] : paragraphs) words = count_words(p);
 
   // A frame exists when, besides long paragraphs, there is a short one (the
   // instruction). Then long paragraphs are slot content.
@@ -373,6 +386,16 @@ std::uint64_t PromptAnalyzer::template_signature(std::string_view text) {
     }
     bool slot_lines = false;
     split(para, "\n", [&](std::string_view line) {
+      // Fast path: a line without ':' in its first words has no header.
+      const auto colon = line.find(':');
+      if (colon == std::string_view::npos || colon > 200) {
+        if (slot_lines) {
+          tok.emit(kSlotTok);
+          return;
+        }
+        split(line, " ", [&](std::string_view x) { tok.word(x); });
+        return;
+      }
       thread_local std::vector<std::string_view> w;
       w.clear();
       split(line, " ", [&](std::string_view x) { w.push_back(x); });
