@@ -632,17 +632,20 @@ void CampaignLinker::cluster(double now) {
       ++kinds;
     }
     if (auto t = tally(net); !t.empty()) {
-      std::size_t top = std::min<std::size_t>(3, t.size()), covered = 0;
+      std::size_t shown = std::min<std::size_t>(3, t.size()), covered = 0, top_cover = 0;
       std::string names;
-      for (std::size_t k = 0; k < top; ++k) {
+      for (std::size_t k = 0; k < t.size(); ++k) {
         covered += t[k].second;
-        names += (k ? ", " : "") + to_string(net_ids[t[k].first]);
+        if (k < shown) {
+          top_cover += t[k].second;
+          names += (k ? ", " : "") + to_string(net_ids[t[k].first]);
+        }
       }
-      std::string text = std::to_string(covered) + " of them come from " + std::to_string(top) + " client network" +
-                         (top > 1 ? "s" : "") + " (" + names + ")";
-      if (t.size() > top) text += "; " + std::to_string(t.size()) + " networks in all";
-      cs.evidence.push_back(text);
-      if (covered * 2 >= m) ++kinds;
+      if (t.size() > shown) names += " and " + std::to_string(t.size() - shown) + " more";
+      cs.evidence.push_back(std::to_string(covered) + " of them come from " + std::to_string(t.size()) + " client network" +
+                            (t.size() > 1 ? "s" : "") + " (" + names + ")");
+      // Infrastructure counts as evidence when few networks hold most keys.
+      if (top_cover * 2 >= m || t.size() * 4 <= m) ++kinds;
     }
     if (timed >= 2) {
       cs.evidence.push_back(std::to_string(timed) + " keys started within " + campaign::format_duration(c.timing_sync_window_s) +
