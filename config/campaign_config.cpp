@@ -47,6 +47,7 @@ detectors::CampaignConfig parse_campaign_config(YamlSection& s) {
   c.timing_warmup_s = ranged(s, "timing_warmup_s", c.timing_warmup_s, 0.0, 30 * kDay);
   c.timing_min_jaccard = ranged(s, "timing_min_jaccard", c.timing_min_jaccard, 0.0, 1.0);
   c.timing_min_buckets = ranged(s, "timing_min_buckets", c.timing_min_buckets, 1, 64);
+  c.network_min_family_share = ranged(s, "network_min_family_share", c.network_min_family_share, 0.0, 1.0);
   c.generic_min_networks = ranged<std::size_t>(s, "generic_min_networks", c.generic_min_networks, 2, 100'000'000);
   c.generic_network_spread = ranged(s, "generic_network_spread", c.generic_network_spread, 0.0, 1.0);
   c.params_max_population_share = ranged(s, "params_max_population_share", c.params_max_population_share, 0.0, 1.0);

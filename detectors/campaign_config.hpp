@@ -60,7 +60,11 @@ struct CampaignConfig {
   double timing_sync_window_s = 1'800.0;
   double timing_warmup_s = 3'600.0;
   double timing_min_jaccard = 0.6;
-  int timing_min_buckets = 3;
+  int timing_min_buckets = 8;
+  /// A shared network corroborates a family only when the family's keys are
+  /// at least this share of all keys seen from that network: a corporate NAT
+  /// or cloud range hosting many unrelated keys is not shared infrastructure.
+  double network_min_family_share = 0.5;
   /// A template family is generic when its keys come from at least this many
   /// networks and distinct networks / keys is at least generic_network_spread;
   /// a generic family links keys only through synchronized timing, never

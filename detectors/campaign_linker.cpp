@@ -517,6 +517,9 @@ void CampaignLinker::cluster(double now) {
 
   // 3. Corroboration inside each family: a shared client network (unless the
   //    family is generic) or a synchronized start with overlapping activity.
+  std::unordered_map<std::uint64_t, std::size_t> keys_per_net;
+  for (const auto& nd : nodes)
+    if (nd.net.valid()) ++keys_per_net[nd.net.key()];
   UnionFind fuf(n);
   std::uint64_t generic = 0;
   double warm = im.first_ts.load(std::memory_order_relaxed) + c.timing_warmup_s;
@@ -536,7 +539,9 @@ void CampaignLinker::cluster(double now) {
     if (!is_generic) {
       for (std::size_t k = 0; k < fam.nodes.size(); ++k) {
         const auto& nd = nodes[fam.nodes[k]];
-        if (nd.net.valid() && nets[nd.net.key()] >= 2) {
+        if (!nd.net.valid()) continue;
+        auto shared = nets[nd.net.key()];
+        if (shared >= 2 && static_cast<double>(shared) >= c.network_min_family_share * static_cast<double>(keys_per_net[nd.net.key()])) {
           mark[k] = 1;
           nodes[fam.nodes[k]].via_network = true;
         }

@@ -237,6 +237,17 @@ TEST_CASE("benign guardrail: a shared corporate NAT alone is not a campaign", "[
   std::mt19937_64 rng(6);
   std::vector<Event> ev;
   add_benign(ev, rng, "ee", 80, 40, kT0, 3.0, /*nat_keys=*/80);  // all 80 keys behind one /24, same office hours
+  // 12 of the employees also use the company's internal tool (one long template).
+  const std::uint64_t tool = rng();
+  for (int k = 0; k < 12; ++k)
+    for (int r = 0; r < 30; ++r) {
+      Event e;
+      e.ts = kT0 + (r % 3) * 86400.0 + 9 * 3600 + static_cast<double>(rng() % (9 * 3600));
+      e.key_fp = fp_of("ee", k);
+      e.ip = ip4(198, 51, 100, 1 + k % 3);
+      e.tmpl = slot_variant(tool, rng);
+      ev.push_back(e);
+    }
   sort_events(ev);
   CampaignLinker linker;
   replay(linker, ev);
