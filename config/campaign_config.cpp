@@ -45,6 +45,7 @@ detectors::CampaignConfig parse_campaign_config(YamlSection& s) {
   c.ipv6_prefix = ranged(s, "ipv6_prefix", c.ipv6_prefix, 16, 64);
   c.timing_sync_window_s = ranged(s, "timing_sync_window_s", c.timing_sync_window_s, 0.0, kDay);
   c.timing_warmup_s = ranged(s, "timing_warmup_s", c.timing_warmup_s, 0.0, 30 * kDay);
+  c.timing_start_interarrivals = ranged(s, "timing_start_interarrivals", c.timing_start_interarrivals, 0.0, 1000.0);
   c.timing_min_jaccard = ranged(s, "timing_min_jaccard", c.timing_min_jaccard, 0.0, 1.0);
   c.timing_min_buckets = ranged(s, "timing_min_buckets", c.timing_min_buckets, 1, 64);
   c.network_min_family_share = ranged(s, "network_min_family_share", c.network_min_family_share, 0.0, 1.0);

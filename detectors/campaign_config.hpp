@@ -55,10 +55,13 @@ struct CampaignConfig {
   /// timing_sync_window_s apart (leader grouping, no chaining) and their
   /// activity bitmaps have Jaccard >= timing_min_jaccard with at least
   /// timing_min_buckets active buckets each. Keys first seen within
-  /// timing_warmup_s of the linker's first event have an unknown start (the
-  /// start of a replay or of the process) and get no timing evidence.
+  /// timing_warmup_s of the linker's first event, or within
+  /// timing_start_interarrivals of their own mean inter-arrival times of it,
+  /// have an unknown start (they were probably running before the replay or
+  /// the process started) and get no timing evidence.
   double timing_sync_window_s = 1'800.0;
-  double timing_warmup_s = 3'600.0;
+  double timing_warmup_s = 3 * 3'600.0;
+  double timing_start_interarrivals = 8.0;
   double timing_min_jaccard = 0.6;
   int timing_min_buckets = 8;
   /// A shared network corroborates a family only when the family's keys are

@@ -522,7 +522,8 @@ void CampaignLinker::cluster(double now) {
     if (nd.net.valid()) ++keys_per_net[nd.net.key()];
   UnionFind fuf(n);
   std::uint64_t generic = 0;
-  double warm = im.first_ts.load(std::memory_order_relaxed) + c.timing_warmup_s;
+  const double first_event = im.first_ts.load(std::memory_order_relaxed);
+  const double warm = first_event + c.timing_warmup_s;
   for (const auto& fam : families) {
     std::vector<std::uint32_t> corroborated;
     std::map<std::uint64_t, std::size_t> nets;
@@ -551,7 +552,13 @@ void CampaignLinker::cluster(double now) {
     std::vector<std::size_t> order;
     for (std::size_t k = 0; k < fam.nodes.size(); ++k) {
       const auto& nd = nodes[fam.nodes[k]];
-      if (nd.first_seen >= warm && std::popcount(nd.activity) >= c.timing_min_buckets) order.push_back(k);
+      // A first request says when a key started only if the key was not simply
+      // running already when the linker started: well after the warmup and
+      // after several of the key's own inter-arrival times.
+      double gap = nd.requests > 1 ? (nd.last_seen - nd.first_seen) / (nd.requests - 1) : c.timing_warmup_s;
+      if (nd.first_seen >= std::max(warm, first_event + c.timing_start_interarrivals * gap) &&
+          std::popcount(nd.activity) >= c.timing_min_buckets)
+        order.push_back(k);
     }
     std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
       return nodes[fam.nodes[a]].first_seen < nodes[fam.nodes[b]].first_seen;

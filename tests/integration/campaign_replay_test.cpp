@@ -73,11 +73,17 @@ TEST_CASE("simulated campaigns: hydra found within 24 h, rotated keys within 50 
   const double launch = opts.start + 3 * 3600;
   double detected_at = -1;
   double recall_at_24h = -1;
-  std::istringstream in(traffic.str());
-  std::string line;
+  const std::string_view text = traffic.view();
+  std::size_t pos = 0;
+  std::string_view line;
   std::uint64_t records = 0;
   std::clock_t cluster_cpu = 0, record_cpu = 0;
-  while (std::getline(in, line)) {
+  while (pos < text.size()) {
+    auto nl = text.find('\n', pos);
+    if (nl == std::string_view::npos) nl = text.size();
+    line = text.substr(pos, nl - pos);
+    pos = nl + 1;
+    if (line.empty()) continue;
     auto rec = json::parse(line).as_object();
     detectors::Exchange ex;
     ex.ts = rec.at("ts").to_number<double>();
@@ -99,7 +105,12 @@ TEST_CASE("simulated campaigns: hydra found within 24 h, rotated keys within 50 
       if (detected_at < 0 && flagged * 100 >= hydra.size() * 95) detected_at = ex.ts;
       if (recall_at_24h < 0 && ex.ts >= launch + 24 * 3600) recall_at_24h = static_cast<double>(flagged) / hydra.size();
       for (const auto& fp : innocent)
-        if (linker.membership(fp)) innocent_flagged.insert(fp);
+        if (auto m = linker.membership(fp); m && innocent_flagged.insert(fp).second && innocent_flagged.size() <= 12) {
+          std::cout << "  FALSE LINK " << persona_of[fp] << " " << fp << " in " << m->campaign_id << " (" << m->members
+                    << " keys) at +" << (ex.ts - opts.start) / 3600 << " h:";
+          for (const auto& e : m->evidence) std::cout << " | " << e;
+          std::cout << "\n";
+        }
     }
     std::clock_t r0 = std::clock();
     linker.record(ex);
