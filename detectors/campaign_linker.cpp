@@ -278,16 +278,20 @@ void CampaignLinker::record(const Exchange& ex) {
     {
       std::shared_lock alock(im.actioned_mu);
       auto [b, e] = im.actioned.equal_range(mine.net.key());
-      for (auto a = b; a != e && !link; ++a) {
-        const ActionedPrint& old = a->second;
-        if (old.key_fp == mine.key_fp || old.params != mine.params || !(old.net == mine.net)) continue;
-        if (sk.first_seen < old.ts - config_.rotation_slack_s || sk.first_seen > old.ts + config_.rotation_window_s) continue;
+      const ActionedPrint* best = nullptr;  // the most recent matching action
+      for (auto a = b; a != e; ++a) {
+        const ActionedPrint& cand = a->second;
+        if (cand.key_fp == mine.key_fp || cand.params != mine.params || !(cand.net == mine.net)) continue;
+        if (sk.first_seen < cand.ts - config_.rotation_slack_s || sk.first_seen > cand.ts + config_.rotation_window_s) continue;
         bool same_template = false;
-        for (int i = 0; i < old.ntemplates && !same_template; ++i)
+        for (int i = 0; i < cand.ntemplates && !same_template; ++i)
           for (int j = 0; j < mine.ntemplates && !same_template; ++j)
-            same_template = std::popcount(old.templates[static_cast<std::size_t>(i)] ^
+            same_template = std::popcount(cand.templates[static_cast<std::size_t>(i)] ^
                                           mine.templates[static_cast<std::size_t>(j)]) <= config_.template_max_hamming;
-        if (!same_template) continue;
+        if (same_template && (!best || cand.ts > best->ts)) best = &cand;
+      }
+      if (best) {
+        const ActionedPrint& old = *best;
         RotationLink r;
         r.ts = ex.ts;
         r.membership.campaign_id = "r-" + old.key_fp;
@@ -569,6 +573,7 @@ void CampaignLinker::cluster(double now) {
         for (auto k : group) {
           mark[k] = 1;
           nodes[fam.nodes[k]].via_timing = true;
+          fuf.unite(fam.nodes[group.front()], fam.nodes[k]);
         }
       group.clear();
     };
@@ -582,11 +587,22 @@ void CampaignLinker::cluster(double now) {
       group.push_back(k);
     }
     flush();
-    std::uint32_t first = std::numeric_limits<std::uint32_t>::max();
+    // Corroborated keys of one family form one campaign where they also agree
+    // on something else: the same network, a timing group, the same parameter
+    // vector or the same user agent. Two actors that happen to use one public
+    // template from different networks with different clients stay apart.
+    std::unordered_map<std::uint64_t, std::uint32_t> by_net, by_params, by_agent;
+    auto join = [&](std::unordered_map<std::uint64_t, std::uint32_t>& index, std::uint64_t value, std::uint32_t node) {
+      if (value == 0) return;
+      auto [it, fresh] = index.try_emplace(value, node);
+      if (!fresh) fuf.unite(it->second, node);
+    };
     for (std::size_t k = 0; k < fam.nodes.size(); ++k) {
       if (!mark[k]) continue;
-      if (first == std::numeric_limits<std::uint32_t>::max()) first = fam.nodes[k];
-      else fuf.unite(first, fam.nodes[k]);
+      const auto i = fam.nodes[k];
+      if (nodes[i].via_network) join(by_net, nodes[i].net.key(), i);
+      join(by_params, nodes[i].params, i);
+      join(by_agent, nodes[i].agent, i);
     }
   }
   im.generic_families.store(generic, std::memory_order_relaxed);

@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <ctime>
 #include <iostream>
+#include <limits>
 #include <map>
 #include <set>
 #include <sstream>
@@ -68,6 +69,8 @@ TEST_CASE("simulated campaigns: hydra found within 24 h, rotated keys within 50 
   detectors::PromptAnalyzer analyzer(detectors::ReasoningLexicon::defaults());
   detectors::CampaignLinker linker;
   std::map<std::string, std::uint64_t> requests;
+  std::map<std::string, double> first_seen;
+  double first_block = std::numeric_limits<double>::infinity();
   std::set<std::string> blocked, innocent_flagged, rotation_seen_after_block;
   std::map<std::string, std::uint64_t> rotation_flagged_at;  // new rotation key -> its request count when linked
   const double launch = opts.start + 3 * 3600;
@@ -117,26 +120,31 @@ TEST_CASE("simulated campaigns: hydra found within 24 h, rotated keys within 50 
     record_cpu += std::clock() - r0;
     ++records;
     auto n = ++requests[ex.key_fp];
+    first_seen.try_emplace(ex.key_fp, ex.ts);
     if (rotation.count(ex.key_fp) && !blocked.empty() && !blocked.count(ex.key_fp) && !rotation_flagged_at.count(ex.key_fp) &&
         linker.membership(ex.key_fp))
       rotation_flagged_at[ex.key_fp] = n;
     bool extractor = class_of[ex.key_fp] == "distiller" || rotation.count(ex.key_fp);
     if (extractor && n == 300) {
       linker.note_actioned(ex.key_fp, "block", ex.ts);
-      if (rotation.count(ex.key_fp)) blocked.insert(ex.key_fp);
+      if (rotation.count(ex.key_fp)) {
+        blocked.insert(ex.key_fp);
+        first_block = std::min(first_block, ex.ts);
+      }
     }
   }
   linker.cluster(opts.end());
   for (const auto& fp : innocent)
     if (linker.membership(fp)) innocent_flagged.insert(fp);
 
-  // Rotated keys: every rotation key that started after an earlier one was blocked.
+  // Rotated keys: every rotation key whose first request came after an earlier one was blocked.
   std::size_t rotated = 0, rotated_in_50 = 0;
   for (const auto& fp : rotation) {
-    if (blocked.count(fp) && !rotation_flagged_at.count(fp)) continue;  // blocked before a predecessor was
-    if (!requests.count(fp)) continue;                                   // never used in this run
+    if (!first_seen.count(fp) || first_seen[fp] < first_block) continue;
     ++rotated;
     if (rotation_flagged_at.count(fp) && rotation_flagged_at[fp] <= 50) ++rotated_in_50;
+    else std::cout << "  rotation key " << fp << " (" << requests[fp] << " requests, blocked " << blocked.count(fp)
+                   << ") not linked within 50 requests\n";
   }
   auto campaigns = linker.campaigns();
   std::size_t hydra_campaigns = 0;

@@ -390,3 +390,36 @@ TEST_CASE("linker is safe to feed from several threads while clustering", "[camp
   CHECK(linker.stats().exchanges_recorded == ev.size());
   CHECK(flagged(linker, keys_with_label(ev, 1)) == 40);
 }
+
+TEST_CASE("two actors using one public template from their own networks and clients stay two campaigns", "[campaign]") {
+  std::mt19937_64 rng(21);
+  std::vector<Event> ev;
+  add_hydra(ev, rng, "aa", 30, 2, 1, 26, kT0, 1.5);
+  add_hydra(ev, rng, "cc", 30, 2, 1, 26, kT0, 1.5, 30);
+  // Give the second actor the first actor's template, but its own client and parameters.
+  std::uint64_t first_sig = 0;
+  for (const auto& e : ev)
+    if (e.key_fp.rfind("fp:aa", 0) == 0) {
+      first_sig = e.tmpl;
+      break;
+    }
+  for (auto& e : ev)
+    if (e.key_fp.rfind("fp:cc", 0) == 0) {
+      e.tmpl = slot_variant(first_sig, rng);
+      e.ua = "Go-http-client/2.0";
+      e.temperature = 0.0;
+      e.max_tokens = 512;
+    }
+  sort_events(ev);
+  CampaignLinker linker;
+  replay(linker, ev);
+  linker.cluster(ev.back().ts);
+  auto cs = linker.campaigns();
+  REQUIRE(cs.size() == 2);
+  for (const auto& c : cs) {
+    CHECK(c.member_fps.size() == 30);
+    std::set<std::string> prefixes;
+    for (const auto& fp : c.member_fps) prefixes.insert(fp.substr(0, 5));
+    CHECK(prefixes.size() == 1);
+  }
+}
