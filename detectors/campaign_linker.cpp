@@ -183,7 +183,10 @@ void evict_one(Shard& sh) {
     }
     if (sampled >= 8) sh.evict_cursor = (b + 1) % buckets;
   }
-  if (victim) sh.keys.erase(*victim);
+  if (victim) {
+    std::string key = *victim;  // erase by a copy: the node owning *victim goes away
+    sh.keys.erase(key);
+  }
 }
 
 /// The fingerprint features rotation matching compares.
