@@ -128,13 +128,31 @@ struct DemoUpstream::Impl {
   std::mutex stop_mutex;
   bool stopped = false;
 
+  void record(const Request& req, const json::value* body);
   net::awaitable<void> accept_loop();
   net::awaitable<void> session(tcp::socket socket);
   net::awaitable<bool> handle(beast::tcp_stream& stream, const Request& req);
-  net::awaitable<bool> handle_api(beast::tcp_stream& stream, const Request& req, Api api, bool keep_alive);
+  /// `body` is the parsed request body, or null when it is not JSON.
+  net::awaitable<bool> handle_api(beast::tcp_stream& stream, const Request& req, Api api, const json::value* body,
+                                  bool keep_alive);
   net::awaitable<bool> send_stream(beast::tcp_stream& stream, const Request& req, const std::vector<SseEvent>& events,
                                    std::chrono::milliseconds interval, bool keep_alive);
 };
+
+// Every request outside /demo/ is recorded, whatever its path, so that tests
+// can also see what a proxy forwarded to endpoints the demo does not serve.
+void DemoUpstream::Impl::record(const Request& req, const json::value* body) {
+  ReceivedRequest rec;
+  rec.method = std::string(req.method_string());
+  rec.path = std::string(req.target());
+  rec.has_authorization = req.count(http::field::authorization) > 0;
+  rec.has_api_key_header = req.count("api-key") > 0 || req.count("x-api-key") > 0;
+  rec.user_agent = header_string(req, "user-agent");
+  rec.x_forwarded_for = header_string(req, "x-forwarded-for");
+  rec.body_bytes = req.body().size();
+  if (body) record_body_parameters(*body, rec);
+  log.add(std::move(rec));
+}
 
 net::awaitable<void> DemoUpstream::Impl::accept_loop() {
   std::size_t next = 0;
@@ -201,7 +219,11 @@ net::awaitable<bool> DemoUpstream::Impl::handle(beast::tcp_stream& stream, const
     json::object o{{"total", log.total()}, {"requests", std::move(list)}};
     co_return co_await send_full(stream, req, http::status::ok, json::serialize(o), keep_alive);
   }
-  if (path == "/demo/health" || path == "/health")
+  boost::system::error_code json_ec;
+  const json::value body = req.body().empty() ? json::value() : json::parse(req.body(), json_ec);
+  const json::value* parsed = req.body().empty() || json_ec ? nullptr : &body;
+  if (!path.starts_with("/demo/")) record(req, parsed);
+  if (path == "/demo/health")
     co_return co_await send_full(stream, req, http::status::ok, R"({"status":"ok"})", keep_alive);
   if (path == "/v1/models" && req.method() == http::verb::get)
     co_return co_await send_full(stream, req, http::status::ok,
@@ -218,23 +240,11 @@ net::awaitable<bool> DemoUpstream::Impl::handle(beast::tcp_stream& stream, const
     co_return co_await send_full(stream, req, http::status::method_not_allowed,
                                  error_body("Only POST is allowed here", "invalid_request_error", "method_not_allowed"),
                                  keep_alive);
-  co_return co_await handle_api(stream, req, *api, keep_alive);
+  co_return co_await handle_api(stream, req, *api, parsed, keep_alive);
 }
 
 net::awaitable<bool> DemoUpstream::Impl::handle_api(beast::tcp_stream& stream, const Request& req, Api api,
-                                                    bool keep_alive) {
-  ReceivedRequest rec;
-  rec.method = std::string(req.method_string());
-  rec.path = std::string(req.target());
-  rec.has_authorization = req.count(http::field::authorization) > 0;
-  rec.has_api_key_header = req.count("api-key") > 0 || req.count("x-api-key") > 0;
-  rec.user_agent = header_string(req, "user-agent");
-  rec.x_forwarded_for = header_string(req, "x-forwarded-for");
-  rec.body_bytes = req.body().size();
-  boost::system::error_code jec;
-  const json::value body = json::parse(req.body(), jec);
-  if (!jec) record_body_parameters(body, rec);
-  log.add(std::move(rec));
+                                                    const json::value* body, bool keep_alive) {
 
   const auto latency = std::chrono::milliseconds(header_int(req, "x-demo-latency-ms").value_or(options.latency.count()));
   const auto interval =
@@ -252,13 +262,13 @@ net::awaitable<bool> DemoUpstream::Impl::handle_api(beast::tcp_stream& stream, c
                    "demo_injected"),
         keep_alive);
   }
-  if (jec)
+  if (!body)
     co_return co_await send_full(
         stream, req, http::status::bad_request,
         error_body("We could not parse the JSON body of your request.", "invalid_request_error", "invalid_json"),
         keep_alive);
   std::string error;
-  const auto parsed = parse_demo_request(api, body, error);
+  const auto parsed = parse_demo_request(api, *body, error);
   if (!parsed)
     co_return co_await send_full(stream, req, http::status::bad_request,
                                  error_body(error, "invalid_request_error", "invalid_request"), keep_alive);

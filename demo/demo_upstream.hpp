@@ -6,8 +6,9 @@
 ///
 /// Per-request overrides (headers): x-demo-latency-ms, x-demo-token-interval-ms,
 /// x-demo-completion-tokens, x-demo-status (an error status to inject).
-/// GET /demo/received returns the recorded parameters of the last requests;
-/// DELETE /demo/received clears them.
+/// Every request outside /demo/ is recorded (any path, any method);
+/// GET /demo/received returns the recorded parameters of the last requests,
+/// DELETE /demo/received clears them, GET /demo/health answers {"status":"ok"}.
 ///
 /// Thread-safety: all public member functions may be called from any thread.
 
