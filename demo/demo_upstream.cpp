@@ -121,6 +121,11 @@ struct DemoUpstream::Impl {
 
   DemoUpstreamOptions options;
   RequestLog log;
+  std::atomic<std::uint64_t> connections_total{0};
+  std::atomic<std::uint64_t> connections_closed{0};
+  std::atomic<std::uint64_t> streams_started{0};
+  std::atomic<std::uint64_t> streams_completed{0};
+  std::atomic<std::uint64_t> streams_aborted{0};
   std::vector<std::unique_ptr<Worker>> workers;
   std::unique_ptr<tcp::acceptor> acceptor;
   std::uint16_t port = 0;
@@ -135,8 +140,12 @@ struct DemoUpstream::Impl {
   /// `body` is the parsed request body, or null when it is not JSON.
   net::awaitable<bool> handle_api(beast::tcp_stream& stream, const Request& req, Api api, const json::value* body,
                                   bool keep_alive);
+  /// Streams `events`; with `abort_after` set, drops the connection after
+  /// that many paced (token) events, as a failing upstream would.
   net::awaitable<bool> send_stream(beast::tcp_stream& stream, const Request& req, const std::vector<SseEvent>& events,
-                                   std::chrono::milliseconds interval, bool keep_alive);
+                                   std::chrono::milliseconds interval, std::optional<std::int64_t> abort_after,
+                                   bool keep_alive);
+  DemoUpstreamStats stats() const noexcept;
 };
 
 // Every request outside /demo/ is recorded, whatever its path, so that tests
@@ -176,6 +185,12 @@ net::awaitable<void> DemoUpstream::Impl::accept_loop() {
 }
 
 net::awaitable<void> DemoUpstream::Impl::session(tcp::socket socket) {
+  connections_total.fetch_add(1, std::memory_order_relaxed);
+  // Counted on every exit, including destruction of the suspended frame at stop().
+  struct CloseCounter {
+    std::atomic<std::uint64_t>& closed;
+    ~CloseCounter() { closed.fetch_add(1, std::memory_order_relaxed); }
+  } close_counter{connections_closed};
   beast::tcp_stream stream(std::move(socket));
   beast::flat_buffer buffer;
   for (;;) {
@@ -223,6 +238,13 @@ net::awaitable<bool> DemoUpstream::Impl::handle(beast::tcp_stream& stream, const
   const json::value body = req.body().empty() ? json::value() : json::parse(req.body(), json_ec);
   const json::value* parsed = req.body().empty() || json_ec ? nullptr : &body;
   if (!path.starts_with("/demo/")) record(req, parsed);
+  if (path == "/demo/stats") {
+    const auto st = stats();
+    json::object o{{"connections_total", st.connections_total}, {"connections_open", st.connections_open},
+                   {"streams_started", st.streams_started},     {"streams_completed", st.streams_completed},
+                   {"streams_aborted", st.streams_aborted}};
+    co_return co_await send_full(stream, req, http::status::ok, json::serialize(o), keep_alive);
+  }
   if (path == "/demo/health")
     co_return co_await send_full(stream, req, http::status::ok, R"({"status":"ok"})", keep_alive);
   if (path == "/v1/models" && req.method() == http::verb::get)
@@ -284,12 +306,14 @@ net::awaitable<bool> DemoUpstream::Impl::handle_api(beast::tcp_stream& stream, c
     co_return co_await send_full(stream, req, http::status::ok, response_body(r, g), keep_alive);
   }
   co_await pause(stream, latency);
-  co_return co_await send_stream(stream, req, stream_events(r, g), interval, keep_alive);
+  co_return co_await send_stream(stream, req, stream_events(r, g), interval, header_int(req, "x-demo-abort-after-tokens"),
+                                 keep_alive);
 }
 
 net::awaitable<bool> DemoUpstream::Impl::send_stream(beast::tcp_stream& stream, const Request& req,
                                                      const std::vector<SseEvent>& events,
-                                                     std::chrono::milliseconds interval, bool keep_alive) {
+                                                     std::chrono::milliseconds interval,
+                                                     std::optional<std::int64_t> abort_after, bool keep_alive) {
   http::response<http::empty_body> res{http::status::ok, req.version()};
   res.set(http::field::server, kServerName);
   res.set(http::field::content_type, "text/event-stream; charset=utf-8");
@@ -297,18 +321,33 @@ net::awaitable<bool> DemoUpstream::Impl::send_stream(beast::tcp_stream& stream, 
   res.keep_alive(keep_alive);
   res.chunked(true);
   http::response_serializer<http::empty_body> sr{res};
+  streams_started.fetch_add(1, std::memory_order_relaxed);
+  auto aborted = [this] {
+    streams_aborted.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  };
   stream.expires_after(kWriteTimeout);
-  if (auto [ec, n] = co_await http::async_write_header(stream, sr, kToken); ec) co_return false;
+  if (auto [ec, n] = co_await http::async_write_header(stream, sr, kToken); ec) co_return aborted();
   // One HTTP chunk per event, written as soon as it is due, so that a proxy
   // in between can be checked for not buffering.
+  std::int64_t tokens_sent = 0;
   for (const auto& ev : events) {
-    if (ev.paced) co_await pause(stream, interval);
+    if (ev.paced) {
+      if (abort_after && tokens_sent >= *abort_after) {
+        beast::error_code ignored;
+        stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+        co_return aborted();
+      }
+      co_await pause(stream, interval);
+      ++tokens_sent;
+    }
     stream.expires_after(kWriteTimeout);
     if (auto [ec, n] = co_await net::async_write(stream, http::make_chunk(net::buffer(ev.bytes)), kToken); ec)
-      co_return false;
+      co_return aborted();
   }
   stream.expires_after(kWriteTimeout);
-  if (auto [ec, n] = co_await net::async_write(stream, http::make_chunk_last(), kToken); ec) co_return false;
+  if (auto [ec, n] = co_await net::async_write(stream, http::make_chunk_last(), kToken); ec) co_return aborted();
+  streams_completed.fetch_add(1, std::memory_order_relaxed);
   co_return keep_alive;
 }
 
@@ -327,7 +366,19 @@ DemoUpstream::DemoUpstream(DemoUpstreamOptions options) : impl_(std::make_unique
   for (auto& w : im.workers) w->thread = std::thread([&ioc = w->ioc] { ioc.run(); });
 }
 
+DemoUpstreamStats DemoUpstream::Impl::stats() const noexcept {
+  DemoUpstreamStats st;
+  st.connections_total = connections_total.load(std::memory_order_relaxed);
+  st.connections_open = st.connections_total - connections_closed.load(std::memory_order_relaxed);
+  st.streams_started = streams_started.load(std::memory_order_relaxed);
+  st.streams_completed = streams_completed.load(std::memory_order_relaxed);
+  st.streams_aborted = streams_aborted.load(std::memory_order_relaxed);
+  return st;
+}
+
 DemoUpstream::~DemoUpstream() { stop(); }
+
+DemoUpstreamStats DemoUpstream::stats() const noexcept { return impl_->stats(); }
 
 std::uint16_t DemoUpstream::port() const noexcept { return impl_->port; }
 

@@ -5,10 +5,12 @@
 /// or not, with deterministic text, realistic usage, and a configurable pace.
 ///
 /// Per-request overrides (headers): x-demo-latency-ms, x-demo-token-interval-ms,
-/// x-demo-completion-tokens, x-demo-status (an error status to inject).
+/// x-demo-completion-tokens, x-demo-status (an error status to inject),
+/// x-demo-abort-after-tokens (a stream drops its connection after K tokens).
 /// Every request outside /demo/ is recorded (any path, any method);
 /// GET /demo/received returns the recorded parameters of the last requests,
-/// DELETE /demo/received clears them, GET /demo/health answers {"status":"ok"}.
+/// DELETE /demo/received clears them, GET /demo/stats returns the
+/// connection and stream counters, GET /demo/health answers {"status":"ok"}.
 ///
 /// Thread-safety: all public member functions may be called from any thread.
 
@@ -37,6 +39,16 @@ struct DemoUpstreamOptions {
                                      "claude-3-5-sonnet-latest", "demo-model"};
 };
 
+/// Connection and stream counters, e.g. to check that a proxy closed its
+/// upstream connection when its client went away mid-stream.
+struct DemoUpstreamStats {
+  std::uint64_t connections_total = 0;  ///< accepted since start
+  std::uint64_t connections_open = 0;
+  std::uint64_t streams_started = 0;
+  std::uint64_t streams_completed = 0;  ///< terminating chunk written
+  std::uint64_t streams_aborted = 0;    ///< write failed (peer gone) or aborted on request
+};
+
 class DemoUpstream {
  public:
   /// Binds and starts serving; throws boost::system::system_error when it
@@ -56,6 +68,9 @@ class DemoUpstream {
   /// All requests received since start (or the last clear), recorded or not.
   std::uint64_t received_total() const noexcept;
   void clear_received();
+
+  /// Connection and stream counters (relaxed atomics: a consistent-enough view).
+  DemoUpstreamStats stats() const noexcept;
 
   /// Stops accepting, drops open connections and joins the threads.
   /// Idempotent; the destructor calls it.

@@ -16,6 +16,7 @@
 #include <chrono>
 #include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "demo/demo_upstream.hpp"
@@ -472,4 +473,45 @@ TEST_CASE("demo upstream: stop() with answers still pending closes their connect
   ioc.run_for(std::chrono::seconds(10));
   for (const auto& r : replies) CHECK_FALSE(r.error.empty());  // closed, not answered
   CHECK(Clock::now() - t0 < std::chrono::seconds(8));
+}
+
+TEST_CASE("demo upstream: a stream can be cut on request, and a client leaving is noticed", "[demo]") {
+  dg::demo::DemoUpstream up;
+  // The upstream drops the connection after 3 of 20 tokens.
+  auto cut = fetch_all(up.port(), {post("/v1/chat/completions", chat_body("cut", true),
+                                        {{"x-demo-completion-tokens", "20"}, {"x-demo-abort-after-tokens", "3"}})});
+  CHECK_FALSE(cut[0].error.empty());
+  CHECK(cut[0].status == 200);
+  CHECK(parse_sse(cut[0].body).size() >= 3);
+  CHECK(cut[0].body.find("[DONE]") == std::string::npos);
+  CHECK(up.stats().streams_aborted == 1);
+
+  // The client reads the header and leaves; the upstream's next write fails.
+  net::io_context ioc;
+  net::co_spawn(
+      ioc,
+      [&]() -> net::awaitable<void> {
+        beast::tcp_stream stream(co_await net::this_coro::executor);
+        stream.expires_after(std::chrono::seconds(10));
+        co_await stream.async_connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), up.port()), kToken);
+        auto req = post("/v1/chat/completions", chat_body("leave", true),
+                        {{"x-demo-completion-tokens", "200"}, {"x-demo-token-interval-ms", "20"}});
+        req.set(http::field::host, "127.0.0.1");
+        req.prepare_payload();
+        co_await http::async_write(stream, req, kToken);
+        beast::flat_buffer buffer;
+        http::response_parser<http::empty_body> parser;
+        co_await http::async_read_header(stream, buffer, parser, kToken);
+        stream.socket().close();
+      },
+      [](std::exception_ptr) {});
+  ioc.run_for(std::chrono::seconds(10));
+  const auto deadline = Clock::now() + std::chrono::seconds(10);
+  while ((up.stats().streams_aborted < 2 || up.stats().connections_open > 0) && Clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));  // poll interval, bounded by the deadline
+  const auto st = up.stats();
+  CHECK(st.streams_aborted == 2);
+  CHECK(st.streams_completed == 0);
+  CHECK(st.connections_open == 0);
+  CHECK(st.connections_total == 2);
 }
