@@ -334,9 +334,10 @@ net::awaitable<bool> DemoUpstream::Impl::send_stream(beast::tcp_stream& stream, 
   for (const auto& ev : events) {
     if (ev.paced) {
       if (abort_after && tokens_sent >= *abort_after) {
+        aborted();  // counted before the peer can see the connection end
         beast::error_code ignored;
         stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
-        co_return aborted();
+        co_return false;
       }
       co_await pause(stream, interval);
       ++tokens_sent;
