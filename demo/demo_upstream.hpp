@@ -26,6 +26,8 @@
 
 namespace dg::demo {
 
+/// Start-up options; the pace options are defaults that the x-demo-* request
+/// headers override per request.
 struct DemoUpstreamOptions {
   std::string address = "127.0.0.1";
   std::uint16_t port = 0;  ///< 0: any free port (see DemoUpstream::port())
@@ -49,6 +51,7 @@ struct DemoUpstreamStats {
   std::uint64_t streams_aborted = 0;    ///< write failed (peer gone) or aborted on request
 };
 
+/// The server itself; see the file comment for what it answers.
 class DemoUpstream {
  public:
   /// Binds and starts serving; throws boost::system::system_error when it
