@@ -1,5 +1,6 @@
-// The table of scenarios. Campaign scenarios (sim/campaign_*.cpp) add their
-// entries here.
+// The table of scenarios: the per-key population and demo here, the
+// cross-key campaign scenarios from sim/campaign_scenarios.cpp.
+#include "sim/campaign_scenarios.hpp"
 #include "sim/personas.hpp"
 #include "sim/scenario.hpp"
 
@@ -28,12 +29,16 @@ void demo_defaults(ScenarioOptions& o) {
 }  // namespace
 
 const std::vector<ScenarioEntry>& scenarios() {
-  static const std::vector<ScenarioEntry> kScenarios = {
+  static const std::vector<ScenarioEntry> kScenarios = [] {
+    std::vector<ScenarioEntry> table = {
       {"population", "benign ServeGen-driven keys, look-alikes of each type and distillers over days",
        build_population, {}},
       {"demo", "a few minutes of mixed traffic (12 benign, 1 look-alike each, 4 distillers) for the live demo",
        build_demo, demo_defaults},
-  };
+    };
+    for (auto& e : campaign_scenario_entries()) table.push_back(e);
+    return table;
+  }();
   return kScenarios;
 }
 
