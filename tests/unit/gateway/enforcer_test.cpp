@@ -9,6 +9,7 @@
 #include <stdexcept>
 
 #include "gateway/decision_json.hpp"
+#include "gateway/openai_error.hpp"
 #include "gateway/degrade_rewrite.hpp"
 #include "gateway/enforcer.hpp"
 
