@@ -351,9 +351,14 @@ net::awaitable<bool> handle_request(WorkerContext& ctx, beast::tcp_stream& clien
   }
 
   const bool is_head = req.method() == http::verb::head;
-  RelayResult r = conn->is_tls()
-                      ? co_await forward_and_relay(ctx, conn->tls(), *conn, up_req, client, version, client_keep_alive, is_head, verdict.output_token_budget)
-                      : co_await forward_and_relay(ctx, conn->plain(), *conn, up_req, client, version, client_keep_alive, is_head, verdict.output_token_budget);
+  // (Not a ?: of two co_awaits: GCC 12 miscompiles temporaries in that form.)
+  RelayResult r;
+  if (conn->is_tls())
+    r = co_await forward_and_relay(ctx, conn->tls(), *conn, up_req, client, version, client_keep_alive, is_head,
+                                   verdict.output_token_budget);
+  else
+    r = co_await forward_and_relay(ctx, conn->plain(), *conn, up_req, client, version, client_keep_alive, is_head,
+                                   verdict.output_token_budget);
   upstream_done = r.upstream_done;
   bytes_out = r.bytes_out;
   ex.response.prompt_tokens = r.usage.prompt_tokens;
