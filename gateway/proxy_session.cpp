@@ -313,6 +313,7 @@ net::awaitable<bool> handle_request(WorkerContext& ctx, beast::tcp_stream& clien
   info.path = ex.path;
   info.tenant = ex.tenant;
   info.request = &extracted;
+  info.body = body;  // degrade rewrites it (GateVerdict::rewritten_body)
   GateVerdict verdict = ctx.hooks.on_request(info);
   action = verdict.action;
   if (verdict.kind == GateVerdict::Kind::Reject) {
