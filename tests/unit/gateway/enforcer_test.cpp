@@ -31,8 +31,15 @@ struct FakeDetection final : AssessmentSource {
   std::map<std::string, double> risk;
   bool fail = false;
   int observed = 0;
+  std::vector<std::uint64_t> signatures;  // template signatures seen by observe
+  std::optional<dg::detectors::PromptFeatures> analyze(const dg::detectors::PromptText& text) const override {
+    dg::detectors::PromptFeatures f;
+    f.template_signature = text.last_user.size();
+    return f;
+  }
   KeyAssessment observe(const dg::detectors::Exchange& ex) override {
     if (fail) throw std::runtime_error("engine unavailable");
+    signatures.push_back(ex.request.prompt.template_signature);
     ++observed;
     return peek(ex.key_fp, ex.ts);
   }
@@ -298,4 +305,23 @@ TEST_CASE("enforcer: errors use the OpenAI error shape", "[enforcer]") {
   CHECK(v.at("error").at("message") == "m");
   CHECK(v.at("error").at("type") == "permission_denied");
   CHECK(v.at("error").at("code") == "key_blocked");
+}
+
+TEST_CASE("enforcer: prompts analyzed in on_request reach the key's exchanges in order", "[enforcer]") {
+  Fixture f;
+  ExtractedRequest a, b;
+  a.features.body_is_json = b.features.body_is_json = true;
+  a.text.last_user = "abc";
+  b.text.last_user = "abcdefg";
+  for (auto* r : {&a, &b}) {
+    RequestInfo info;
+    info.now = 1;
+    info.key_fp = kBad;
+    info.request = r;
+    f.enforcer->on_request(info);
+  }
+  f.exchange(kBad, 2);
+  f.exchange(kBad, 3);
+  f.exchange(kBad, 4);  // no pending prompt left: passed through as is
+  CHECK(f.detection.signatures == std::vector<std::uint64_t>{3, 7, 0});
 }
