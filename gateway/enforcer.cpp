@@ -208,7 +208,7 @@ GateVerdict Enforcer::on_request(const RequestInfo& info) {
   }
 
   // Output budget: the decision's own, else the policy's; never for allowlisted keys.
-  if (!policy->allowlisted(info.key_fp) && !(d && d->action == Action::Allow)) {
+  if (!policy->allowlisted(info.key_fp)) {
     const std::uint64_t budget = d && d->output_token_budget > 0 ? d->output_token_budget : policy->output_budget.tokens;
     if (budget > 0) {
       const double window = policy->output_budget.window_s;
