@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "config/detection_config.hpp"
+
 #include <chrono>
 #include <stdexcept>
 
@@ -19,7 +21,26 @@ std::unique_ptr<Enforcement> Enforcement::create(const config::Config& cfg, dete
     config::YamlSection section(cfg.admin, cfg.path, "admin");
     e->admin_cfg_ = config::parse_admin_config(section);
   }
-  e->reloader_ = std::make_unique<PolicyReloader>(e->ioc_, config::locate_policy(cfg.path), e->policy_);
+  const auto source = config::locate_policy(cfg.path);
+  e->reloader_ = std::make_unique<PolicyReloader>(e->ioc_, source, e->policy_);
+  if (engine && source.file == cfg.path) {
+    // Inline policy: the watched file is the main config, so its `detection`
+    // section reloads with the policy (validated first; detector state kept).
+    bool first = true;
+    e->reloader_->set_prepare([engine, first, path = cfg.path](const YAML::Node& root) mutable -> std::function<void()> {
+      const YAML::Node node = root["detection"];
+      detectors::EngineConfig next;
+      if (node.IsDefined() && !node.IsNull()) {
+        config::YamlSection section(node, path, "detection");
+        next = config::parse_detection_config(section);
+      }
+      if (first) {  // start-up: the engine was built from this very config
+        first = false;
+        return {};
+      }
+      return [engine, next = std::move(next)]() mutable { engine->reconfigure(std::move(next)); };
+    });
+  }
   e->reloader_->load_initial(now);
 
   DecisionStoreOptions so;
@@ -59,6 +80,14 @@ std::unique_ptr<Enforcement> Enforcement::create(const config::Config& cfg, dete
 }
 
 Enforcement::~Enforcement() { stop(); }
+
+void Enforcement::validate(const config::Config& cfg) {
+  if (cfg.admin && !cfg.admin.IsNull()) {
+    config::YamlSection section(cfg.admin, cfg.path, "admin");
+    config::parse_admin_config(section);
+  }
+  config::load_policy(config::locate_policy(cfg.path));
+}
 
 std::shared_ptr<ProxyHooks> Enforcement::hooks() {
   return std::shared_ptr<ProxyHooks>(enforcer_.get(), [](ProxyHooks*) {});

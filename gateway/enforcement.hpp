@@ -31,12 +31,17 @@ namespace dg::gateway {
 class Enforcement {
  public:
   /// Reads the `policy` and `admin` sections, loads the decision journal
+  /// (and, with an inline policy, reloads the `detection` section with it)
   /// (skipped lines are logged as warnings with file:line). `engine` may be
   /// null (operator decisions only). Throws config::ConfigError on an invalid
   /// policy or admin section, std::runtime_error when the journal cannot be written.
   static std::unique_ptr<Enforcement> create(const config::Config& cfg, detectors::Engine* engine, double now);
 
   ~Enforcement();
+
+  /// Validates the `policy` and `admin` sections of a loaded config without
+  /// starting anything (`distillguard check-config`). Throws config::ConfigError.
+  static void validate(const config::Config& cfg);
 
   /// The proxy hooks (non-owning: valid while this object lives).
   std::shared_ptr<ProxyHooks> hooks();

@@ -57,11 +57,14 @@ ReloadResult PolicyReloader::reload(double now, bool force) {
       if (!root.IsNull() && !root.IsMap())
         throw config::ConfigError(config::located(source_.file, root, "the top level must be a mapping"));
       auto policy = config::parse_policy_node(root, source_);
+      std::function<void()> commit;
+      if (prepare_) commit = prepare_(root);
       policy.version = next_version_++;
       policy.source = source_.file;
       policy.loaded_at = now;
       auto snapshot = std::make_shared<const detectors::Policy>(std::move(policy));
       engine_.set_policy(snapshot);
+      if (commit) commit();
       last_error_.clear();
       ok_.fetch_add(1, std::memory_order_relaxed);
       result.ok = true;

@@ -46,9 +46,16 @@ class PolicyReloader {
   void start(bool handle_sighup = true);
   void stop();
 
-  /// Called after each successful swap with the new snapshot (engine
-  /// reconfiguration, logs). Set before start().
+  /// Called after each successful swap with the new snapshot (logs, alerts).
+  /// Set before start().
   void set_on_reload(std::function<void(const detectors::Policy&)> f) { on_reload_ = std::move(f); }
+
+  /// Validates more of the reloaded document (e.g. the `detection` section of
+  /// the main config) before anything is swapped: it may throw ConfigError
+  /// (the whole reload is rejected) and returns the action that applies it,
+  /// run right after the policy swap. Set before load_initial().
+  using Prepare = std::function<std::function<void()>(const YAML::Node& root)>;
+  void set_prepare(Prepare f) { prepare_ = std::move(f); }
 
   std::uint64_t reloads_ok() const { return ok_.load(std::memory_order_relaxed); }
   std::uint64_t reloads_failed() const { return failed_.load(std::memory_order_relaxed); }
@@ -74,6 +81,7 @@ class PolicyReloader {
   std::atomic<std::uint64_t> ok_{0}, failed_{0};
   std::atomic<bool> stopped_{false};
   std::function<void(const detectors::Policy&)> on_reload_;
+  Prepare prepare_;
 };
 
 }  // namespace dg::gateway

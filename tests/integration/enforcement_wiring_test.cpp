@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "config/config.hpp"
 #include "gateway/enforcement.hpp"
@@ -65,6 +66,24 @@ TEST_CASE("Enforcement assembles policy, journal, enforcer and admin API from th
                                   R"({"key_fp":")" + fp + R"(","action":"block","reason":"wiring test"})");
   CHECK(b.status == 201);
   CHECK(dg::test::request(port, dg::test::make_request("/v1/chat/completions", "{}", {}, "sk-wiring")).status == 403);
+
+  // A reload validates the detection section of the same file too: an
+  // invalid one rejects the whole reload with its location.
+  {
+    std::ifstream in(config_path);
+    std::stringstream text;
+    text << in.rdbuf();
+    std::ofstream(config_path) << text.str() << "detection: {no_such_setting: 1}\n";
+  }
+  auto bad = dg::test::http_request(admin_port, "POST", "/v1/policy/reload", "wiring-test-admin-token");
+  CHECK(bad.status == 422);
+  CHECK(std::string(boost::json::parse(bad.body).at("error").at("message").as_string()).find("distillguard.yaml:") !=
+        std::string::npos);
+  CHECK(enforcement->policy().policy()->version == 1);
+  CHECK_NOTHROW(Enforcement::validate(cfg));
+  const auto bad_path = (dir / "bad.yaml").string();
+  std::ofstream(bad_path) << "upstream: {url: \"http://127.0.0.1:1\"}\npolicy: {shadow: perhaps}\n";
+  CHECK_THROWS_AS(Enforcement::validate(dg::config::load_config(bad_path)), dg::config::ConfigError);
 
   proxy.stop(std::chrono::milliseconds(2000));
   enforcement->stop();
