@@ -1,0 +1,137 @@
+#include <catch2/catch.hpp>
+
+#include "gateway/request_features.hpp"
+
+using dg::detectors::Endpoint;
+using dg::gateway::extract_request_features;
+
+TEST_CASE("chat completions: parameters, roles and prompt text", "[features]") {
+  auto r = extract_request_features("/v1/chat/completions", R"({
+    "model": "gpt-4o", "temperature": 0, "top_p": 0.9, "n": 3, "stream": true,
+    "max_completion_tokens": 4096, "logprobs": true, "top_logprobs": 20,
+    "logit_bias": {"1734": -100, "99": 5}, "reasoning_effort": "high",
+    "messages": [
+      {"role": "system", "content": "You are terse."},
+      {"role": "user", "content": "first"},
+      {"role": "assistant", "content": "ok"},
+      {"role": "user", "content": [{"type": "text", "text": "Explain why"}, {"type": "image_url", "image_url": {}}]}
+    ]})");
+  const auto& f = r.features;
+  CHECK(f.body_is_json);
+  CHECK(f.endpoint == Endpoint::ChatCompletions);
+  CHECK(f.model == "gpt-4o");
+  CHECK(f.temperature == 0.0);
+  CHECK(f.top_p == 0.9);
+  CHECK(f.n == 3);
+  CHECK(f.stream);
+  CHECK(f.max_tokens == 4096);
+  CHECK(f.logprobs);
+  CHECK(f.top_logprobs == 20);
+  CHECK(f.logit_bias_size == 2);
+  CHECK(f.logit_bias_hash != 0);
+  CHECK(f.reasoning_effort == "high");
+  CHECK(f.messages == 4);
+  CHECK(f.system_turns == 1);
+  CHECK(f.user_turns == 2);
+  CHECK(f.assistant_turns == 1);
+  CHECK(f.prompt_chars == std::string("You are terse.firstokExplain why").size());
+  CHECK(r.text.system == "You are terse.");
+  CHECK(r.text.last_user == "Explain why");
+}
+
+TEST_CASE("logit_bias hash ignores key order and changes with the token set", "[features]") {
+  auto a = extract_request_features("/v1/chat/completions", R"({"logit_bias": {"1": 1, "2": 1}})");
+  auto b = extract_request_features("/v1/chat/completions", R"({"logit_bias": {"2": 5, "1": -5}})");
+  auto c = extract_request_features("/v1/chat/completions", R"({"logit_bias": {"1": 1, "3": 1}})");
+  CHECK(a.features.logit_bias_hash == b.features.logit_bias_hash);
+  CHECK(a.features.logit_bias_hash != c.features.logit_bias_hash);
+  auto none = extract_request_features("/v1/chat/completions", R"({"model": "m"})");
+  CHECK(none.features.logit_bias_hash == 0);
+}
+
+TEST_CASE("legacy completions: integer logprobs and best_of", "[features]") {
+  auto r = extract_request_features("/v1/completions",
+                                    R"({"model": "davinci", "prompt": "Say hi", "logprobs": 5, "max_tokens": 1, "best_of": 4})");
+  CHECK(r.features.logprobs);
+  CHECK(r.features.top_logprobs == 5);
+  CHECK(r.features.max_tokens == 1);
+  CHECK(r.features.n == 4);
+  CHECK(r.features.user_turns == 1);
+  CHECK(r.text.last_user == "Say hi");
+}
+
+TEST_CASE("responses API: instructions, input items, reasoning effort", "[features]") {
+  auto r = extract_request_features("/v1/responses", R"({
+    "model": "o3", "instructions": "Be exact.", "max_output_tokens": 900,
+    "reasoning": {"effort": "medium"}, "include": ["message.output_text.logprobs"], "top_logprobs": 3,
+    "input": [{"role": "user", "content": [{"type": "input_text", "text": "Q1"}]},
+              {"type": "function_call_output", "call_id": "c", "output": "42"},
+              {"role": "user", "content": "Q2"}]})");
+  const auto& f = r.features;
+  CHECK(f.endpoint == Endpoint::Responses);
+  CHECK(f.system_turns == 1);
+  CHECK(f.user_turns == 2);
+  CHECK(f.tool_turns == 1);
+  CHECK(f.max_tokens == 900);
+  CHECK(f.reasoning_effort == "medium");
+  CHECK(f.logprobs);
+  CHECK(f.top_logprobs == 3);
+  CHECK(r.text.system == "Be exact.");
+  CHECK(r.text.last_user == "Q2");
+
+  auto s = extract_request_features("/v1/responses", R"({"input": "just text"})");
+  CHECK(s.features.user_turns == 1);
+  CHECK(s.text.last_user == "just text");
+}
+
+TEST_CASE("Anthropic messages: system blocks, tool results, thinking budget", "[features]") {
+  auto r = extract_request_features("/v1/messages", R"({
+    "model": "claude", "max_tokens": 2048, "system": [{"type": "text", "text": "Sys"}],
+    "thinking": {"type": "enabled", "budget_tokens": 16000},
+    "tools": [{"name": "run"}],
+    "messages": [{"role": "user", "content": "Fix the bug"},
+                 {"role": "assistant", "content": [{"type": "tool_use", "id": "t", "name": "run", "input": {}}]},
+                 {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t", "content": "exit 1"}]}]})");
+  const auto& f = r.features;
+  CHECK(f.endpoint == Endpoint::Messages);
+  CHECK(f.system_turns == 1);
+  CHECK(f.user_turns == 1);
+  CHECK(f.assistant_turns == 1);
+  CHECK(f.tool_turns == 1);
+  CHECK(f.has_tools);
+  CHECK(f.thinking_budget == 16000);
+  CHECK(f.reasoning_effort == "enabled");
+  CHECK(r.text.system == "Sys");
+  CHECK(r.text.last_user == "Fix the bug");
+}
+
+TEST_CASE("embeddings: batch input counted", "[features]") {
+  auto r = extract_request_features("/v1/embeddings", R"({"model": "e", "input": ["ab", "cde"]})");
+  CHECK(r.features.endpoint == Endpoint::Embeddings);
+  CHECK(r.features.messages == 2);
+  CHECK(r.features.prompt_chars == 5);
+}
+
+TEST_CASE("bodies that are not JSON objects are flagged, never thrown on", "[features]") {
+  for (std::string_view body : {"", "not json", "{\"a\": ", "[1,2]", "\"str\"", "{\"messages\": 5}"}) {
+    auto r = extract_request_features("/v1/chat/completions", body);
+    CHECK(r.features.endpoint == Endpoint::ChatCompletions);
+    CHECK(r.features.messages == 0);
+  }
+  CHECK_FALSE(extract_request_features("/v1/chat/completions", "not json").features.body_is_json);
+  CHECK_FALSE(extract_request_features("/v1/chat/completions", "[1]").features.body_is_json);
+  CHECK(extract_request_features("/v1/chat/completions", "{\"messages\": 5}").features.body_is_json);
+}
+
+TEST_CASE("wrongly typed fields are ignored", "[features]") {
+  auto r = extract_request_features("/v1/chat/completions",
+                                    R"({"model": 5, "n": "many", "max_tokens": "big", "temperature": "hot",
+                                        "messages": [7, {"role": "user", "content": {"weird": true}}]})");
+  CHECK(r.features.body_is_json);
+  CHECK(r.features.model.empty());
+  CHECK(r.features.n == 1);
+  CHECK_FALSE(r.features.max_tokens);
+  CHECK_FALSE(r.features.temperature);
+  CHECK(r.features.messages == 2);
+  CHECK(r.features.user_turns == 1);
+}
