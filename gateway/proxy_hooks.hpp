@@ -25,6 +25,7 @@ struct RequestInfo {
   std::string_view path;
   std::string_view tenant;         ///< tenant header value, if configured
   const ExtractedRequest* request = nullptr;  ///< features of the body (body_is_json may be false)
+  std::string_view body;           ///< the raw request body (degrade rewrites it into GateVerdict::rewritten_body)
 };
 
 /// What the enforcement phase decided for one request.

@@ -1,0 +1,237 @@
+#include "config/policy_config.hpp"
+
+#include <cctype>
+#include <cmath>
+#include <filesystem>
+#include <set>
+
+namespace dg::config {
+
+namespace {
+
+using detectors::Action;
+using detectors::Policy;
+using detectors::Rule;
+
+bool is_fp(std::string_view v) {
+  if (v.size() != 19 || v.substr(0, 3) != "fp:") return false;
+  for (char c : v.substr(3))
+    if (!std::isxdigit(static_cast<unsigned char>(c)) || std::isupper(static_cast<unsigned char>(c))) return false;
+  return true;
+}
+
+YAML::Node node_of(const YamlSection& s, std::string_view key) {
+  for (const auto& kv : s.node())
+    if (kv.first.Scalar() == key) return kv.second;
+  return s.node();
+}
+
+template <class T, class Pred>
+T checked(YamlSection& s, std::string_view key, T fallback, Pred ok, std::string_view what) {
+  const bool present = s.has(key);
+  T v = s.get<T>(key, fallback);
+  if (present && !ok(v)) s.fail(node_of(s, key), "'" + s.qualified(key) + "' " + std::string(what));
+  return v;
+}
+
+double duration_or(YamlSection& s, std::string_view key, double fallback, bool allow_zero = false) {
+  auto n = s.raw(key);
+  if (!n) return fallback;
+  double v = parse_duration(s, *n, key);
+  if (v < 0 || (!allow_zero && v == 0)) s.fail(*n, "'" + s.qualified(key) + "' must be a positive duration");
+  return v;
+}
+
+std::vector<std::string> fingerprint_list(YamlSection& s, std::string_view key) {
+  auto n = s.raw(key);
+  std::vector<std::string> out;
+  if (!n) return out;
+  if (!n->IsSequence()) s.fail(*n, "'" + s.qualified(key) + "' must be a list of key fingerprints");
+  for (const auto& item : *n) {
+    if (!item.IsScalar() || !is_fp(item.Scalar()))
+      s.fail(item, "'" + s.qualified(key) + "' entries must be key fingerprints (fp: + 16 lowercase hex digits)");
+    out.push_back(item.Scalar());
+  }
+  return out;
+}
+
+detectors::ThrottleParams parse_throttle(YamlSection& s, detectors::ThrottleParams d) {
+  auto pos = [](double v) { return v > 0 && std::isfinite(v); };
+  d.requests_per_minute = checked<double>(s, "requests_per_minute", d.requests_per_minute, pos, "must be > 0");
+  d.burst = checked<double>(s, "burst", d.burst, [](double v) { return v >= 1 && std::isfinite(v); }, "must be >= 1");
+  s.finish();
+  return d;
+}
+
+detectors::DegradeParams parse_degrade(YamlSection& s, detectors::DegradeParams d) {
+  d.max_tokens = checked<std::int64_t>(s, "max_tokens", d.max_tokens, [](std::int64_t v) { return v >= 0; },
+                                       "must be >= 0 (0 = no cap)");
+  d.strip_logprobs = s.get<bool>("strip_logprobs", d.strip_logprobs);
+  d.strip_logit_bias = s.get<bool>("strip_logit_bias", d.strip_logit_bias);
+  d.force_single_choice = s.get<bool>("force_single_choice", d.force_single_choice);
+  s.finish();
+  return d;
+}
+
+Action parse_action(YamlSection& s, std::string_view key) {
+  auto text = s.require<std::string>(key);
+  auto a = detectors::action_from_string(text);
+  if (!a || *a == Action::Allow)
+    s.fail(node_of(s, key), "'" + s.qualified(key) + "' must be one of shadow, throttle, degrade, block; got '" +
+                                text + "'");
+  return *a;
+}
+
+Rule parse_rule(YamlSection& r, const Policy& p, std::set<std::string>& names) {
+  Rule rule;
+  rule.name = r.require<std::string>("name");
+  if (rule.name.empty()) r.fail(node_of(r, "name"), "rule name must not be empty");
+  if (!names.insert(rule.name).second) r.fail(node_of(r, "name"), "duplicate rule name '" + rule.name + "'");
+
+  auto when = r.child("when");
+  if (!when) r.fail(r.node(), "rule '" + rule.name + "' needs a 'when' condition");
+  auto unit = [](double v) { return v >= 0 && v <= 1; };
+  if (when->has("risk")) rule.when.min_risk = checked<double>(*when, "risk", 0, unit, "must be in [0, 1]");
+  if (auto dets = when->child("detectors")) {
+    for (const auto& kv : dets->node()) {
+      const auto name = kv.first.Scalar();
+      rule.when.detectors.emplace_back(name, checked<double>(*dets, name, 0, unit, "must be in [0, 1]"));
+    }
+    dets->finish();
+  }
+  if (when->has("campaign")) rule.when.campaign = when->get<bool>("campaign", false);
+  rule.when.min_requests = when->get<std::uint64_t>("min_requests", 0);
+  when->finish();
+  if (!rule.when.min_risk && rule.when.detectors.empty() && !rule.when.campaign)
+    r.fail(node_of(r, "when"), "rule '" + rule.name + "': 'when' needs risk, detectors or campaign");
+
+  if (auto scope = r.child("scope")) {
+    rule.scope.tenants = scope->list<std::string>("tenants");
+    if (auto groups = scope->raw("key_groups")) {
+      if (!groups->IsSequence()) scope->fail(*groups, "'" + scope->qualified("key_groups") + "' must be a list");
+      for (const auto& g : *groups) {
+        if (!g.IsScalar() || p.key_groups.find(g.Scalar()) == p.key_groups.end())
+          scope->fail(g, "unknown key group '" + (g.IsScalar() ? g.Scalar() : std::string("?")) +
+                             "' (define it under key_groups)");
+        rule.scope.key_groups.push_back(g.Scalar());
+      }
+    }
+    scope->finish();
+  }
+
+  rule.action = parse_action(r, "action");
+  rule.shadow = r.get<bool>("shadow", false);
+  rule.ttl_s = duration_or(r, "ttl", 0, true);
+  rule.throttle = p.throttle;
+  if (auto t = r.child("throttle")) rule.throttle = parse_throttle(*t, p.throttle);
+  rule.degrade = p.degrade;
+  if (auto d = r.child("degrade")) rule.degrade = parse_degrade(*d, p.degrade);
+  rule.output_token_budget = r.get<std::uint64_t>("output_token_budget", 0);
+  r.finish();
+  return rule;
+}
+
+}  // namespace
+
+double parse_duration(const YamlSection& section, const YAML::Node& node, std::string_view key) {
+  const auto bad = [&]() -> double {
+    section.fail(node, "'" + section.qualified(key) +
+                           "' must be a duration: seconds, or a number with ms, s, m, h or d (e.g. 30s, 2h)");
+  };
+  if (!node.IsScalar()) return bad();
+  const std::string& text = node.Scalar();
+  std::size_t used = 0;
+  double value = 0;
+  try {
+    value = std::stod(text, &used);
+  } catch (const std::exception&) {
+    return bad();
+  }
+  const std::string unit = text.substr(used);
+  double mult = 0;
+  if (unit.empty() || unit == "s") mult = 1;
+  else if (unit == "ms") mult = 0.001;
+  else if (unit == "m") mult = 60;
+  else if (unit == "h") mult = 3600;
+  else if (unit == "d") mult = 86400;
+  else return bad();
+  if (!std::isfinite(value)) return bad();
+  return value * mult;
+}
+
+Policy parse_policy(YamlSection& s) {
+  Policy p;
+  p.shadow = s.get<bool>("shadow", false);
+  if (s.has("on_failure")) {
+    auto mode = s.get<std::string>("on_failure", "open");
+    if (mode == "open") p.fail_mode = detectors::FailMode::Open;
+    else if (mode == "closed") p.fail_mode = detectors::FailMode::Closed;
+    else s.fail(node_of(s, "on_failure"), "'" + s.qualified("on_failure") + "' must be open or closed, got '" + mode + "'");
+  }
+  for (auto& fp : fingerprint_list(s, "allowlist")) p.allowlist.insert(std::move(fp));
+  if (auto groups = s.child("key_groups")) {
+    for (const auto& kv : groups->node()) {
+      auto fps = fingerprint_list(*groups, kv.first.Scalar());
+      p.key_groups[kv.first.Scalar()] = {fps.begin(), fps.end()};
+    }
+    groups->finish();
+  }
+  if (auto d = s.child("defaults")) {
+    p.default_ttl_s = duration_or(*d, "decision_ttl", p.default_ttl_s);
+    p.operator_lift_grace_s = duration_or(*d, "operator_lift_grace", p.operator_lift_grace_s, true);
+    d->finish();
+  }
+  if (auto t = s.child("throttle")) p.throttle = parse_throttle(*t, p.throttle);
+  if (auto d = s.child("degrade")) p.degrade = parse_degrade(*d, p.degrade);
+  if (auto b = s.child("block")) {
+    p.block.ttl_s = duration_or(*b, "ttl", p.block.ttl_s);
+    p.block.growth_factor = checked<double>(*b, "growth_factor", p.block.growth_factor,
+                                            [](double v) { return v >= 1 && std::isfinite(v); }, "must be >= 1");
+    p.block.max_ttl_s = duration_or(*b, "max_ttl", p.block.max_ttl_s);
+    if (p.block.max_ttl_s < p.block.ttl_s) b->fail(node_of(*b, "max_ttl"), "'" + b->qualified("max_ttl") + "' must be >= ttl");
+    b->finish();
+  }
+  if (auto e = s.child("escalation")) {
+    p.escalation.memory_s = duration_or(*e, "memory", p.escalation.memory_s, true);
+    p.escalation.block_after_offenses = e->get<std::uint32_t>("block_after_offenses", 0);
+    e->finish();
+  }
+  if (auto ob = s.child("output_budget")) {
+    p.output_budget.tokens = ob->get<std::uint64_t>("tokens", 0);
+    p.output_budget.window_s = duration_or(*ob, "window", p.output_budget.window_s);
+    ob->finish();
+  }
+  std::set<std::string> names;
+  for (auto& r : s.list_of_sections("rules")) p.rules.push_back(parse_rule(r, p, names));
+  s.finish();
+  return p;
+}
+
+PolicySource locate_policy(const std::string& config_path) {
+  const YAML::Node root = load_yaml_file(config_path);
+  const YAML::Node node = root["policy"];
+  if (!node || node.IsNull()) return {config_path, "policy"};
+  if (!node.IsMap()) throw ConfigError(located(config_path, node, "'policy' must be a mapping"));
+  if (node["file"]) {
+    YamlSection s(node, config_path, "policy");
+    auto file = s.require<std::string>("file");
+    s.finish();  // `file` excludes inline settings
+    std::filesystem::path p(file);
+    if (p.is_relative()) p = std::filesystem::path(config_path).parent_path() / p;
+    return {p.lexically_normal().string(), ""};
+  }
+  return {config_path, "policy"};
+}
+
+Policy load_policy(const PolicySource& source) {
+  const YAML::Node root = load_yaml_file(source.file);
+  YAML::Node node = root;
+  if (!source.section.empty()) {
+    node = YAML::Node(root[source.section]);
+    if (!node || node.IsNull()) return Policy{};
+  }
+  YamlSection s(node, source.file, source.section);
+  return parse_policy(s);
+}
+
+}  // namespace dg::config
