@@ -109,14 +109,6 @@ std::optional<Decision> decision_from_json(const json::value& v, std::string& er
   return d;
 }
 
-std::string openai_error_body(std::string_view message, std::string_view type, std::string_view code) {
-  json::object err;
-  err["message"] = message;
-  err["type"] = type;
-  err["code"] = code;
-  json::object root;
-  root["error"] = std::move(err);
-  return json::serialize(root);
-}
+// openai_error_body is defined once, in gateway/openai_error.cpp (merge of wt-proxy and wt-policy).
 
 }  // namespace dg::gateway
