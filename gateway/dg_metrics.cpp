@@ -13,15 +13,15 @@ std::vector<double> added_latency_buckets() { return exponential_buckets(0.0001,
 // 5 ms .. ~164 s: upstream LLM latency to headers (long generations included).
 std::vector<double> upstream_latency_buckets() { return exponential_buckets(0.005, 2, 16); }
 
-constexpr std::array<std::string_view, 6> kActionNames = {"allow", "shadow", "throttle", "degrade", "block", "error"};
+}  // namespace
 
-int action_index(std::string_view action) {
+int DgMetrics::action_index(std::string_view action) noexcept {
+  // The proxy may qualify an action ("allow+client_gone"); the label is the action.
+  action = action.substr(0, action.find('+'));
   for (std::size_t i = 0; i < kActionNames.size(); ++i)
     if (kActionNames[i] == action) return static_cast<int>(i);
-  return -1;
+  return static_cast<int>(kActionNames.size()) - 1;  // "other"
 }
-
-}  // namespace
 
 DgMetrics::DgMetrics(metrics::Registry& r)
     : registry(r),
@@ -65,10 +65,11 @@ DgMetrics::DgMetrics(metrics::Registry& r)
 void DgMetrics::count_request(detectors::Endpoint route, int status, std::string_view action) {
   const auto r = static_cast<std::size_t>(route);
   const int a = action_index(action);
+  action = kActionNames[static_cast<std::size_t>(a)];
   int s = -1;
   for (std::size_t i = 0; i < kStatuses.size(); ++i)
     if (kStatuses[i] == status) s = static_cast<int>(i);
-  if (r >= kRoutes || a < 0 || s < 0) {
+  if (r >= kRoutes || s < 0) {
     // Rare combination: the family lookup (shared lock, no allocation once the series exists).
     requests.with({detectors::to_string(route), std::to_string(status), action}).inc();
     return;

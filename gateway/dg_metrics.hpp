@@ -3,7 +3,7 @@
 /// sets, buckets). The proxy, the detection glue, the policy/decision code,
 /// the alert dispatcher and config reload all count into one DgMetrics.
 ///
-///   dg_requests_total{route,status,action}        counter
+///   dg_requests_total{route,status,action}        counter    action: see kActionNames
 ///   dg_added_latency_seconds                      histogram  time DistillGuard adds (gate + relay overhead)
 ///   dg_upstream_latency_seconds                   histogram  upstream time to response headers
 ///   dg_upstream_errors_total{kind}                counter    connect | timeout | reset | protocol | status_5xx
@@ -42,9 +42,15 @@ class DgMetrics {
   DgMetrics(const DgMetrics&) = delete;
   DgMetrics& operator=(const DgMetrics&) = delete;
 
+  /// The action label values; anything else is counted as "other" (bounded cardinality).
+  static constexpr std::array<std::string_view, 10> kActionNames = {
+      "allow", "shadow", "throttle", "degrade", "block", "budget", "fail_closed", "unauthenticated", "error", "other"};
+  /// Index of `action` in kActionNames ("other" when unknown).
+  static int action_index(std::string_view action) noexcept;
+
   /// Counts one finished request. Lock-free and allocation-free after the
   /// first request of each (route, status, action) combination for common
-  /// statuses and the actions allow|shadow|throttle|degrade|block|error.
+  /// statuses; other statuses take the family lookup (shared lock, no allocation).
   void count_request(detectors::Endpoint route, int status, std::string_view action);
 
   /// Latencies in seconds.
@@ -84,7 +90,7 @@ class DgMetrics {
   static constexpr std::array<int, 16> kStatuses = {200, 201, 204, 400, 401, 403, 404, 408,
                                                     413, 422, 429, 499, 500, 502, 503, 504};
   static constexpr std::size_t kRoutes = 7;   // detectors::Endpoint values
-  static constexpr std::size_t kActions = 6;  // allow shadow throttle degrade block error
+  static constexpr std::size_t kActions = kActionNames.size();
   std::array<std::atomic<metrics::Counter*>, kRoutes * kActions * kStatuses.size()> request_slots_{};
 };
 

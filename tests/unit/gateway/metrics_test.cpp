@@ -206,7 +206,7 @@ TEST_CASE("metrics: DgMetrics families, request counting and scrape callbacks", 
   m.count_request(Endpoint::ChatCompletions, 200, "allow");
   m.count_request(Endpoint::ChatCompletions, 429, "throttle");
   m.count_request(Endpoint::Embeddings, 418, "allow");      // uncommon status: slow path
-  m.count_request(Endpoint::Completions, 200, "custom");    // unknown action: slow path
+  m.count_request(Endpoint::Completions, 200, "custom");    // unknown action: counted as "other"
   m.observe_added_latency(0.0003);
   m.observe_upstream_latency(0.2);
   m.config_reloads_ok.inc();
@@ -221,7 +221,7 @@ TEST_CASE("metrics: DgMetrics families, request counting and scrape callbacks", 
   CHECK(e.samples.at(R"(dg_requests_total{route="chat_completions",status="200",action="allow"})") == 2);
   CHECK(e.samples.at(R"(dg_requests_total{route="chat_completions",status="429",action="throttle"})") == 1);
   CHECK(e.samples.at(R"(dg_requests_total{route="embeddings",status="418",action="allow"})") == 1);
-  CHECK(e.samples.at(R"(dg_requests_total{route="completions",status="200",action="custom"})") == 1);
+  CHECK(e.samples.at(R"(dg_requests_total{route="completions",status="200",action="other"})") == 1);
   CHECK(e.samples.at("dg_added_latency_seconds_count") == 1);
   CHECK(e.samples.at("dg_upstream_latency_seconds_count") == 1);
   CHECK(e.samples.at(R"(dg_config_reloads_total{result="ok"})") == 1);

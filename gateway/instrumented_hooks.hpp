@@ -1,0 +1,41 @@
+#pragma once
+/// A ProxyHooks decorator that counts every request into DgMetrics
+/// (dg_requests_total{route,status,action}) and feeds the alerter's
+/// per-key request bundle, then delegates to the real hooks (the Enforcer).
+///
+/// The action of a request is decided in on_request and its status is known
+/// in on_exchange; both run on the same worker thread (a connection never
+/// leaves its worker) and carry the same (key fingerprint, arrival time), so a
+/// small thread-local table joins them without locks or allocation.
+/// Requests that never reach on_request (no API key: 401) count as
+/// "unauthenticated".
+
+#include <memory>
+
+#include "gateway/dg_metrics.hpp"
+#include "gateway/proxy_hooks.hpp"
+
+namespace dg::gateway {
+
+class DecisionAlerter;
+
+class InstrumentedHooks final : public ProxyHooks {
+ public:
+  /// `inner` and `metrics` (and `alerter` when given) must outlive this object.
+  InstrumentedHooks(ProxyHooks& inner, DgMetrics& metrics, DecisionAlerter* alerter = nullptr)
+      : inner_(inner), metrics_(metrics), alerter_(alerter) {}
+  /// Owning variant (keeps the inner hooks alive).
+  InstrumentedHooks(std::shared_ptr<ProxyHooks> inner, DgMetrics& metrics, DecisionAlerter* alerter = nullptr)
+      : owned_(std::move(inner)), inner_(*owned_), metrics_(metrics), alerter_(alerter) {}
+
+  GateVerdict on_request(const RequestInfo& info) override;
+  void on_exchange(const detectors::Exchange& exchange) override;
+
+ private:
+  std::shared_ptr<ProxyHooks> owned_;
+  ProxyHooks& inner_;
+  DgMetrics& metrics_;
+  DecisionAlerter* alerter_;
+};
+
+}  // namespace dg::gateway
