@@ -11,6 +11,7 @@
 #include <boost/json.hpp>
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -219,17 +220,32 @@ TEST_CASE("observability: /metrics after a scripted run matches what the run did
   CHECK(ok_allow == 7);
   CHECK(blocked == 3);
 
+  // The proxy counts a request after its response went out (on_exchange), so
+  // the client can be a little ahead of the counters: scrape until the run's
+  // last request is in, with a deadline.
+  auto scrape_until = [&](const std::function<bool(const std::map<std::string, double>&)>& done) {
+    std::map<std::string, double> scraped;
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    do {
+      scraped = scrape();
+    } while (!done(scraped) && std::chrono::steady_clock::now() < deadline);
+    return scraped;
+  };
+  auto requests_total = [](const std::map<std::string, double>& scraped) {
+    double total = 0;
+    for (const auto& [k, v] : scraped)
+      if (k.starts_with("dg_requests_total{")) total += v;
+    return total;
+  };
+
   // Decision created -> one alert; wait for it, then scrape.
   REQUIRE(receiver.wait_for(1, 10s) >= 1);
-  auto before_lift = scrape();
+  auto before_lift = scrape_until([&](const auto& s) { return requests_total(s) >= 12; });
   CHECK(before_lift.at(R"(dg_requests_total{route="chat_completions",status="200",action="allow"})") == 7);
   CHECK(before_lift.at(R"(dg_requests_total{route="chat_completions",status="403",action="block"})") == 3);
   CHECK(before_lift.at(R"(dg_requests_total{route="chat_completions",status="401",action="unauthenticated"})") == 1);
   CHECK(before_lift.at(R"(dg_requests_total{route="embeddings",status="200",action="allow"})") == 1);
-  double total = 0;
-  for (const auto& [k, v] : before_lift)
-    if (k.starts_with("dg_requests_total{")) total += v;
-  CHECK(total == 12);
+  CHECK(requests_total(before_lift) == 12);
   CHECK(before_lift.at(R"(dg_active_decisions{action="block"})") == 1);
   CHECK(before_lift.at(R"(dg_active_decisions{action="throttle"})") == 0);
   CHECK(before_lift.at(R"(dg_detector_findings_total{detector="reasoning_elicitation"})") == 1);
@@ -247,13 +263,10 @@ TEST_CASE("observability: /metrics after a scripted run matches what the run did
   }
   REQUIRE(receiver.wait_for(2, 10s) >= 2);
 
-  // Deliveries are counted once the receiver's answer is read: poll with a deadline.
-  std::map<std::string, double> after;
-  const auto deadline = std::chrono::steady_clock::now() + 10s;
-  do {
-    after = scrape();
-  } while (value_or_zero(after, R"(dg_alert_deliveries_total{sink="security"})") < 2 &&
-           std::chrono::steady_clock::now() < deadline);
+  // Deliveries are counted once the receiver's answer is read.
+  auto after = scrape_until([&](const auto& s) {
+    return value_or_zero(s, R"(dg_alert_deliveries_total{sink="security"})") >= 2 && requests_total(s) >= 13;
+  });
   CHECK(after.at(R"(dg_alert_deliveries_total{sink="security"})") == 2);
   CHECK(after.at(R"(dg_alerts_enqueued_total{event="decision_lifted"})") == 1);
   CHECK(after.at(R"(dg_active_decisions{action="block"})") == 0);
