@@ -140,4 +140,11 @@ AlertsConfig parse_alerts_config(YamlSection& s) {
   return c;
 }
 
+AlertsConfig load_alerts_config(const YAML::Node& alerts, const std::string& file) {
+  if (!alerts || alerts.IsNull()) return {};
+  if (!alerts.IsMap()) throw ConfigError(located(file, alerts, "'alerts' must be a mapping"));
+  YamlSection s(alerts, file, "alerts");
+  return parse_alerts_config(s);
+}
+
 }  // namespace dg::config

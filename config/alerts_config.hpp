@@ -74,4 +74,8 @@ struct AlertsConfig {
 /// Throws ConfigError on unknown keys, bad types, bad URLs, missing env secrets.
 AlertsConfig parse_alerts_config(YamlSection& s);
 
+/// The `alerts` node of a loaded config file (config::Config::alerts); a
+/// missing (Null) section yields the defaults with no sinks.
+AlertsConfig load_alerts_config(const YAML::Node& alerts, const std::string& file);
+
 }  // namespace dg::config
