@@ -87,6 +87,7 @@ AlertSinkConfig parse_sink(YamlSection& s, std::size_t index) {
   if (!(sink.timeout_seconds > 0 && sink.timeout_seconds <= 300))
     s.fail(s.node()["timeout_seconds"], "'" + s.qualified("timeout_seconds") + "' must be in (0, 300]");
   sink.verify_tls = s.get<bool>("verify_tls", true);
+  sink.ca_file = s.get<std::string>("ca_file", "");
 
   if (auto r = s.child("retry")) {
     sink.retry.max_attempts = r->get<int>("max_attempts", sink.retry.max_attempts);

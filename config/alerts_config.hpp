@@ -15,6 +15,7 @@
 ///         secret_env: DG_ALERT_SECRET # or `secret: ...`; HMAC-SHA256 key
 ///         timeout_seconds: 5
 ///         verify_tls: true
+///         ca_file: /etc/ssl/private-ca.pem   # optional extra CA bundle
 ///         retry: {max_attempts: 5, base_backoff_ms: 200, max_backoff_ms: 30000}
 ///
 /// Parsed strictly: unknown keys and bad values are ConfigError with
@@ -58,6 +59,7 @@ struct AlertSinkConfig {
   std::string secret;                ///< HMAC key (resolved from secret_env); empty: unsigned
   double timeout_seconds = 5;        ///< per attempt: connect + TLS + write + read
   bool verify_tls = true;
+  std::string ca_file;               ///< extra trusted CA bundle (PEM) for https sinks; empty = system store
   RetryPolicy retry;
 };
 

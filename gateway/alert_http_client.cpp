@@ -84,6 +84,7 @@ AlertHttpClient::AlertHttpClient(net::any_io_executor ex, config::AlertSinkConfi
   if (sink_.endpoint.tls) {
     ssl_ = std::make_unique<ssl::context>(ssl::context::tls_client);
     ssl_->set_default_verify_paths();
+    if (!sink_.ca_file.empty()) ssl_->load_verify_file(sink_.ca_file);  // throws at start-up when unreadable
     ssl_->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
                       ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
     ssl_->set_verify_mode(sink_.verify_tls ? ssl::verify_peer : ssl::verify_none);

@@ -36,6 +36,7 @@ struct HttpPostResult {
 
 class AlertHttpClient {
  public:
+  /// Throws boost::system::system_error when the sink's ca_file cannot be loaded (start-up).
   AlertHttpClient(boost::asio::any_io_executor ex, config::AlertSinkConfig sink);
   ~AlertHttpClient();
 

@@ -9,7 +9,9 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/json.hpp>
 
 #include <atomic>
@@ -60,6 +62,7 @@ struct WebhookReceiver::Impl {
   WebhookReceiverOptions options;
   net::io_context ioc;
   tcp::acceptor acceptor{ioc};
+  std::unique_ptr<net::ssl::context> tls;
   std::thread thread;
   mutable std::mutex mutex;
   mutable std::condition_variable cv;
@@ -73,16 +76,29 @@ struct WebhookReceiver::Impl {
         if (ec == net::error::operation_aborted || !acceptor.is_open()) co_return;
         continue;
       }
-      net::co_spawn(ioc, session(beast::tcp_stream(std::move(socket))), net::detached);
+      if (tls) net::co_spawn(ioc, tls_session(std::move(socket)), net::detached);
+      else net::co_spawn(ioc, session(beast::tcp_stream(std::move(socket))), net::detached);
     }
   }
 
-  net::awaitable<void> session(beast::tcp_stream stream) {
+  net::awaitable<void> tls_session(tcp::socket socket) {
+    beast::ssl_stream<beast::tcp_stream> stream(beast::tcp_stream(std::move(socket)), *tls);
+    beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(30));
+    auto [ec] = co_await stream.async_handshake(net::ssl::stream_base::server, kToken);
+    if (ec) co_return;
+    co_await serve(stream);
+  }
+
+  net::awaitable<void> session(beast::tcp_stream stream) { co_await serve(stream); }
+
+  template <class Stream>
+  net::awaitable<void> serve(Stream& stream) {
+    auto& lowest = beast::get_lowest_layer(stream);
     beast::flat_buffer buf;
     for (;;) {
       http::request_parser<http::string_body> parser;
       parser.body_limit(4 * 1024 * 1024);
-      stream.expires_after(std::chrono::seconds(30));
+      lowest.expires_after(std::chrono::seconds(30));
       auto [ec, n] = co_await http::async_read(stream, buf, parser, kToken);
       if (ec) co_return;
       auto req = parser.release();
@@ -119,11 +135,11 @@ struct WebhookReceiver::Impl {
       res.keep_alive(req.keep_alive());
       res.body() = status < 300 ? R"({"ok":true})" : R"({"ok":false})";
       res.prepare_payload();
-      stream.expires_after(std::chrono::seconds(30));
+      lowest.expires_after(std::chrono::seconds(30));
       auto [wec, wn] = co_await http::async_write(stream, res, kToken);
       if (wec || !res.keep_alive()) {
         beast::error_code ignored;
-        stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+        lowest.socket().shutdown(tcp::socket::shutdown_send, ignored);
         co_return;
       }
     }
@@ -154,6 +170,12 @@ struct WebhookReceiver::Impl {
 
 WebhookReceiver::WebhookReceiver(WebhookReceiverOptions options) : impl_(std::make_unique<Impl>()) {
   impl_->options = std::move(options);
+  if (!impl_->options.tls_cert_pem.empty()) {
+    impl_->tls = std::make_unique<net::ssl::context>(net::ssl::context::tls_server);
+    const auto& o = impl_->options;
+    impl_->tls->use_certificate_chain(net::buffer(o.tls_cert_pem));
+    impl_->tls->use_private_key(net::buffer(o.tls_key_pem), net::ssl::context::pem);
+  }
   tcp::endpoint ep(net::ip::make_address(impl_->options.host), impl_->options.port);
   impl_->acceptor.open(ep.protocol());
   impl_->acceptor.set_option(net::socket_base::reuse_address(true));
@@ -176,8 +198,9 @@ void WebhookReceiver::stop() {
   if (impl_->thread.joinable()) impl_->thread.join();
 }
 
-std::string WebhookReceiver::url(const std::string& path) const {
-  return "http://" + impl_->options.host + ":" + std::to_string(port_) + path;
+std::string WebhookReceiver::url(const std::string& path, const std::string& host) const {
+  return std::string(impl_->tls ? "https://" : "http://") + (host.empty() ? impl_->options.host : host) + ":" +
+         std::to_string(port_) + path;
 }
 
 std::vector<ReceivedWebhook> WebhookReceiver::received() const {

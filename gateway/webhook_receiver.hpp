@@ -40,6 +40,8 @@ struct WebhookReceiverOptions {
   int fail_first = 0;           ///< answer 500 to the first N requests
   std::string out_file;         ///< append one JSON line per request; empty: memory only
   bool quiet = true;            ///< false: print one line per request to stdout
+  std::string tls_cert_pem;     ///< certificate chain (PEM text); set with tls_key_pem to serve https
+  std::string tls_key_pem;      ///< private key (PEM text)
   /// Optional script: status for the i-th request (0-based) after fail_first; 0 means 200.
   std::function<int(std::size_t index, const ReceivedWebhook&)> status_for;
 };
@@ -53,7 +55,8 @@ class WebhookReceiver {
   WebhookReceiver& operator=(const WebhookReceiver&) = delete;
 
   std::uint16_t port() const noexcept { return port_; }
-  std::string url(const std::string& path = "/alerts") const;
+  /// http(s)://host:port + path (`host` overrides the bound address, e.g. "localhost" for TLS).
+  std::string url(const std::string& path = "/alerts", const std::string& host = {}) const;
 
   /// Every request received so far (copy).
   std::vector<ReceivedWebhook> received() const;

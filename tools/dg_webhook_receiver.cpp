@@ -4,13 +4,16 @@
 //
 //   dg-webhook-receiver [--host 127.0.0.1] [--port 0] [--secret S | --secret-env VAR]
 //                       [--out alerts.jsonl] [--fail-first N] [--quiet]
+//                       [--tls-cert cert.pem --tls-key key.pem]   (serve https)
 //
 // The first line on stdout is `listening HOST:PORT` (scripts read the port).
 
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 #include <string>
 #include <string_view>
 
@@ -21,11 +24,23 @@
 
 namespace {
 
+std::string read_file(const char* path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    std::fprintf(stderr, "dg-webhook-receiver: cannot read %s\n", path);
+    std::exit(2);
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
 int usage(const char* why) {
   std::fprintf(stderr,
                "dg-webhook-receiver: %s\n"
                "usage: dg-webhook-receiver [--host H] [--port P] [--secret S | --secret-env VAR]\n"
-               "                           [--out FILE.jsonl] [--fail-first N] [--quiet]\n",
+               "                           [--out FILE.jsonl] [--fail-first N] [--quiet]\n"
+               "                           [--tls-cert CERT.pem --tls-key KEY.pem]\n",
                why);
   return 2;
 }
@@ -55,9 +70,12 @@ int main(int argc, char** argv) {
     } else if (a == "--out") opt.out_file = value("--out");
     else if (a == "--fail-first") opt.fail_first = std::atoi(value("--fail-first"));
     else if (a == "--quiet") opt.quiet = true;
+    else if (a == "--tls-cert") opt.tls_cert_pem = read_file(value("--tls-cert"));
+    else if (a == "--tls-key") opt.tls_key_pem = read_file(value("--tls-key"));
     else if (a == "--help" || a == "-h") return usage("receives and verifies DistillGuard alert webhooks"), 0;
     else return usage(("unknown argument " + std::string(a)).c_str());
   }
+  if (opt.tls_cert_pem.empty() != opt.tls_key_pem.empty()) return usage("--tls-cert and --tls-key go together");
   if (opt.secret.empty()) std::fprintf(stderr, "dg-webhook-receiver: no secret given; signature_ok will be false\n");
   try {
     dg::gateway::WebhookReceiver receiver(opt);
