@@ -33,13 +33,7 @@ void DecisionAlerter::evict_locked(double now) {
   if (keys_.size() >= max_keys_) keys_.erase(keys_.begin());  // every key under a decision: still bounded
 }
 
-void DecisionAlerter::count_findings(const detectors::KeyAssessment& a) {
-  if (!a.new_finding) return;
-  for (const auto& f : a.findings) metrics_.detector_findings.with({f.detector}).inc();
-}
-
 void DecisionAlerter::on_policy_decision(const detectors::Decision& d, const detectors::KeyAssessment& a) {
-  count_findings(a);
   emit(d, &a);
 }
 

@@ -39,17 +39,12 @@ class DecisionAlerter {
   void remember_exchange(const detectors::Exchange& ex);
 
   /// Enforcer listener: a decision the policy took, with its assessment.
-  /// Counts dg_detector_findings_total for the assessment's findings.
   void on_policy_decision(const detectors::Decision& d, const detectors::KeyAssessment& a);
 
   /// DecisionStore listener: every applied change. Detector changes are
   /// alerted by on_policy_decision (which has the evidence); this handles
   /// operator decisions and lifts.
   void on_store_change(const detectors::Decision& d, std::string_view actor);
-
-  /// Counts findings of an assessment (call for every assessment when the
-  /// detection source is instrumented; on_policy_decision does it otherwise).
-  void count_findings(const detectors::KeyAssessment& a);
 
  private:
   struct KeyState {

@@ -71,4 +71,11 @@ void InstrumentedHooks::on_exchange(const detectors::Exchange& ex) {
   inner_.on_exchange(ex);
 }
 
+detectors::KeyAssessment InstrumentedDetection::observe(const detectors::Exchange& exchange) {
+  auto a = inner_.observe(exchange);
+  if (a.new_finding)
+    for (const auto& f : a.findings) metrics_.detector_findings.with({f.detector}).inc();
+  return a;
+}
+
 }  // namespace dg::gateway

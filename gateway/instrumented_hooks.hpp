@@ -13,6 +13,7 @@
 #include <memory>
 
 #include "gateway/dg_metrics.hpp"
+#include "gateway/enforcer.hpp"
 #include "gateway/proxy_hooks.hpp"
 
 namespace dg::gateway {
@@ -36,6 +37,22 @@ class InstrumentedHooks final : public ProxyHooks {
   ProxyHooks& inner_;
   DgMetrics& metrics_;
   DecisionAlerter* alerter_;
+};
+
+/// An AssessmentSource decorator that counts dg_detector_findings_total: when
+/// an observation raises a new finding (`new_finding`), each detector at or
+/// above its threshold in that assessment is counted once.
+class InstrumentedDetection final : public AssessmentSource {
+ public:
+  InstrumentedDetection(AssessmentSource& inner, DgMetrics& metrics) : inner_(inner), metrics_(metrics) {}
+  detectors::KeyAssessment observe(const detectors::Exchange& exchange) override;
+  detectors::KeyAssessment peek(const std::string& key_fp, double now) const override {
+    return inner_.peek(key_fp, now);
+  }
+
+ private:
+  AssessmentSource& inner_;
+  DgMetrics& metrics_;
 };
 
 }  // namespace dg::gateway

@@ -10,7 +10,9 @@
 ///   publish_decision_gauges(m, store.table(), clock);
 ///   publish_reloader_counters(m, reloader);
 ///   register_metrics_route(admin, m);
-///   auto hooks = std::make_shared<InstrumentedHooks>(enforcer, m);   // instrumented_hooks.hpp
+///   InstrumentedDetection detection(engine_source, m);               // findings (instrumented_hooks.hpp)
+///   Enforcer enforcer(policy, store, &detection);
+///   auto hooks = std::make_shared<InstrumentedHooks>(enforcer, m, &alerter);
 
 #include <cstdint>
 #include <functional>

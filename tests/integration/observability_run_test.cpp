@@ -146,7 +146,8 @@ TEST_CASE("observability: /metrics after a scripted run matches what the run did
   REQUIRE(store.open(unix_now(), warnings, error));
 
   const std::string distiller_fp = key_fingerprint("sk-distiller");
-  ScriptedDetection detection(distiller_fp);
+  ScriptedDetection scripted(distiller_fp);
+  InstrumentedDetection detection(scripted, m);
   Enforcer enforcer(policy_engine, store, &detection);
 
   config::AlertsConfig acfg;
