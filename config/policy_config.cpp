@@ -223,15 +223,18 @@ PolicySource locate_policy(const std::string& config_path) {
   return {config_path, "policy"};
 }
 
-Policy load_policy(const PolicySource& source) {
-  const YAML::Node root = load_yaml_file(source.file);
-  YAML::Node node = root;
-  if (!source.section.empty()) {
-    node = YAML::Node(root[source.section]);
-    if (!node || node.IsNull()) return Policy{};
-  }
+Policy parse_policy_node(const YAML::Node& root, const PolicySource& source) {
+  // Pick the node at construction: YAML::Node's operator= assigns content
+  // through the reference instead of rebinding.
+  const YAML::Node node = source.section.empty() ? root : root[source.section];
+  if (!node.IsDefined() || node.IsNull()) return Policy{};
   YamlSection s(node, source.file, source.section);
   return parse_policy(s);
+}
+
+Policy load_policy(const PolicySource& source) {
+  const YAML::Node root = load_yaml_file(source.file);
+  return parse_policy_node(root, source);
 }
 
 }  // namespace dg::config

@@ -30,6 +30,10 @@ struct PolicySource {
 /// empty policy (no rules: nothing is actioned).
 PolicySource locate_policy(const std::string& config_path);
 
+/// The policy in an already loaded document (`root`), per `source.section`.
+/// An absent or empty section is an empty policy. Throws ConfigError.
+detectors::Policy parse_policy_node(const YAML::Node& root, const PolicySource& source);
+
 /// Reads and validates the policy at `source`. Throws ConfigError.
 detectors::Policy load_policy(const PolicySource& source);
 

@@ -106,8 +106,10 @@ ProxyConfig read_proxy_config(YamlSection& root) {
     const auto node = s->raw("url");
     if (!node) s->fail(s->node(), "missing required key 'upstream.url'");
     c.upstream.url = s->get<std::string>("url", "");
-    if (!(c.upstream.url.starts_with("http://") || c.upstream.url.starts_with("https://")) ||
-        c.upstream.url.find_first_of(" \t") != std::string::npos || c.upstream.url.size() <= 8)
+    const auto& url = c.upstream.url;
+    const auto after_scheme = url.find("://") == std::string::npos ? url.size() : url.find("://") + 3;
+    if (!(url.starts_with("http://") || url.starts_with("https://")) || url.find_first_of(" \t") != std::string::npos ||
+        after_scheme >= url.size() || url[after_scheme] == '/' || url[after_scheme] == ':')
       s->fail(*node, "'upstream.url' must be an http:// or https:// URL, got '" + c.upstream.url + "'");
     c.upstream.tls_verify = s->get<bool>("tls_verify", c.upstream.tls_verify);
     c.upstream.ca_file = s->get<std::string>("ca_file", c.upstream.ca_file);

@@ -83,7 +83,7 @@ struct Policy {
   FailMode fail_mode = FailMode::Open;
   std::set<std::string, std::less<>> allowlist;                   ///< key fingerprints never actioned
   std::map<std::string, std::set<std::string, std::less<>>, std::less<>> key_groups;  ///< name -> fingerprints
-  std::vector<Rule> rules;             ///< evaluated in order; the most severe match wins, ties go to the first
+  std::vector<Rule> rules;             ///< most severe acting match wins (ties: first); shadow rules only when none acts
 
   double default_ttl_s = 3600;         ///< shadow / throttle / degrade decisions
   double operator_lift_grace_s = 86400;  ///< after an operator lift, detection leaves the key alone this long

@@ -79,11 +79,17 @@ std::optional<Decision> PolicyEngine::evaluate(const Policy& policy, const KeyAs
                                                double now, const DecisionView& view) {
   if (policy.allowlisted(a.key_fp)) return std::nullopt;
 
-  const Rule* best = nullptr;
+  // A shadowed rule must never weaken enforcement: the most severe rule that
+  // really acts wins; only when none acts does the most severe shadow one count.
+  const Rule* best_real = nullptr;
+  const Rule* best_any = nullptr;
   for (const auto& rule : policy.rules) {
     if (!in_scope(policy, rule, a.key_fp, tenant) || !matches(rule, a)) continue;
-    if (!best || severity(rule.action) > severity(best->action)) best = &rule;
+    if (!best_any || severity(rule.action) > severity(best_any->action)) best_any = &rule;
+    const bool acts = !policy.shadow && !rule.shadow && rule.action != Action::Shadow;
+    if (acts && (!best_real || severity(rule.action) > severity(best_real->action))) best_real = &rule;
   }
+  const Rule* best = best_real ? best_real : best_any;
   if (!best || best->action == Action::Allow) return std::nullopt;
 
   const auto prev = view.latest(a.key_fp);

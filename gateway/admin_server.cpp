@@ -23,6 +23,7 @@
 #include <boost/beast/http/write.hpp>
 
 #include "gateway/decision_json.hpp"
+#include "gateway/openai_error.hpp"
 
 namespace dg::gateway {
 

@@ -109,6 +109,4 @@ std::optional<Decision> decision_from_json(const json::value& v, std::string& er
   return d;
 }
 
-// openai_error_body is defined once, in gateway/openai_error.cpp (merge of wt-proxy and wt-policy).
-
 }  // namespace dg::gateway

@@ -17,7 +17,4 @@ boost::json::object decision_to_json(const detectors::Decision& d);
 /// Parses what decision_to_json wrote; on failure returns nullopt and sets `error`.
 std::optional<detectors::Decision> decision_from_json(const boost::json::value& v, std::string& error);
 
-/// `{"error":{"message","type","code"}}` serialized (OpenAI error shape).
-std::string openai_error_body(std::string_view message, std::string_view type, std::string_view code);
-
 }  // namespace dg::gateway

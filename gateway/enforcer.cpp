@@ -67,7 +67,10 @@ double Enforcer::window_value(const KeyRuntime& r, double now, double window) {
 
 void Enforcer::window_add(KeyRuntime& r, double now, double window, double amount) {
   if (r.window_len != window) {
-    r = KeyRuntime{std::move(r.bucket), r.bucket_rpm, r.bucket_burst, r.bucket_created, now, window, 0, 0, r.last_seen};
+    r.window_start = now;
+    r.window_len = window;
+    r.curr = 0;
+    r.prev = 0;
   }
   const double elapsed = now - r.window_start;
   if (elapsed >= 2 * window) {
@@ -143,6 +146,26 @@ GateVerdict Enforcer::on_request(const RequestInfo& info) {
   stats_.requests.fetch_add(1, std::memory_order_relaxed);
   if (info.key_fp.empty()) return {};
   const auto policy = policy_.policy();
+  if (analyze_prompts_ && detection_ && info.request && info.request->features.body_is_json) {
+    std::optional<detectors::PromptFeatures> features;
+    try {
+      features = detection_->analyze(info.request->text);
+    } catch (const std::exception&) {
+      stats_.detection_failures.fetch_add(1, std::memory_order_relaxed);
+    }
+    if (features) {
+      auto& s = shard_of(info.key_fp);
+      std::lock_guard lock(s.mutex);
+      auto& r = s.map[std::string(info.key_fp)];
+      r.last_seen = info.now;
+      if (r.pending_count == kPendingPrompts) {  // oldest lost its exchange (client gone?): drop it
+        r.pending_head = static_cast<std::uint8_t>((r.pending_head + 1) % kPendingPrompts);
+        --r.pending_count;
+      }
+      r.pending[(r.pending_head + r.pending_count) % kPendingPrompts] = *features;
+      ++r.pending_count;
+    }
+  }
 
   if (policy->fail_mode == FailMode::Closed && detection_failed_recently(info.now)) {
     stats_.fail_closed_rejected.fetch_add(1, std::memory_order_relaxed);
@@ -209,18 +232,30 @@ GateVerdict Enforcer::on_request(const RequestInfo& info) {
   return verdict;
 }
 
-void Enforcer::on_exchange(const detectors::Exchange& ex) {
-  if (ex.key_fp.empty()) return;
+void Enforcer::on_exchange(const detectors::Exchange& exchange) {
+  if (exchange.key_fp.empty()) return;
   const auto policy = policy_.policy();
   const double window = policy->output_budget.window_s;
+  const auto& given = exchange.request.prompt;
+  const bool needs_prompt = given.template_signature == 0 && given.normalized_chars == 0 && given.system_prompt_hash == 0;
+  std::optional<detectors::Exchange> with_prompt;
   {
-    auto& s = shard_of(ex.key_fp);
+    auto& s = shard_of(exchange.key_fp);
     std::lock_guard lock(s.mutex);
-    if (s.map.size() >= kMaxKeysPerShard) evict_idle(s, ex.ts, window);
-    auto& r = s.map[ex.key_fp];
-    r.last_seen = ex.ts;
-    window_add(r, ex.ts, window, static_cast<double>(ex.response.completion_tokens));
+    if (s.map.size() >= kMaxKeysPerShard) evict_idle(s, exchange.ts, window);
+    auto& r = s.map[exchange.key_fp];
+    r.last_seen = exchange.ts;
+    window_add(r, exchange.ts, window, static_cast<double>(exchange.response.completion_tokens));
+    if (r.pending_count > 0) {
+      if (needs_prompt) {
+        with_prompt.emplace(exchange);
+        with_prompt->request.prompt = r.pending[r.pending_head];
+      }
+      r.pending_head = static_cast<std::uint8_t>((r.pending_head + 1) % kPendingPrompts);
+      --r.pending_count;
+    }
   }
+  const detectors::Exchange& ex = with_prompt ? *with_prompt : exchange;
 
   if (!detection_) {
     stats_.detection_failures.fetch_add(1, std::memory_order_relaxed);

@@ -7,10 +7,12 @@
 /// and records new decisions (journaled, audited). Thread-safe; nothing blocks
 /// except the short per-shard locks.
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 
@@ -31,6 +33,12 @@ class AssessmentSource {
   virtual detectors::KeyAssessment observe(const detectors::Exchange& exchange) = 0;
   /// The key's current assessment without observing (admin API).
   virtual detectors::KeyAssessment peek(const std::string& key_fp, double now) const = 0;
+  /// Prompt features of a request's text (detectors::PromptAnalyzer), used
+  /// when the proxy hands over exchanges without them. nullopt = unsupported.
+  virtual std::optional<detectors::PromptFeatures> analyze(const detectors::PromptText& text) const {
+    (void)text;
+    return std::nullopt;
+  }
 };
 
 /// Counters (relaxed atomics) for metrics and tests.
@@ -52,6 +60,13 @@ class Enforcer final : public ProxyHooks {
   /// `detection` may be null (enforcement of operator decisions only; in
   /// fail-closed mode every keyed request then gets 503).
   Enforcer(detectors::PolicyEngine& policy, DecisionStore& store, AssessmentSource* detection);
+
+  /// When the proxy does not fill Exchange::request.prompt, the enforcer
+  /// analyzes the prompt text in on_request (where the text is available)
+  /// and attaches the features to the key's next finished exchange (FIFO per
+  /// key, at most kPendingPrompts in flight). On by default; turn off once
+  /// the proxy analyzes prompts itself.
+  void set_analyze_prompts(bool on) { analyze_prompts_ = on; }
 
   GateVerdict on_request(const RequestInfo& info) override;
   void on_exchange(const detectors::Exchange& exchange) override;
@@ -78,6 +93,8 @@ class Enforcer final : public ProxyHooks {
     double bucket_rpm = 0, bucket_burst = 0, bucket_created = 0;
     double window_start = 0, window_len = 0, curr = 0, prev = 0;
     double last_seen = 0;
+    std::array<detectors::PromptFeatures, 4> pending{};  // analyzed prompts awaiting their exchange
+    std::uint8_t pending_head = 0, pending_count = 0;
   };
   struct Hash {
     using is_transparent = void;
@@ -88,6 +105,7 @@ class Enforcer final : public ProxyHooks {
     std::unordered_map<std::string, KeyRuntime, Hash, std::equal_to<>> map;
   };
   static constexpr std::size_t kShards = 64;
+  static constexpr std::uint8_t kPendingPrompts = 4;
   static constexpr std::size_t kMaxKeysPerShard = 16384;
 
   Shard& shard_of(std::string_view key_fp) const { return shards_[Hash{}(key_fp) % kShards]; }
@@ -101,6 +119,7 @@ class Enforcer final : public ProxyHooks {
   detectors::PolicyEngine& policy_;
   DecisionStore& store_;
   AssessmentSource* detection_;
+  bool analyze_prompts_ = true;
   std::unique_ptr<Shard[]> shards_;
   std::atomic<double> last_failure_{-1e18};
   EnforcerStats stats_;

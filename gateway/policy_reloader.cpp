@@ -53,14 +53,10 @@ ReloadResult PolicyReloader::reload(double now, bool force) {
     last_hash_ = hash;
     have_hash_ = true;
     try {
-      auto root = config::load_yaml_text(text, source_.file);
-      YAML::Node node = root;
-      if (!source_.section.empty()) node = YAML::Node(static_cast<const YAML::Node&>(root)[source_.section]);
-      detectors::Policy policy;
-      if (node && !node.IsNull()) {
-        config::YamlSection section(node, source_.file, source_.section);
-        policy = config::parse_policy(section);
-      }
+      const YAML::Node root = config::load_yaml_text(text, source_.file);
+      if (!root.IsNull() && !root.IsMap())
+        throw config::ConfigError(config::located(source_.file, root, "the top level must be a mapping"));
+      auto policy = config::parse_policy_node(root, source_);
       policy.version = next_version_++;
       policy.source = source_.file;
       policy.loaded_at = now;

@@ -159,7 +159,7 @@ void ProxyServer::stop(std::chrono::milliseconds grace) {
   const auto deadline = std::chrono::steady_clock::now() + grace;
   while (active_sessions() > 0 && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  if (active_sessions() > 0) spdlog::warn("shutdown grace over; closing {} connection(s)", active_sessions());
+  if (grace.count() > 0 && active_sessions() > 0) spdlog::warn("shutdown grace over; closing {} connection(s)", active_sessions());
   // 3. Close the rest.
   for (auto& w : workers_) w->io->stop();
   for (auto& w : workers_)

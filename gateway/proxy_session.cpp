@@ -151,13 +151,18 @@ net::awaitable<RelayResult> forward_and_relay(WorkerContext& ctx, Stream& upstre
   const bool sse = scanner.mode() == UsageScanner::Mode::Sse;
 
   http::response_serializer<http::buffer_body> sr{out};
-  client.expires_after(ms(t.upstream_idle_ms));
-  auto [chec, chn] = co_await http::async_write_header(client, sr, kUse);
+  // The head goes out at once when no body bytes are at hand (an SSE head
+  // before the first token); otherwise it leaves with the first body piece in
+  // one write (one syscall less per response).
   r.response_started = true;
-  if (chec) {
-    r.client_ok = false;
-    r.client_gone = true;
-    co_return r;
+  if (is_head || !has_body || conn.buffer().size() == 0) {
+    client.expires_after(ms(t.upstream_idle_ms));
+    auto [chec, chn] = co_await http::async_write_header(client, sr, kUse);
+    if (chec) {
+      r.client_ok = false;
+      r.client_gone = true;
+      co_return r;
+    }
   }
 
   std::array<char, 16 * 1024> chunk;
@@ -308,6 +313,7 @@ net::awaitable<bool> handle_request(WorkerContext& ctx, beast::tcp_stream& clien
   info.path = ex.path;
   info.tenant = ex.tenant;
   info.request = &extracted;
+  info.body = body;  // degrade rewrites it (GateVerdict::rewritten_body)
   GateVerdict verdict = ctx.hooks.on_request(info);
   action = verdict.action;
   if (verdict.kind == GateVerdict::Kind::Reject) {
@@ -351,9 +357,14 @@ net::awaitable<bool> handle_request(WorkerContext& ctx, beast::tcp_stream& clien
   }
 
   const bool is_head = req.method() == http::verb::head;
-  RelayResult r = conn->is_tls()
-                      ? co_await forward_and_relay(ctx, conn->tls(), *conn, up_req, client, version, client_keep_alive, is_head, verdict.output_token_budget)
-                      : co_await forward_and_relay(ctx, conn->plain(), *conn, up_req, client, version, client_keep_alive, is_head, verdict.output_token_budget);
+  // (Not a ?: of two co_awaits: GCC 12 miscompiles temporaries in that form.)
+  RelayResult r;
+  if (conn->is_tls())
+    r = co_await forward_and_relay(ctx, conn->tls(), *conn, up_req, client, version, client_keep_alive, is_head,
+                                   verdict.output_token_budget);
+  else
+    r = co_await forward_and_relay(ctx, conn->plain(), *conn, up_req, client, version, client_keep_alive, is_head,
+                                   verdict.output_token_budget);
   upstream_done = r.upstream_done;
   bytes_out = r.bytes_out;
   ex.response.prompt_tokens = r.usage.prompt_tokens;
