@@ -7,8 +7,12 @@ namespace dg::gateway {
 using detectors::Action;
 
 DecisionAlerter::DecisionAlerter(AlertDispatcher& dispatcher, DgMetrics& metrics, std::size_t requests_per_key,
-                                 std::size_t max_keys)
-    : dispatcher_(dispatcher), metrics_(metrics), requests_per_key_(requests_per_key), max_keys_(max_keys) {}
+                                 std::size_t max_keys, bool count_findings_on_decisions)
+    : dispatcher_(dispatcher),
+      metrics_(metrics),
+      requests_per_key_(requests_per_key),
+      max_keys_(max_keys),
+      count_findings_(count_findings_on_decisions) {}
 
 void DecisionAlerter::remember_exchange(const detectors::Exchange& ex) {
   if (ex.key_fp.empty() || requests_per_key_ == 0) return;
@@ -34,6 +38,8 @@ void DecisionAlerter::evict_locked(double now) {
 }
 
 void DecisionAlerter::on_policy_decision(const detectors::Decision& d, const detectors::KeyAssessment& a) {
+  if (count_findings_)
+    for (const auto& f : a.findings) metrics_.detector_findings.with({f.detector}).inc();
   emit(d, &a);
 }
 

@@ -31,8 +31,11 @@ namespace dg::gateway {
 class DecisionAlerter {
  public:
   /// `requests_per_key`: how many recent requests an alert carries.
+  /// `count_findings_on_decisions`: count dg_detector_findings_total from the
+  /// assessments behind decisions, for assemblies where the detection source
+  /// cannot be wrapped in InstrumentedDetection (which counts every finding).
   DecisionAlerter(AlertDispatcher& dispatcher, DgMetrics& metrics, std::size_t requests_per_key = 5,
-                  std::size_t max_keys = 10000);
+                  std::size_t max_keys = 10000, bool count_findings_on_decisions = false);
 
   /// Every finished exchange (before detection sees it): keeps the last
   /// `requests_per_key` request metadata of recently active keys (bounded).
@@ -60,6 +63,7 @@ class DecisionAlerter {
   DgMetrics& metrics_;
   std::size_t requests_per_key_;
   std::size_t max_keys_;
+  bool count_findings_;
   std::mutex mutex_;
   std::unordered_map<std::string, KeyState> keys_;
   std::unordered_set<std::string> campaigns_seen_;

@@ -49,6 +49,9 @@ class InstrumentedDetection final : public AssessmentSource {
   detectors::KeyAssessment peek(const std::string& key_fp, double now) const override {
     return inner_.peek(key_fp, now);
   }
+  std::optional<detectors::PromptFeatures> analyze(const detectors::PromptText& text) const override {
+    return inner_.analyze(text);
+  }
 
  private:
   AssessmentSource& inner_;

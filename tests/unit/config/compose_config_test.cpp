@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 
+#include "config/admin_config.hpp"
 #include "config/alerts_config.hpp"
 #include "config/config.hpp"
 #include "config/policy_config.hpp"
@@ -10,6 +11,7 @@
 // whose parsers exist (proxy, alerts, policy).
 TEST_CASE("compose config: docker/distillguard.compose.yaml parses", "[alerts-config]") {
   ::setenv("DG_ALERT_SECRET", "compose-test-secret", 1);
+  ::setenv("DG_ADMIN_TOKEN", "compose-test-admin-token", 1);
   const std::string path = std::string(DG_SOURCE_DIR) + "/docker/distillguard.compose.yaml";
   auto cfg = dg::config::load_config(path);
   CHECK(cfg.proxy.listen.port == 8080);
@@ -22,7 +24,12 @@ TEST_CASE("compose config: docker/distillguard.compose.yaml parses", "[alerts-co
   dg::config::YamlSection ps(cfg.policy, path, "policy");
   auto policy = dg::config::parse_policy(ps);
   CHECK(policy.rules.size() == 5);
-  CHECK(cfg.admin.IsMap());
+  dg::config::YamlSection as(cfg.admin, path, "admin");
+  auto admin = dg::config::parse_admin_config(as);
+  CHECK(admin.enabled);
+  CHECK(admin.port == 9090);
+  CHECK(admin.token == "compose-test-admin-token");
+  CHECK(admin.journal == "/var/lib/distillguard/decisions.jsonl");
 }
 
 TEST_CASE("alerts config: an absent section means no sinks", "[alerts-config]") {
