@@ -109,6 +109,7 @@ void read_detectors(YamlSection& d, EngineConfig& cfg) {
     r.pair("answer_share_low", "answer_share_high", c.answer_share_low, c.answer_share_high, 0, 1);
     r.pair("step_share_low", "step_share_high", c.step_share_low, c.step_share_high, 0, 1);
     c.step_max_score = r.number("step_max_score", c.step_max_score, 0, 1);
+    c.cot_max_score = r.number("cot_max_score", c.cot_max_score, 0, 1);
     s->finish();
   }
   if (auto s = d.child("logprob_harvesting")) {
@@ -133,6 +134,7 @@ void read_detectors(YamlSection& d, EngineConfig& cfg) {
     c.large_max_tokens = r.whole<std::int64_t>("large_max_tokens", c.large_max_tokens, 1, 100000000);
     c.large_max_weight = r.number("large_max_weight", c.large_max_weight, 0, 1);
     c.multi_sample_weight = r.number("multi_sample_weight", c.multi_sample_weight, 0, 1);
+    c.scoring_discount = r.number("scoring_discount", c.scoring_discount, 0, 1);
     s->finish();
   }
   if (auto s = d.child("coverage")) {
@@ -191,6 +193,7 @@ void read_lexicon(YamlSection& s, EngineConfig& cfg) {
   };
   merge("step_by_step", cfg.lexicon.step_by_step);
   merge("answer_reasoning", cfg.lexicon.answer_reasoning);
+  merge("cot_harvest", cfg.lexicon.cot_harvest);
   merge("given_answer", cfg.lexicon.given_answer);
   merge("explain", cfg.lexicon.explain);
   s.finish();
@@ -218,8 +221,10 @@ detectors::EngineConfig parse_detection_config(YamlSection& section) {
     c.corroboration_score = cr.number("corroboration_score", c.corroboration_score, 0, 1);
     c.min_corroborating = cr.whole<std::uint32_t>("min_corroborating", c.min_corroborating, 0, 6);
     c.uncorroborated_cap = cr.number("uncorroborated_cap", c.uncorroborated_cap, 0, 1);
+    c.require_output_signal = cr.flag("require_output_signal", c.require_output_signal);
     c.risk_threshold = cr.number("risk_threshold", c.risk_threshold, 0.01, 1);
     c.external_weight = cr.number("external_weight", c.external_weight, 0, 1);
+    c.hysteresis = cr.number("hysteresis", c.hysteresis, 0, 0.9);
     s->finish();
   }
   if (auto d = section.child("detectors")) read_detectors(*d, cfg);

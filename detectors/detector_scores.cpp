@@ -106,14 +106,18 @@ double reasoning(const KeyState& s, const EngineConfig& cfg, double now, std::ve
   const auto w = s.reasoning.weights(now, W);
   const auto b = basis(s.reasoning, W, s, cfg, now, c.common.min_requests, ev != nullptr);
   if (!b.ok) return 0;
+  const double stated = share_of(b, s.reasoning.value(3, w), s, kHStates, cfg, now);
   const double answer = share_of(b, s.reasoning.value(2, w), s, kHAnswer, cfg, now);
   const double step = share_of(b, s.reasoning.value(1, w), s, kHStep, cfg, now);
-  const double score = std::max(ramp(answer, c.answer_share_low, c.answer_share_high),
-                                c.step_max_score * ramp(step, c.step_share_low, c.step_share_high));
+  const double score = std::max({ramp(stated, c.answer_share_low, c.answer_share_high),
+                                 c.cot_max_score * ramp(answer, c.answer_share_low, c.answer_share_high),
+                                 c.step_max_score * ramp(step, c.step_share_low, c.step_share_high)});
   if (ev && score > 0) {
-    ev->push_back(format_percent(answer) + " of " + format_count(b.requests) + " requests " + b.where +
-                  " ask for the reasoning behind a given answer; " + format_percent(step) +
-                  " ask for step-by-step reasoning");
+    std::string e = format_percent(stated) + " of " + format_count(b.requests) + " requests " + b.where +
+                    " ask for the reasoning behind a given answer";
+    if (answer > stated) e += "; " + format_percent(answer) + " harvest a chain of thought with a checkable answer";
+    e += "; " + format_percent(step) + " ask for step-by-step reasoning";
+    ev->push_back(std::move(e));
   }
   return score;
 }
@@ -162,12 +166,15 @@ double generation(const KeyState& s, const EngineConfig& cfg, double now, std::v
   const double ratio = out / std::max(in, 1.0);
   const double heavy = 1 - (1 - ramp(ratio, c.ratio_low, c.ratio_high)) * (1 - c.large_max_weight * large) *
                                (1 - c.multi_sample_weight * multi);
-  const double score = ramp(single, c.single_shot_low, c.single_shot_high) * heavy;
+  const double scoring = share_of(b, s.generation.value(6, w), s, kHScoring, cfg, now);
+  const double score =
+      ramp(single, c.single_shot_low, c.single_shot_high) * heavy * (1 - c.scoring_discount * scoring);
   if (ev && score > 0) {
     std::string e = "output/input token ratio " + fixed(ratio, 1) + " over " + format_count(b.requests) +
                     " requests " + b.where + "; " + format_percent(single) + " single-shot";
     if (large > 0) e += "; " + format_percent(large) + " with max_tokens>=" + format_count(double(c.large_max_tokens));
     if (multi > 0) e += "; " + format_percent(multi) + " with n>1";
+    if (scoring > 0) e += "; " + format_percent(scoring) + " evaluation-shaped (logprobs at temperature 0)";
     ev->push_back(std::move(e));
   }
   return score;
@@ -180,14 +187,16 @@ double coverage(const KeyState& s, const EngineConfig& cfg, double now, std::vec
   double requests = s.coverage.value(0, w);
   double distinct = s.templates.estimate(w);
   std::string where;
-  if (requests < c.common.min_requests) {  // slow key: the long window
+  if (requests < c.common.min_requests) {  // slow key: the long window, both periods in full
     W = cfg.history_half_life_s;
     w = s.coverage_long.weights(now, W);
+    if (w.prev > 0) w.prev = 1;
+    if (w.curr > 0) w.curr = 1;
     requests = s.coverage_long.value(0, w);
     distinct = s.templates_long.estimate(w);
     if (requests < c.common.min_requests) return 0;
   }
-  if (ev) where = "in the last " + format_duration(W);
+  if (ev) where = W == c.common.window_s ? "in the last " + format_duration(W) : "in the last ~" + format_duration(2 * W);
   distinct = std::min(distinct, requests);
   const double ratio = distinct / std::max(requests, 1.0);
   double score = distinct >= c.min_distinct ? ramp(ratio, c.distinct_ratio_low, c.distinct_ratio_high) : 0.0;

@@ -146,8 +146,11 @@ struct Engine::Impl {
     a.scores.reserve(kDetectorCount + (ext ? ext->size() : 0));
     double keep = 1.0;  // product of (1 - w*s)
     unsigned corroborating = 0;
+    bool output_signal = !c.combine.require_output_signal;
     bool standalone = false;
-    std::uint16_t mask = 0;
+    std::uint16_t mask = 0;     // at or above threshold now
+    std::uint16_t latched = 0;  // still "on" for new_finding purposes (hysteresis)
+    const double release = 1.0 - c.combine.hysteresis;
     for (std::size_t i = 0; i < kDetectorCount; ++i) {
       const auto id = static_cast<DetectorId>(i);
       const auto& common = detector_common(c, id);
@@ -156,7 +159,12 @@ struct Engine::Impl {
       if (common.enabled) {
         f.score = score_detector(id, s, c, now, nullptr);
         keep *= 1.0 - std::clamp(common.weight * f.score, 0.0, 1.0);
-        if (common.corroborates && f.score >= c.combine.corroboration_score) ++corroborating;
+        if (common.corroborates && f.score >= c.combine.corroboration_score) {
+          ++corroborating;
+          if (id == kGenerationHeavy || id == kLogprobHarvesting) output_signal = true;
+        }
+        if ((s.finding_mask & (1U << i)) && f.score >= common.threshold * release && f.score > 0)
+          latched = static_cast<std::uint16_t>(latched | (1U << i));
         if (f.score >= common.threshold && f.score > 0) {
           mask = static_cast<std::uint16_t>(mask | (1U << i));
           if (common.standalone) standalone = true;
@@ -176,14 +184,17 @@ struct Engine::Impl {
       }
     }
     double risk = 1.0 - keep;
-    if (!standalone && corroborating < c.combine.min_corroborating) risk = std::min(risk, c.combine.uncorroborated_cap);
+    if (!standalone && (corroborating < c.combine.min_corroborating || !output_signal))
+      risk = std::min(risk, c.combine.uncorroborated_cap);
     a.risk = std::clamp(risk, 0.0, 1.0);
     a.alert = a.risk >= c.combine.risk_threshold;
     if (update) {
+      // A score hovering at its threshold reports once: a finding (and the
+      // alert) is released only when it falls `hysteresis` below.
       a.new_finding = (mask & ~s.finding_mask) != 0;
       a.new_alert = a.alert && !s.alerted;
-      s.finding_mask = mask;
-      s.alerted = a.alert;
+      s.finding_mask = static_cast<std::uint16_t>(mask | latched);
+      s.alerted = a.alert || (s.alerted && a.risk >= c.combine.risk_threshold * release);
       if (a.new_finding) findings.fetch_add(1, std::memory_order_relaxed);
     }
     // Words cost more than numbers: evidence is written when someone will
@@ -281,6 +292,7 @@ void Engine::reconfigure(EngineConfig config) {
   const auto prev = impl_->cfg.load();
   if (prev->lexicon.step_by_step != next->lexicon.step_by_step ||
       prev->lexicon.answer_reasoning != next->lexicon.answer_reasoning ||
+      prev->lexicon.cot_harvest != next->lexicon.cot_harvest ||
       prev->lexicon.given_answer != next->lexicon.given_answer || prev->lexicon.explain != next->lexicon.explain ||
       prev->max_scan_bytes != next->max_scan_bytes) {
     impl_->analyzer.store(std::make_shared<const PromptAnalyzer>(next->lexicon, next->max_scan_bytes));

@@ -11,8 +11,16 @@
 /// pipeline (long inputs, short outputs), a coding agent (multi-turn tool
 /// loops), a chat product (multi-turn, human daily cycle) - stay under the
 /// alert threshold. No single "content" detector can raise a key's risk to the
-/// alert threshold unless it is marked standalone; two must agree (see
-/// CombineConfig).
+/// alert threshold unless it is marked standalone (rotating logit_bias sets,
+/// rationales for answers the prompt states); otherwise two must agree and
+/// one of them must be an output detector - long generations or logprob
+/// vectors, the material a student model is trained on (see CombineConfig).
+/// Behaviour (volume, cadence) adds to risk but never corroborates: honest
+/// automation is voluminous and regular too.
+///
+/// Checked against a randomized population of look-alikes and distillers in
+/// tests/unit/detectors/population_test.cpp (rates, shares, token sizes and
+/// template counts drawn per key).
 
 #include <cstddef>
 #include <cstdint>
@@ -25,13 +33,19 @@ namespace dg::detectors {
 struct DetectorCommon {
   bool enabled = true;
   /// Sliding window (freq_ctr style: current + previous period, the previous
-  /// weighted by the part still inside the window), seconds.
+  /// weighted by the part still inside the window), seconds. 6 h: long
+  /// enough that a key at a few requests per minute has hundreds of
+  /// requests in view, short enough that a finding fades within a working
+  /// day after the behaviour stops.
   double window_s = 6 * 3600.0;
   /// Requests needed in the window (or, for share detectors, in the long
   /// decayed history) before the detector scores at all: early noise of a
-  /// fresh key never fires.
+  /// fresh key never fires. 20: a share of 50% is then ~+-11% (1 sigma),
+  /// enough to tell "most requests" from "a few".
   std::uint32_t min_requests = 20;
-  /// Score at or above which the detector reports a finding.
+  /// Score at or above which the detector reports a finding. 0.7 leaves the
+  /// capped components (step-by-step 0.5, CoT harvest 0.65, harvest shape
+  /// without rotation 0.65) below it by construction.
   double threshold = 0.7;
   /// Weight of the score in the key's combined risk (noisy-OR of weight*score).
   double weight = 1.0;
@@ -47,18 +61,26 @@ struct DetectorCommon {
 /// 1. Share of requests that ask for step-by-step reasoning and, above all,
 /// for the reasoning behind a given or completed answer.
 struct ReasoningElicitationConfig {
-  DetectorCommon common{};
-  /// Share of answer-reasoning asks mapped linearly to score 0..1. Honest
-  /// traffic asks for the reasoning behind a *given* answer rarely (a tutor
-  /// app: some requests); a harvester asks it in most requests.
+  /// Standalone: asking, in most requests, for the rationale of an answer the
+  /// prompt itself states is rationale harvesting; no eval harness or chat
+  /// product does that (evals never hand the model the answer).
+  DetectorCommon common{.window_s = 6 * 3600.0, .min_requests = 20, .threshold = 0.7, .weight = 1.0,
+                        .corroborates = true, .standalone = true};
+  /// Share of stated-answer asks (PromptFeatures::states_answer) mapped
+  /// linearly to score 0..1. Honest traffic does this rarely (a tutor app:
+  /// some requests); a harvester in most requests.
   double answer_share_low = 0.15;
   double answer_share_high = 0.5;
+  /// CoT-harvest phrasing without a stated answer ("reason step by step,
+  /// final answer in \\boxed{}") is also the standard eval prompt: the same
+  /// share ramp, but at most this score (corroboration, not a finding).
+  double cot_max_score = 0.65;
   /// Plain step-by-step asks are common in honest use (zero-shot CoT evals,
-  /// students), so they score at most `step_max_score`, below the threshold:
-  /// alone they corroborate but never make a finding.
+  /// students), so they score at most `step_max_score`, below the threshold
+  /// and at the corroboration level.
   double step_share_low = 0.3;
   double step_share_high = 0.9;
-  double step_max_score = 0.6;
+  double step_max_score = 0.5;
 };
 
 /// 2. Logprob harvesting: top_logprobs at the maximum with 1..few output
@@ -98,11 +120,14 @@ struct LogprobHarvestingConfig {
 /// multi-turn continuity, max_tokens near the cap, n > 1.
 struct GenerationHeavyConfig {
   DetectorCommon common{};
-  /// Window output/input token ratio mapped to 0..1. Chat and RAG traffic
-  /// sits well under 1 (context grows with the conversation or documents);
-  /// "write a long answer to this one-line instruction" is 5-20.
-  double ratio_low = 2.0;
-  double ratio_high = 6.0;
+  /// Window output/input token ratio (sums) mapped to 0..1. Production chat,
+  /// code and RAG traffic sits far under 1 (Azure LLM traces: ~0.2 for
+  /// conversation, ~0.01 for code; Mooncake ~0.03): context grows with the
+  /// conversation or the documents. Answering short instructions at length
+  /// is >= 3 (the Alpaca data set itself: 3.4; reasoning traces for GSM8K
+  /// questions: 3-10). A zero-shot CoT eval sits around 1.5-2.5.
+  double ratio_low = 1.5;
+  double ratio_high = 4.0;
   /// Share of single-shot requests (no earlier assistant or tool turns)
   /// mapped to a 0..1 factor: coding agents and chat products carry history.
   double single_shot_low = 0.5;
@@ -111,8 +136,14 @@ struct GenerationHeavyConfig {
   std::int64_t large_max_tokens = 4000;
   /// Shares of near-cap max_tokens and of n > 1 each add up to this much
   /// (noisy-OR with the ratio part).
-  double large_max_weight = 0.4;
+  double large_max_weight = 0.3;
   double multi_sample_weight = 0.5;
+  /// Look-alike guard: the score is multiplied by (1 - scoring_discount x
+  /// share of evaluation-shaped requests: logprobs below the maximum at
+  /// temperature 0). A benchmark run scores answers it generates; a text
+  /// harvester has no use for logprobs (and one that wants them at the
+  /// maximum is the logprob detector's).
+  double scoring_discount = 0.5;
 };
 
 /// 4. Coverage: many distinct templates in a window (harvesting breadth),
@@ -191,12 +222,23 @@ struct CombineConfig {
   std::uint32_t min_corroborating = 2;
   /// Risk cap when uncorroborated and no standalone finding.
   double uncorroborated_cap = 0.6;
+  /// Corroboration must include an *output* detector (generation_heavy or
+  /// logprob_harvesting) at >= corroboration_score: distillation needs rich
+  /// outputs (long generations, logprob vectors). Asking for step-by-step
+  /// reasoning over many distinct questions is also exactly what a benchmark
+  /// run does, so reasoning + coverage alone do not corroborate each other.
+  bool require_output_signal = true;
   /// Risk at or above which KeyAssessment::alert is set. Policies may use
   /// their own thresholds on `risk`; this one is for replay summaries.
   double risk_threshold = 0.8;
   /// Weight of external findings (campaign linker) in the noisy-OR. They are
   /// always treated as standalone.
   double external_weight = 1.0;
+  /// new_finding / new_alert fire once per crossing: a finding or an alert
+  /// is released only when its score falls this fraction below its
+  /// threshold, so a score hovering at the threshold does not flood the
+  /// replay output and the alert queue.
+  double hysteresis = 0.15;
 };
 
 /// The key store.
@@ -228,7 +270,9 @@ struct EngineConfig {
   /// Phrase lists of the prompt analyzer (see PromptAnalyzer).
   ReasoningLexicon lexicon = ReasoningLexicon::defaults();
   /// Bytes of one prompt the analyzer reads at most (head 3/4, tail 1/4).
-  std::size_t max_scan_bytes = 8192;
+  /// Instruction frames and reasoning asks sit at the start or the end of a
+  /// prompt; 4 kB keeps the analyzer at ~2 us for the longest prompts.
+  std::size_t max_scan_bytes = 4096;
   /// false (default): Engine::observe writes evidence sentences only when a
   /// finding is new or the alert is new (formatting costs ~1 us per finding);
   /// later exchanges of a flagged key carry scores without sentences.

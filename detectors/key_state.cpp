@@ -18,7 +18,8 @@ RequestSignals RequestSignals::of(const Exchange& ex, const EngineConfig& cfg) n
     default: break;
   }
   s.step = r.prompt.reasoning_markers > 0;
-  s.answer = r.prompt.asks_reasoning_for_answer;
+  s.answer = r.prompt.asks_reasoning_for_answer || r.prompt.states_answer;
+  s.states_answer = r.prompt.states_answer;
   const auto& lp = cfg.logprob_harvesting;
   const std::uint32_t top_max = r.endpoint == Endpoint::Completions ? lp.completions_logprobs_max : lp.top_logprobs_max;
   const bool short_out = r.max_tokens && *r.max_tokens <= lp.short_max_tokens;
@@ -28,6 +29,7 @@ RequestSignals RequestSignals::of(const Exchange& ex, const EngineConfig& cfg) n
   s.single_shot = r.assistant_turns == 0 && r.tool_turns == 0;
   s.large_max = r.max_tokens && *r.max_tokens >= cfg.generation_heavy.large_max_tokens;
   s.multi_sample = r.n > 1;
+  s.scoring = r.logprobs && s.temp0 && r.top_logprobs < top_max;
   // Usage may be missing (an upstream without usage, a failed request):
   // fall back to ~4 characters per token for the prompt.
   s.prompt_tokens = ex.response.prompt_tokens > 0 ? ex.response.prompt_tokens : r.prompt_chars / 4;
@@ -122,11 +124,13 @@ void update_key_state(KeyState& s, const Exchange& ex, const RequestSignals& sig
   h[kHReq] += 1;
   h[kHStep] += sig.step;
   h[kHAnswer] += sig.answer;
+  h[kHStates] += sig.states_answer;
   h[kHHarvest] += sig.harvest;
   h[kHTemp0] += sig.temp0;
   h[kHSingle] += sig.single_shot;
   h[kHLarge] += sig.large_max;
   h[kHMulti] += sig.multi_sample;
+  h[kHScoring] += sig.scoring;
   h[kHPromptTok] += static_cast<float>(sig.prompt_tokens);
   h[kHOutTok] += static_cast<float>(sig.completion_tokens);
 
@@ -135,6 +139,7 @@ void update_key_state(KeyState& s, const Exchange& ex, const RequestSignals& sig
   s.reasoning.add(0, 1);
   s.reasoning.add(1, sig.step);
   s.reasoning.add(2, sig.answer);
+  s.reasoning.add(3, sig.states_answer);
 
   // 2. logprob
   s.logprob.roll(ts, cfg.logprob_harvesting.common.window_s,
@@ -153,6 +158,7 @@ void update_key_state(KeyState& s, const Exchange& ex, const RequestSignals& sig
   s.generation.add(3, sig.multi_sample);
   s.generation.add(4, sig.prompt_tokens);
   s.generation.add(5, sig.completion_tokens);
+  s.generation.add(6, sig.scoring);
 
   // 4. coverage: templates per window; the breadth of each finished window
   // with enough requests feeds the key's usual breadth.

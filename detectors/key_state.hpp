@@ -18,12 +18,14 @@ struct RequestSignals {
   bool content = false;  ///< a generation endpoint (chat, completions, responses, messages)
   bool step = false;
   bool answer = false;
+  bool states_answer = false;
   bool harvest = false;  ///< top_logprobs at max with 1..few output tokens
   bool temp0 = false;
   bool bias = false;
   bool single_shot = false;
   bool large_max = false;
   bool multi_sample = false;
+  bool scoring = false;  ///< logprobs below the maximum at temperature 0: an evaluation's request
   std::uint64_t prompt_tokens = 0;
   std::uint64_t completion_tokens = 0;
 
@@ -32,7 +34,7 @@ struct RequestSignals {
 
 /// Indices into the long decayed history.
 enum Hist : std::size_t {
-  kHReq, kHStep, kHAnswer, kHHarvest, kHTemp0, kHSingle, kHLarge, kHMulti, kHPromptTok, kHOutTok, kHistN
+  kHReq, kHStep, kHAnswer, kHStates, kHHarvest, kHTemp0, kHSingle, kHLarge, kHMulti, kHScoring, kHPromptTok, kHOutTok, kHistN
 };
 
 struct KeyState {
@@ -43,13 +45,13 @@ struct KeyState {
   std::uint16_t finding_mask = 0;  ///< detectors at/above threshold after the last exchange
   bool alerted = false;
 
-  // 1. reasoning elicitation: requests, step asks, answer asks
-  FreqWindow<3> reasoning;
+  // 1. reasoning elicitation: requests, step asks, answer asks, stated-answer asks
+  FreqWindow<4> reasoning;
   // 2. logprob harvesting: requests, harvest-shaped, temperature 0, with logit_bias
   FreqWindow<4> logprob;
   WindowedHll bias_sets;
-  // 3. generation heavy: requests, single-shot, large max_tokens, n>1, prompt tokens, output tokens
-  FreqWindow<6> generation;
+  // 3. generation heavy: requests, single-shot, large max_tokens, n>1, prompt tokens, output tokens, scoring
+  FreqWindow<7> generation;
   // 4. coverage: requests (short window and long window), templates
   FreqWindow<1> coverage;
   WindowedHll templates;

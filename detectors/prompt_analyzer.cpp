@@ -13,7 +13,7 @@ namespace dg::detectors {
 
 namespace {
 
-enum Kind : std::size_t { kStep = 0, kAnswer = 1, kGiven = 2, kExplain = 3, kKinds = 4 };
+enum Kind : std::size_t { kStep = 0, kAnswer = 1, kGiven = 2, kExplain = 3, kCot = 4, kKinds = 5 };
 
 bool is_ascii_alnum(unsigned char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); }
 
@@ -35,13 +35,17 @@ struct PromptAnalyzer::Automaton {
   std::array<std::uint8_t, 256> cls{};
   std::size_t classes = 2;
   std::vector<std::uint16_t> next;                      // state * classes + class
+  /// The same transitions, premultiplied: entry = target * classes, with
+  /// kHasOut set when the target state ends a phrase (one load per byte).
+  std::vector<std::uint32_t> jump;
+  static constexpr std::uint32_t kHasOut = 0x80000000U;
   std::vector<std::array<std::uint8_t, kKinds>> out;    // hits per kind ending in a state
   std::vector<std::uint8_t> has_out;
   std::uint16_t start = 0;
 
   explicit Automaton(const ReasoningLexicon& lex) {
     std::array<const std::vector<std::string>*, kKinds> lists{&lex.step_by_step, &lex.answer_reasoning,
-                                                              &lex.given_answer, &lex.explain};
+                                                              &lex.given_answer, &lex.explain, &lex.cot_harvest};
     std::vector<std::pair<std::string, Kind>> phrases;
     for (std::size_t k = 0; k < kKinds; ++k) {
       for (const auto& raw : *lists[k]) {
@@ -112,8 +116,12 @@ struct PromptAnalyzer::Automaton {
       }
     }
     has_out.resize(n);
-    for (std::size_t s = 0; s < n; ++s) has_out[s] = (out[s][0] | out[s][1] | out[s][2] | out[s][3]) != 0;
+    for (std::size_t s = 0; s < n; ++s)
+      has_out[s] = std::any_of(out[s].begin(), out[s].end(), [](std::uint8_t v) { return v != 0; });
     start = next[0];  // after the leading separator
+    jump.resize(next.size());
+    for (std::size_t i = 0; i < next.size(); ++i)
+      jump[i] = static_cast<std::uint32_t>(next[i] * classes) | (has_out[next[i]] ? kHasOut : 0U);
   }
 };
 
@@ -206,16 +214,19 @@ void PromptAnalyzer::normalize(std::string_view in, std::string& out, bool keep_
 PromptAnalyzer::LexiconHits PromptAnalyzer::scan(std::string_view normalized) const {
   const auto& a = *automaton_;
   std::array<unsigned, kKinds> hits{};
-  std::size_t s = a.start;
   const std::size_t classes = a.classes;
-  const std::uint16_t* next = a.next.data();
+  const std::uint32_t* jump = a.jump.data();
+  const std::uint8_t* cls = a.cls.data();
+  std::uint32_t off = static_cast<std::uint32_t>(a.start * classes);
   for (unsigned char c : normalized) {
-    s = next[s * classes + a.cls[c]];
-    if (a.has_out[s]) {
-      for (std::size_t k = 0; k < kKinds; ++k) hits[k] += a.out[s][k];
+    const std::uint32_t v = jump[off + cls[c]];
+    off = v & ~Automaton::kHasOut;
+    if (v & Automaton::kHasOut) {
+      const auto& o = a.out[off / classes];
+      for (std::size_t k = 0; k < kKinds; ++k) hits[k] += o[k];
     }
   }
-  return LexiconHits{hits[kStep], hits[kAnswer], hits[kGiven], hits[kExplain]};
+  return LexiconHits{hits[kStep], hits[kAnswer], hits[kCot], hits[kGiven], hits[kExplain]};
 }
 
 namespace {
@@ -347,7 +358,10 @@ std::uint64_t PromptAnalyzer::template_signature(std::string_view text) {
   thread_local std::vector<std::pair<std::string_view, std::size_t>> paragraphs;
   tokens.clear();
   paragraphs.clear();
-  split(text, "\n\n", [&](std::string_view p) { paragraphs.emplace_back(p, count_words(p)); });
+  split(text, "\n\n", [&](std::string_view p) { paragraphs.emplace_back(p, 0); });
+  // Word counts only matter when there are paragraphs to tell apart.
+  if (paragraphs.size() > 1)
+    for (auto& [p, words] : paragraphs) words = count_words(p);
 
   // A frame exists when, besides long paragraphs, there is a short one (the
   // instruction). Then long paragraphs are slot content.
@@ -359,13 +373,29 @@ std::uint64_t PromptAnalyzer::template_signature(std::string_view text) {
   const bool mask_long = has_short && has_long;
 
   Tokenizer tok(tokens);
-  for (const auto& [para, words] : paragraphs) {
-    if (mask_long && words > kLongParagraphWords && para.find(':') == std::string_view::npos) {
+  const std::size_t last = paragraphs.size() - (paragraphs.empty() ? 0 : 1);
+  for (std::size_t pi = 0; pi < paragraphs.size(); ++pi) {
+    const auto& [para, words] = paragraphs[pi];
+    // Instruction / data / output-cue: with three or more paragraphs the
+    // first and the last carry the frame, the middle ones the filled-in data
+    // (a review to classify, exemplars, a pasted document).
+    const bool middle = pi > 0 && pi < last;
+    if (middle || (mask_long && words > kLongParagraphWords && para.find(':') == std::string_view::npos)) {
       tok.emit(kParagraphTok);
       continue;
     }
     bool slot_lines = false;
     split(para, "\n", [&](std::string_view line) {
+      // Fast path: a line without ':' in its first words has no header.
+      const auto colon = line.find(':');
+      if (colon == std::string_view::npos || colon > 200) {
+        if (slot_lines) {
+          tok.emit(kSlotTok);
+          return;
+        }
+        split(line, " ", [&](std::string_view x) { tok.word(x); });
+        return;
+      }
       thread_local std::vector<std::string_view> w;
       w.clear();
       split(line, " ", [&](std::string_view x) { w.push_back(x); });
@@ -473,8 +503,14 @@ PromptFeatures PromptAnalyzer::analyze(const PromptText& text) const {
   const unsigned answer = hs.answer_reasoning + hu.answer_reasoning;
   const unsigned given = hs.given_answer + hu.given_answer;
   const unsigned explain = hs.explain + hu.explain;
+  const unsigned cot = hs.cot_harvest + hu.cot_harvest;
   f.reasoning_markers = static_cast<std::uint8_t>(std::min(255U, step));
-  f.asks_reasoning_for_answer = answer > 0 || (given == 1 && (explain > 0 || step > 0));
+  // The answer must be stated in the user turn: a system prompt saying
+  // "explain why the answer is correct" is a product's standing instruction
+  // (a tutor), not a rationale request for a supplied answer. It still counts
+  // as a chain-of-thought ask.
+  f.states_answer = hu.answer_reasoning > 0 || (hu.given_answer == 1 && given == 1 && explain > 0);
+  f.asks_reasoning_for_answer = f.states_answer || answer > 0 || cot > 0 || (given == 1 && step > 0);
   f.template_signature = template_signature(user);
   return f;
 }

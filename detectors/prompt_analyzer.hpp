@@ -12,7 +12,9 @@
 ///     "Text:\n<several lines>") -> <s>;
 ///   - in a multi-paragraph prompt that also has a short instruction
 ///     paragraph, paragraphs longer than 25 words -> <p> (the long pasted
-///     document or question inside an instruction wrapper).
+///     document or question inside an instruction wrapper); with three or
+///     more paragraphs every middle paragraph -> <p> (instruction / data /
+///     output cue: the data in the middle is the slot).
 /// What remains is the frame of the template. Its 64-bit SimHash over word
 /// 3-shingles is identical when only slots change, and stays within a few
 /// bits of Hamming distance under small edits of the frame (SimHash
@@ -40,7 +42,7 @@ namespace dg::detectors {
 
 class PromptAnalyzer {
  public:
-  explicit PromptAnalyzer(const ReasoningLexicon& lexicon, std::size_t max_scan_bytes = 8192);
+  explicit PromptAnalyzer(const ReasoningLexicon& lexicon, std::size_t max_scan_bytes = 4096);
   ~PromptAnalyzer();
   PromptAnalyzer(const PromptAnalyzer&) = delete;
   PromptAnalyzer& operator=(const PromptAnalyzer&) = delete;
@@ -51,6 +53,7 @@ class PromptAnalyzer {
   struct LexiconHits {
     unsigned step_by_step = 0;
     unsigned answer_reasoning = 0;
+    unsigned cot_harvest = 0;
     unsigned given_answer = 0;
     unsigned explain = 0;
   };

@@ -46,12 +46,10 @@ ReasoningLexicon ReasoningLexicon::defaults() {
       "justify why", "derive the answer", "derive the final answer", "derive the result", "derive the solution",
       "how do we get to the answer", "how to arrive at the answer", "arrive at the answer",
       "why is the answer", "why the answer is", "given the answer", "given that the answer is",
-      "the answer is already known", "work backwards from the answer", "final answer in \\boxed",
-      "final answer within \\boxed", "answer within \\boxed", "answer in \\boxed", "\\boxed{}",
-      "rationale for the answer", "write a rationale", "provide a rationale",
+      "the answer is already known", "work backwards from the answer", "rationale for the answer",
       // Chinese
       "解释为什么答案是", "说明为什么答案是", "为什么答案是", "推导出答案", "给出推理过程", "答案是怎么得到的",
-      "如何得到答案", "写出推导过程", "最终答案放在",
+      "如何得到答案",
       // Spanish
       "explica por qué la respuesta es", "justifica la respuesta", "deriva la respuesta",
       "razonamiento que lleva a", "por qué la respuesta es",
@@ -70,6 +68,12 @@ ReasoningLexicon ReasoningLexicon::defaults() {
       "explique por que a resposta é", "justifique a resposta",
       // Korean
       "왜 답이", "답이 나오는",
+  };
+  l.cot_harvest = {
+      "final answer in \\boxed", "final answer within \\boxed", "answer within \\boxed", "answer in \\boxed",
+      "\\boxed{}", "write a rationale", "provide a rationale", "full chain of thought", "complete chain of thought",
+      "show your complete reasoning", "show all of your reasoning", "include your full reasoning",
+      "最终答案放在", "写出推导过程", "完整的推理过程",
   };
   l.given_answer = {
       // No bare "Answer:" forms: an eval template ends with "Answer:" and

@@ -23,11 +23,16 @@ struct ReasoningLexicon {
   /// answer ("explain why the answer is", "show the reasoning that leads to",
   /// "put your final answer within \boxed").
   std::vector<std::string> answer_reasoning;
+  /// Like answer_reasoning, but without a stated answer: chain-of-thought
+  /// harvest phrasing ("put your final answer within \boxed{}") that eval
+  /// harnesses use as well. Sets asks_reasoning_for_answer, not states_answer.
+  std::vector<std::string> cot_harvest;
   /// Cues that the prompt states an answer ("the answer is", "答案是").
   std::vector<std::string> given_answer;
   /// Requests for an explanation ("explain", "justify", "derive", "why").
-  /// A prompt with exactly one given-answer cue and an explain cue (or a
-  /// step-by-step marker) asks for the reasoning behind a given answer.
+  /// A prompt with exactly one given-answer cue and an explain cue states
+  /// an answer and asks for its reasoning (states_answer); one given-answer
+  /// cue with only a step-by-step marker sets asks_reasoning_for_answer.
   /// Two or more given-answer cues look like few-shot exemplars (an eval
   /// harness' "... The answer is 6." examples) and do not count.
   std::vector<std::string> explain;

@@ -98,23 +98,14 @@ struct DecayedCounters {
 
 /// HyperLogLog with 64 one-byte registers: distinct counts with ~13%
 /// standard error (1.04/sqrt(64)), linear counting for small cardinalities
-/// (exact-ish below ~100). 64 bytes.
+/// (exact-ish below ~100). The harmonic sum and the count of empty registers
+/// are kept up to date on add, so estimate() is O(1). 72 bytes.
 struct Hll64 {
   std::array<std::uint8_t, 64> reg{};
+  float inv_sum = 64;  ///< sum of 2^-reg[i]
+  std::uint8_t zeros = 64;
 
-  void add(std::uint64_t hash) noexcept {
-    const auto i = hash & 63U;
-    const std::uint64_t w = hash >> 6;
-    const auto rank = static_cast<std::uint8_t>(w == 0 ? 59 : std::countr_zero(w) + 1);
-    if (rank > reg[i]) reg[i] = rank;
-  }
-  void clear() noexcept { reg.fill(0); }
-  bool empty() const noexcept {
-    for (auto r : reg)
-      if (r) return false;
-    return true;
-  }
-  double estimate() const noexcept {
+  static double inverse_power(unsigned r) noexcept {
     static constexpr auto kInversePowers = [] {
       std::array<double, 64> t{};
       double v = 1.0;
@@ -124,14 +115,29 @@ struct Hll64 {
       }
       return t;
     }();
-    double sum = 0;
-    unsigned zeros = 0;
-    for (auto r : reg) {
-      sum += kInversePowers[r & 63U];
-      zeros += r == 0;
+    return kInversePowers[r & 63U];
+  }
+
+  void add(std::uint64_t hash) noexcept {
+    const auto i = hash & 63U;
+    const std::uint64_t w = hash >> 6;
+    const auto rank = static_cast<std::uint8_t>(w == 0 ? 59 : std::countr_zero(w) + 1);
+    if (rank > reg[i]) {
+      if (reg[i] == 0) --zeros;
+      inv_sum = static_cast<float>(inv_sum - inverse_power(reg[i]) + inverse_power(rank));
+      reg[i] = rank;
     }
+  }
+  void clear() noexcept {
+    reg.fill(0);
+    inv_sum = 64;
+    zeros = 64;
+  }
+  bool empty() const noexcept { return zeros == 64; }
+  double estimate() const noexcept {
+    if (zeros == 64) return 0;
     constexpr double m = 64;
-    const double raw = 0.709 * m * m / sum;
+    const double raw = 0.709 * m * m / inv_sum;
     if (raw <= 2.5 * m && zeros > 0) return m * std::log(m / zeros);
     return raw;
   }

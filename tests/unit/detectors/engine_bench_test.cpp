@@ -8,6 +8,7 @@
 #include <random>
 
 #include "detectors/engine.hpp"
+#include "detectors/key_state.hpp"
 #include "detectors/prompt_analyzer.hpp"
 #include "tests/unit/detectors/corpus.hpp"
 #include "tests/unit/detectors/traffic_shapes.hpp"
@@ -75,7 +76,7 @@ TEST_CASE("bench: Engine::observe", "[.bench]") {
   const double s = cpu_seconds() - t0;
   std::printf("observe: %d exchanges over %d keys: %.3f us/exchange (CPU time), %.0f exchanges/s (findings %zu)\n", kN, kKeys,
               s / kN * 1e6, kN / s, findings);
-  std::printf("bytes_per_key: %zu\n", Engine::bytes_per_key());
+  std::printf("bytes_per_key: %zu (KeyState %zu)\n", Engine::bytes_per_key(), sizeof(KeyState));
   CHECK(engine.stats().exchanges == static_cast<std::uint64_t>(kN));
 }
 

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cmath>
 #include <random>
+#include <set>
 #include <thread>
 
 #include "detectors/detector_scores.hpp"
@@ -140,11 +141,30 @@ TEST_CASE("benign look-alikes stay under the alert threshold, even with machine 
   }
 }
 
-TEST_CASE("the boxed-CoT eval harness has a reasoning finding but no corroboration", "[detectors]") {
-  Engine engine(EngineConfig{});
-  auto r = run(engine, Shape::EvalHarnessBoxed, "fp:eval", kT0, 1319, 0.3, Arrival::Regular);
-  CHECK(has_finding(r.last, "reasoning_elicitation"));
-  CHECK(r.last.risk <= EngineConfig{}.combine.uncorroborated_cap + 1e-9);
+TEST_CASE("CoT-harvest phrasing corroborates; a stated answer stands alone", "[detectors]") {
+  {
+    // The \boxed{} eval prompt: reasoning corroborates, no finding, capped risk.
+    Engine engine(EngineConfig{});
+    auto r = run(engine, Shape::EvalHarnessBoxed, "fp:eval", kT0, 1319, 0.3, Arrival::Regular);
+    CHECK(score_of(r.last, "reasoning_elicitation") >= 0.5);
+    CHECK_FALSE(has_finding(r.last, "reasoning_elicitation"));
+    CHECK(r.last.risk <= EngineConfig{}.combine.uncorroborated_cap + 1e-9);
+  }
+  {
+    // Rationale harvesting with short outputs: no other detector needed.
+    Engine engine(EngineConfig{});
+    std::mt19937_64 rng(9);
+    KeyAssessment a;
+    for (int i = 0; i < 200; ++i) {
+      auto ex = shaped(Shape::ReasoningDistiller, "fp:rat", kT0 + i * 30.0, i, rng);
+      ex.response.completion_tokens = 60;
+      ex.request.assistant_turns = 1;
+      a = engine.observe(ex);
+    }
+    CHECK(score_of(a, "generation_heavy") == 0);
+    CHECK(has_finding(a, "reasoning_elicitation"));
+    CHECK(a.alert);
+  }
 }
 
 TEST_CASE("slow-and-low distillers are judged on their decayed history", "[detectors]") {
@@ -169,6 +189,28 @@ TEST_CASE("no score before the minimum evidence", "[detectors]") {
   for (const auto& f : a.findings) CHECK_FALSE(f.evidence.empty());  // new: with sentences
   auto b = engine.observe(shaped(Shape::LogprobHarvester, "fp:new", kT0 + 21, 21, *std::make_unique<std::mt19937_64>(2)));
   CHECK_FALSE(b.new_finding);  // already reported
+}
+
+TEST_CASE("a score hovering at its threshold reports once (hysteresis)", "[detectors]") {
+  Engine engine(EngineConfig{});
+  std::mt19937_64 rng(4);
+  int new_findings = 0, raw_crossings = 0;
+  std::set<std::string> before, detectors;
+  // Mix harvest-shaped and plain requests so that scores wander around
+  // their thresholds.
+  for (int i = 0; i < 3000; ++i) {
+    const bool plain = (i / 40) % 2 == 0 ? i % 2 == 0 : i % 5 == 0;
+    auto ex = shaped(plain ? Shape::BatchJob : Shape::LogprobHarvester, "fp:h", kT0 + i * 2.0, i, rng);
+    auto a = engine.observe(ex);
+    new_findings += a.new_finding;
+    std::set<std::string> now;
+    for (const auto& f : a.findings) now.insert(f.detector);
+    for (const auto& d : now) raw_crossings += !before.contains(d), detectors.insert(d);
+    before = now;
+  }
+  INFO("raw crossings " << raw_crossings << ", new_finding " << new_findings);
+  CHECK(new_findings * 2 <= raw_crossings);
+  CHECK(new_findings >= static_cast<int>(detectors.size()));
 }
 
 TEST_CASE("windows decay: an attack that stopped fades", "[detectors]") {

@@ -69,11 +69,18 @@ TEST_CASE("asks for the reasoning behind a given answer, in several languages", 
   for (const char* p : asks) {
     INFO(p);
     CHECK(user(p).asks_reasoning_for_answer);
+    // Only the \\boxed{} phrasings lack a stated answer.
+    CHECK(user(p).states_answer == (std::string_view(p).find("boxed") == std::string_view::npos));
   }
-  // The system prompt counts too: a harvester may put the demand there.
+  // A standing instruction in the system prompt is a chain-of-thought ask,
+  // not a stated answer; an answer stated in the user turn with the demand
+  // in the system prompt is.
   auto f = analyzer().analyze(PromptText{"Always explain why the answer is correct, step by step.", "What is 17*3?"});
   CHECK(f.asks_reasoning_for_answer);
+  CHECK_FALSE(f.states_answer);
   CHECK(f.system_prompt_hash != 0);
+  auto g = analyzer().analyze(PromptText{"Explain the reasoning.", "Q: What is 17*3? The answer is 51."});
+  CHECK(g.states_answer);
 }
 
 TEST_CASE("few-shot exemplars with stated answers are not an answer-reasoning ask", "[detectors]") {
@@ -110,6 +117,9 @@ TEST_CASE("template signature ignores filled-in slots", "[detectors]") {
   CHECK(sig("Translate to French:\nThe cat sits on the mat.") == sig("Translate to French:\nI would like 3 coffees."));
   CHECK(sig("Order #12345 shipped on 2024-11-02") == sig("Order #999 shipped on 2023-01-15"));
   CHECK(sig("What is the capital of France?") != sig("Write a poem about the sea."));
+  // Instruction / data / output cue: short data in the middle is the slot.
+  CHECK(sig("Classify the sentiment of the review below.\n\nLoved it, would buy again.\n\nSentiment:") ==
+        sig("Classify the sentiment of the review below.\n\nThe battery died after a week.\n\nSentiment:"));
   CHECK(sig("") == 0);
 }
 

@@ -50,6 +50,7 @@ inline Exchange shaped(Shape shape, const std::string& key, double ts, std::uint
     case Shape::ReasoningDistiller:
       p.template_signature = 0x1111;
       p.asks_reasoning_for_answer = true;
+      p.states_answer = true;
       p.reasoning_markers = 1;
       r.max_tokens = 2048;
       r.temperature = 0.7;
