@@ -100,7 +100,19 @@ TEST_CASE("observability setup: operator block -> 403, alert delivered, /metrics
   const double delivered0 = count(before_text, delivered);
 
   const std::string chat = R"({"model":"m","messages":[{"role":"user","content":"hi"}]})";
+  const std::string allowed = R"(dg_requests_total{route="chat_completions",status="200",action="allow"})";
+  const double allowed0 = count(before_text, allowed);
   CHECK(request(port, http::verb::post, "/v1/chat/completions", "sk-victim", chat) == 200);
+  // The exchange is recorded just after its response went out: wait until it
+  // is counted, so that the alert's request bundle holds it.
+  {
+    std::string t;
+    const auto until = std::chrono::steady_clock::now() + 10s;
+    do {
+      REQUIRE(request(admin_port, http::verb::get, "/metrics", token, "", &t) == 200);
+    } while (count(t, allowed) < allowed0 + 1 && std::chrono::steady_clock::now() < until);
+    CHECK(count(t, allowed) == allowed0 + 1);
+  }
   const auto fp = key_fingerprint("sk-victim");
   CHECK(request(admin_port, http::verb::post, "/v1/decisions", token,
                 R"({"key_fp":")" + fp + R"(","action":"block","reason":"seen harvesting"})") == 201);
