@@ -92,18 +92,19 @@ CaptureLog::~CaptureLog() {
   std::fclose(file_);
 }
 
-void CaptureLog::append(std::string line) {
+bool CaptureLog::append(std::string line) {
   {
     std::lock_guard lock(mutex_);
     if (queue_.size() >= kMaxQueued) {
       dropped_.fetch_add(1, std::memory_order_relaxed);
-      return;
+      return false;
     }
     line.push_back('\n');
     queue_.push_back(std::move(line));
     ++enqueued_;
   }
   wake_.notify_one();
+  return true;
 }
 
 void CaptureLog::flush() {

@@ -41,8 +41,9 @@ class CaptureLog {
 
   bool include_content() const noexcept { return include_content_; }
 
-  /// Thread-safe; never blocks on I/O. Drops (and counts) when the queue is full.
-  void append(std::string line);
+  /// Thread-safe; never blocks on I/O. Drops (and counts) when the queue is
+  /// full; returns false then.
+  bool append(std::string line);
   /// Blocks until everything queued so far is written (tests, shutdown).
   void flush();
   std::uint64_t dropped() const noexcept { return dropped_.load(std::memory_order_relaxed); }

@@ -45,6 +45,14 @@ int run_proxy(int argc, char** argv) {
   }
   configure_logging(cfg.proxy.log);
   // The default stderr logger for diagnostics; access lines are created on stdout.
+  // Signals are caught before the port opens, so a SIGTERM that follows the
+  // first served request can never hit the default (kill) disposition.
+  boost::asio::io_context signals_io;
+  boost::asio::signal_set signals(signals_io, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+    if (ec) return;
+    spdlog::info("signal {}: draining for up to {} ms", sig, cfg.proxy.timeouts.shutdown_grace_ms);
+  });
   ProxyServer server(cfg);
   try {
     server.start();
@@ -53,12 +61,6 @@ int run_proxy(int argc, char** argv) {
     return 1;
   }
   // SIGTERM/SIGINT: stop accepting, drain in-flight exchanges within the grace period.
-  boost::asio::io_context signals_io;
-  boost::asio::signal_set signals(signals_io, SIGINT, SIGTERM);
-  signals.async_wait([&](const boost::system::error_code& ec, int sig) {
-    if (ec) return;
-    spdlog::info("signal {}: draining for up to {} ms", sig, cfg.proxy.timeouts.shutdown_grace_ms);
-  });
   signals_io.run();
   server.stop();
   spdlog::info("stopped");

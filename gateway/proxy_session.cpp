@@ -286,9 +286,11 @@ net::awaitable<bool> handle_request(WorkerContext& ctx, beast::tcp_stream& clien
     try {
       ctx.hooks.on_exchange(ex);
     } catch (const std::exception& e) {
+      ctx.stats.hook_errors.fetch_add(1, std::memory_order_relaxed);
       spdlog::warn("on_exchange hook failed: {}", e.what());
     }
-    if (ctx.capture) ctx.capture->append(make_traffic_record(ex, body, ctx.capture->include_content()));
+    if (ctx.capture && !ctx.capture->append(make_traffic_record(ex, body, ctx.capture->include_content())))
+      ctx.stats.capture_dropped.fetch_add(1, std::memory_order_relaxed);
     ctx.access.write(AccessEntry{ex.key_fp, ex.client_ip, ex.method, ex.path, ex.request.model, action, status,
                                  ex.response.prompt_tokens, ex.response.completion_tokens, ex.response.usage_estimated,
                                  upstream_ms, ex.response.latency_ms - upstream_ms, ex.response.latency_ms, bytes_out});
@@ -314,7 +316,15 @@ net::awaitable<bool> handle_request(WorkerContext& ctx, beast::tcp_stream& clien
   info.tenant = ex.tenant;
   info.request = &extracted;
   info.body = body;  // degrade rewrites it (GateVerdict::rewritten_body)
-  GateVerdict verdict = ctx.hooks.on_request(info);
+  GateVerdict verdict;
+  try {
+    verdict = ctx.hooks.on_request(info);
+  } catch (const std::exception& e) {
+    // Fail open (DESIGN.md rule 6): keep serving, count it, say so.
+    ctx.stats.hook_errors.fetch_add(1, std::memory_order_relaxed);
+    spdlog::warn("on_request hook failed, forwarding unchanged: {}", e.what());
+    verdict = GateVerdict{};
+  }
   action = verdict.action;
   if (verdict.kind == GateVerdict::Kind::Reject) {
     ctx.stats.rejected_by_policy.fetch_add(1, std::memory_order_relaxed);

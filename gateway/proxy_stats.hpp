@@ -26,7 +26,8 @@ struct ProxyStats {
   Counter budget_cutoffs{0};      ///< streams ended at the output-token budget
   Counter bytes_from_clients{0};  ///< request bodies
   Counter bytes_to_clients{0};    ///< response bodies
-  Counter capture_dropped{0};     ///< capture records dropped (queue full / write error)
+  Counter capture_dropped{0};     ///< capture records dropped because the writer's queue was full
+  Counter hook_errors{0};         ///< hooks that threw (the request was served fail-open)
 
   void count_status(int status) noexcept {
     auto& c = status >= 500 ? responses_5xx : status >= 400 ? responses_4xx : status >= 300 ? responses_3xx : responses_2xx;

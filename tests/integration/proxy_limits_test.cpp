@@ -179,3 +179,16 @@ TEST_CASE("large non-streaming bodies are relayed chunk by chunk", "[integration
   CHECK(res.body.size() == 3000000);
   CHECK(res.headers["content-length"] == "3000000");
 }
+
+TEST_CASE("an HTTP/1.0 client gets a complete response and the connection closes", "[integration][proxy]") {
+  FakeUpstream up;
+  ProxyServer proxy(test_proxy_config(up.url()));
+  const auto port = proxy.start();
+  const std::string body = R"({"model":"m","stream":true})";
+  auto got = raw_exchange(port, "POST /v1/chat/completions HTTP/1.0\r\nAuthorization: Bearer k\r\nContent-Length: " +
+                                    std::to_string(body.size()) + "\r\n\r\n" + body);
+  CHECK(got.received.rfind("HTTP/1.0 200", 0) == 0);
+  CHECK(got.received.find("Transfer-Encoding") == std::string::npos);  // no chunking for 1.0
+  CHECK(got.received.find("data: [DONE]") != std::string::npos);
+  CHECK(got.closed);
+}

@@ -119,15 +119,17 @@ net::awaitable<void> serve(FakeUpstream& up, Stream& stream, beast::tcp_stream& 
         continue;
       }
       const bool gated = seen.headers.count("x-test-gate") > 0;
+      // Counted before the write: the client may see the event before this
+      // coroutine resumes.
+      if (gated) up.gated_events_sent_.fetch_add(1);
       if (!co_await write_all(stream, sse_head() + chunk(delta_event("Hello")))) co_return;
       if (gated) {
-        up.gated_events_sent_.fetch_add(1);
         const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
         while (!up.gate_open() && std::chrono::steady_clock::now() < deadline) co_await pause(std::chrono::milliseconds(1));
       }
-      std::string rest = chunk(delta_event(" world")) ;
-      if (!co_await write_all(stream, rest)) co_return;
       if (gated) up.gated_events_sent_.fetch_add(1);
+      std::string rest = chunk(delta_event(" world"));
+      if (!co_await write_all(stream, rest)) co_return;
       rest = chunk(delta_event("!")) + chunk(usage_event(11, 3)) + chunk("data: [DONE]\n\n") + "0\r\n\r\n";
       if (!co_await write_all(stream, rest)) co_return;
       continue;

@@ -80,3 +80,10 @@ TEST_CASE("config: errors are located as file:line:column", "[unit][config]") {
   CHECK(error_of("timeouts: {upstream_idle_ms: -5}\n") == "dg.yaml:1:30: 'timeouts.upstream_idle_ms' must be between 1 and 86400000");
   CHECK(error_of("upstream: {ca_file: x}\n") == "dg.yaml:1:11: missing required key 'upstream.url'");
 }
+
+TEST_CASE("config: the example config file is valid", "[unit][config]") {
+  const auto c = dg::config::load_config(std::string(DG_SOURCE_DIR) + "/config/distillguard.example.yaml");
+  CHECK(c.proxy.listen.port == 8080);
+  CHECK(c.proxy.timeouts.shutdown_grace_ms == 10000);
+  CHECK(c.proxy.trusted_proxies.empty());
+}

@@ -1,0 +1,109 @@
+#include "gateway/decision_alerts.hpp"
+
+#include <algorithm>
+
+namespace dg::gateway {
+
+using detectors::Action;
+
+DecisionAlerter::DecisionAlerter(AlertDispatcher& dispatcher, DgMetrics& metrics, std::size_t requests_per_key,
+                                 std::size_t max_keys, bool count_findings_on_decisions)
+    : dispatcher_(dispatcher),
+      metrics_(metrics),
+      requests_per_key_(requests_per_key),
+      max_keys_(max_keys),
+      count_findings_(count_findings_on_decisions) {}
+
+void DecisionAlerter::remember_exchange(const detectors::Exchange& ex) {
+  if (ex.key_fp.empty() || requests_per_key_ == 0) return;
+  auto meta = alert_request_from(ex);
+  std::lock_guard lock(mutex_);
+  if (keys_.size() >= max_keys_ && !keys_.contains(ex.key_fp)) evict_locked(ex.ts);
+  auto& k = keys_[ex.key_fp];
+  k.last_seen = ex.ts;
+  k.recent.push_back(std::move(meta));
+  while (k.recent.size() > requests_per_key_) k.recent.pop_front();
+}
+
+void DecisionAlerter::evict_locked(double now) {
+  // Forget the least recently seen half of the keys without a decision in
+  // force: O(n log n) once per max_keys/2 new keys, so O(log n) amortised.
+  std::vector<std::pair<double, std::string>> idle;
+  for (const auto& [fp, k] : keys_)
+    if (k.action == Action::Allow || (k.expires != 0 && k.expires <= now)) idle.emplace_back(k.last_seen, fp);
+  std::sort(idle.begin(), idle.end());
+  const std::size_t drop = std::max<std::size_t>(1, std::min(idle.size(), keys_.size() / 2));
+  for (std::size_t i = 0; i < drop && i < idle.size(); ++i) keys_.erase(idle[i].second);
+  if (keys_.size() >= max_keys_) keys_.erase(keys_.begin());  // every key under a decision: still bounded
+}
+
+void DecisionAlerter::on_policy_decision(const detectors::Decision& d, const detectors::KeyAssessment& a) {
+  if (count_findings_)
+    for (const auto& f : a.findings) metrics_.detector_findings.with({f.detector}).inc();
+  emit(d, &a);
+}
+
+void DecisionAlerter::on_store_change(const detectors::Decision& d, std::string_view actor) {
+  if (actor == "detector") return;  // on_policy_decision has the evidence
+  emit(d, nullptr);
+}
+
+void DecisionAlerter::emit(const detectors::Decision& d, const detectors::KeyAssessment* a) {
+  Alert alert;
+  alert.ts = d.created;
+  alert.key_fp = d.key_fp;
+  alert.campaign = d.campaign.empty() && a ? a->campaign : d.campaign;
+  alert.risk = a ? a->risk : d.risk;
+  if (a) alert.findings = a->findings;
+  if (alert.findings.empty() && !d.evidence.empty())
+    alert.findings.push_back({d.rule.empty() ? std::string("decision") : d.rule, d.risk, d.evidence});
+
+  AlertDecision ad;
+  ad.action = std::string(detectors::to_string(d.action));
+  ad.shadow = d.action == Action::Shadow;
+  if (ad.shadow && d.intended != Action::Allow) ad.action = "shadow:" + std::string(detectors::to_string(d.intended));
+  ad.reason = d.reason.empty() ? d.rule : d.reason;
+  ad.origin = std::string(detectors::to_string(d.origin));
+  ad.created = d.created;
+  ad.expires = d.expires;
+
+  bool new_campaign = false;
+  {
+    std::lock_guard lock(mutex_);
+    auto& k = keys_[d.key_fp];
+    const bool previous_active = k.action != Action::Allow && (k.expires == 0 || d.created < k.expires);
+    const Action previous = previous_active ? k.action : Action::Allow;
+    if (d.action == Action::Allow) {
+      alert.event = AlertEvent::DecisionLifted;
+      ad.previous_action = std::string(detectors::to_string(previous));
+    } else if (previous_active && detectors::severity(d.action) > detectors::severity(previous)) {
+      alert.event = AlertEvent::DecisionEscalated;
+      ad.previous_action = std::string(detectors::to_string(previous));
+    } else {
+      alert.event = AlertEvent::DecisionCreated;
+      if (previous_active) ad.previous_action = std::string(detectors::to_string(previous));
+    }
+    k.action = d.action;
+    k.expires = d.expires;
+    alert.requests.assign(k.recent.begin(), k.recent.end());
+    if (!alert.campaign.empty() && campaigns_seen_.size() < 100000)
+      new_campaign = campaigns_seen_.insert(alert.campaign).second;
+  }
+  alert.decision = std::move(ad);
+  if (new_campaign) {
+    Alert c;
+    c.event = AlertEvent::CampaignDetected;
+    c.ts = alert.ts;
+    c.campaign = alert.campaign;
+    c.key_fp = alert.key_fp;
+    c.campaign_keys = {alert.key_fp};
+    c.risk = alert.risk;
+    c.findings = alert.findings;
+    c.requests = alert.requests;
+    c.decision = alert.decision;
+    dispatcher_.enqueue(std::move(c));
+  }
+  dispatcher_.enqueue(std::move(alert));
+}
+
+}  // namespace dg::gateway
