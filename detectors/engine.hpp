@@ -12,6 +12,7 @@
 #include "detectors/engine_config.hpp"
 #include "detectors/features.hpp"
 #include "detectors/finding.hpp"
+#include "detectors/prompt_analyzer.hpp"
 
 namespace dg::detectors {
 
@@ -32,7 +33,9 @@ class Engine {
   Engine& operator=(const Engine&) = delete;
 
   /// Observes one finished exchange at its event time `ex.ts` and returns the
-  /// key's assessment. Never reads a clock.
+  /// key's assessment. Never reads a clock. Findings carry evidence sentences
+  /// when new_finding or new_alert is set (or always, with
+  /// EngineConfig::evidence_every_exchange); `peek` always has them.
   KeyAssessment observe(const Exchange& ex);
 
   /// The current assessment of a key without observing anything (admin API).
@@ -46,6 +49,26 @@ class Engine {
   void reconfigure(EngineConfig config);
 
   EngineStats stats() const;
+
+  /// Adds a finding made outside the per-key detectors (the campaign linker,
+  /// an operator's tag) to a key until event time `until_ts`. It appears in
+  /// the key's `scores` and `findings`, counts as standalone evidence, and
+  /// enters the key's risk with weight `combine.external_weight`; `campaign`
+  /// (if not empty) becomes KeyAssessment::campaign. One external finding per
+  /// key and detector name; setting it again replaces it. Thread-safe and
+  /// O(1); may be called from beside the hot path at any rate.
+  void set_external_finding(const std::string& key_fp, Finding finding, double until_ts,
+                            std::string campaign = {});
+  /// Removes the external findings of a key (all names).
+  void clear_external_findings(const std::string& key_fp);
+
+  /// The prompt analyzer built from the current lexicon (replaced on
+  /// reconfigure when the lexicon changes). Callers fill
+  /// RequestFeatures::prompt with `analyzer()->analyze(text)` before observe.
+  std::shared_ptr<const PromptAnalyzer> analyzer() const;
+
+  /// The configuration in force.
+  std::shared_ptr<const EngineConfig> config() const;
 
   /// Bytes of per-key state (fixed size), for the memory report.
   static std::size_t bytes_per_key() noexcept;

@@ -31,6 +31,13 @@ struct PromptFeatures {
   std::uint32_t normalized_chars = 0;    ///< length of the normalized last user turn
   std::uint8_t reasoning_markers = 0;    ///< step-by-step lexicon hits (capped at 255)
   bool asks_reasoning_for_answer = false;  ///< asks for the reasoning behind a given or completed answer
+  /// Stronger subset of asks_reasoning_for_answer: the user turn itself
+  /// states the answer and asks to explain/justify/derive it (rationale
+  /// harvesting).
+  /// CoT-harvest phrasing without a stated answer ("reason step by step and
+  /// put the final answer in \boxed{}") is asks_reasoning_for_answer only:
+  /// eval harnesses use it too.
+  bool states_answer = false;
 };
 
 /// Request-side features of one exchange.

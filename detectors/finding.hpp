@@ -23,6 +23,8 @@ struct KeyAssessment {
   bool new_finding = false;           ///< a detector crossed its threshold with this exchange
   std::string campaign;               ///< campaign id if the key is linked to one; empty otherwise
   std::uint64_t request_index = 0;    ///< requests of this key seen, this one included
+  bool alert = false;                 ///< risk >= EngineConfig::combine.risk_threshold
+  bool new_alert = false;             ///< risk crossed that threshold with this exchange
 };
 
 }  // namespace dg::detectors

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Replay throughput on one core: generates simulated traffic (default 2 days of
+# the standard population), then measures `distillguard replay --parse-only`
+# (reader + JSON + validation) and the full replay (feature extraction, prompt
+# analysis, detection). Writes bench/results/replay.md.
+#
+#   bench/replay_throughput.sh [SEED] [DAYS]        (BUILD=build)
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(dirname "$here")"
+seed="${1:-7}"; days="${2:-2}"
+build="${BUILD:-$root/build}"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+echo "detection: {}" > "$work/config.yaml"
+"$build/dg-simulate" --data-dir "$root/../shared/data" --seed "$seed" --days "$days" \
+  --out "$work/traffic.jsonl" --labels "$work/labels.json" 2> "$work/gen.txt"
+cat "$work/gen.txt" >&2
+# Warm the page cache so that the first run does not measure the disk.
+cat "$work/traffic.jsonl" > /dev/null
+run() {  # $1 = label, rest = extra args
+  local label="$1"; shift
+  taskset -c 0 "$build/distillguard" replay "$@" --config "$work/config.yaml" --summary-json "$work/s.json" \
+    "$work/traffic.jsonl" > /dev/null
+  python3 - "$label" "$work/s.json" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[2]))["stats"]
+cpu = s.get("cpu_seconds") or s["seconds"]
+print(f"| {sys.argv[1]} | {s['records']:,} | {s['bytes'] / 2**20:,.0f} | {cpu:.2f} | {s['seconds']:.2f} | "
+      f"{s['records'] / cpu:,.0f} | {s['bytes'] / 2**20 / cpu:,.0f} |")
+PY
+}
+{
+  echo "# Replay throughput"
+  echo
+  echo "Command: \`bench/replay_throughput.sh $seed $days\` on $(nproc) shared cores ($(uname -m)), pinned to one core;"
+  echo "records/s are per second of the replay thread's CPU time (the machine is shared, so wall time is noisier)."
+  echo "Traffic: $(cat "$work/gen.txt" | sed 's/^dg-simulate: //')"
+  echo
+  echo "| mode | records | MiB | CPU s | wall s | records/s | MiB/s |"
+  echo "|---|---|---|---|---|---|---|"
+  run "parse only (--parse-only)" --parse-only
+  run "full replay (default detection)"
+  if command -v perf > /dev/null; then
+    echo
+    echo "Hottest functions of the full replay (perf, self time):"
+    echo
+    echo '```'
+    perf record -q -o "$work/perf.data" "$build/distillguard" replay --config "$work/config.yaml" \
+      --summary-json "$work/s.json" "$work/traffic.jsonl" > /dev/null 2>&1 || true
+    perf report -i "$work/perf.data" --no-children --percent-limit 2 --stdio 2>/dev/null | grep -E '^ +[0-9]' | \
+      sed -E 's/ +/ /g' | cut -c1-150 | head -15 || true
+    echo '```'
+  fi
+} | tee "$here/results/replay.md"

@@ -1,0 +1,24 @@
+#pragma once
+/// YAML section `campaign:` -> detectors::CampaignConfig.
+///
+///   campaign:
+///     enabled: true
+///     max_keys: 200000          # keys tracked at most (sampled-LRU eviction at the cap, counted)
+///     min_campaign_keys: 8      # smallest campaign
+///     ipv4_prefix: 24           # client network of an IPv4 address
+///     ipv6_prefix: 48           # 48 or 64 are usual (at most 64)
+///     cluster_interval_s: 300   # replay: cluster every N simulated seconds
+///     ...                       # every field of detectors::CampaignConfig, same name
+///
+/// Absent keys keep the documented defaults; unknown keys and out-of-range
+/// values are ConfigError with file:line:column.
+
+#include "config/yaml_reader.hpp"
+#include "detectors/campaign_config.hpp"
+
+namespace dg::config {
+
+/// Reads every field of the section (then calls section.finish()).
+detectors::CampaignConfig parse_campaign_config(YamlSection& section);
+
+}  // namespace dg::config

@@ -1,0 +1,518 @@
+#include "detectors/prompt_analyzer.hpp"
+
+#include <algorithm>
+#include <array>
+#include <bit>
+#include <deque>
+#include <stdexcept>
+#include <vector>
+
+#include "detectors/hash.hpp"
+
+namespace dg::detectors {
+
+namespace {
+
+enum Kind : std::size_t { kStep = 0, kAnswer = 1, kGiven = 2, kExplain = 3, kCot = 4, kKinds = 5 };
+
+bool is_ascii_alnum(unsigned char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); }
+
+/// Moves `pos` back to the start of a UTF-8 sequence.
+std::size_t utf8_floor(std::string_view s, std::size_t pos) {
+  while (pos > 0 && pos < s.size() && (static_cast<unsigned char>(s[pos]) & 0xC0) == 0x80) --pos;
+  return pos;
+}
+
+}  // namespace
+
+// A dense Aho-Corasick automaton over byte classes. Class 0 is "separator"
+// (spaces, line breaks, punctuation that no phrase uses); class 1 is "other"
+// (letters, digits and bytes that no phrase uses); every byte that occurs in
+// some phrase has its own class. Phrases starting with an ASCII letter or
+// digit are entered with a leading separator, which makes them match at word
+// starts only; the text is fed with one leading separator.
+struct PromptAnalyzer::Automaton {
+  std::array<std::uint8_t, 256> cls{};
+  std::size_t classes = 2;
+  std::vector<std::uint16_t> next;                      // state * classes + class
+  /// The same transitions, premultiplied: entry = target * classes, with
+  /// kHasOut set when the target state ends a phrase (one load per byte).
+  std::vector<std::uint32_t> jump;
+  static constexpr std::uint32_t kHasOut = 0x80000000U;
+  std::vector<std::array<std::uint8_t, kKinds>> out;    // hits per kind ending in a state
+  std::vector<std::uint8_t> has_out;
+  std::uint16_t start = 0;
+
+  explicit Automaton(const ReasoningLexicon& lex) {
+    std::array<const std::vector<std::string>*, kKinds> lists{&lex.step_by_step, &lex.answer_reasoning,
+                                                              &lex.given_answer, &lex.explain, &lex.cot_harvest};
+    std::vector<std::pair<std::string, Kind>> phrases;
+    for (std::size_t k = 0; k < kKinds; ++k) {
+      for (const auto& raw : *lists[k]) {
+        std::string p;
+        PromptAnalyzer::normalize(raw, p, false);
+        if (p.empty()) continue;
+        phrases.emplace_back(std::move(p), static_cast<Kind>(k));
+      }
+    }
+    // Byte classes.
+    for (int b = 0; b < 256; ++b) {
+      const auto c = static_cast<unsigned char>(b);
+      cls[c] = (is_ascii_alnum(c) || c >= 0x80) ? 1 : 0;
+    }
+    for (const auto& [p, k] : phrases)
+      for (unsigned char c : p)
+        if (c != ' ' && cls[c] <= 1) cls[c] = static_cast<std::uint8_t>(classes++);
+    if (classes > 255) throw std::invalid_argument("reasoning lexicon uses too many distinct bytes");
+
+    // Trie.
+    std::vector<std::vector<std::int32_t>> child;  // sparse during construction
+    auto new_state = [&] {
+      child.emplace_back(classes, -1);
+      out.push_back({});
+      return static_cast<std::int32_t>(child.size() - 1);
+    };
+    new_state();
+    for (const auto& [p, k] : phrases) {
+      std::int32_t s = 0;
+      auto step = [&](std::uint8_t c) {
+        if (child[s][c] < 0) {
+          auto n = new_state();
+          child[s][c] = n;
+        }
+        s = child[s][c];
+      };
+      if (is_ascii_alnum(static_cast<unsigned char>(p.front()))) step(0);
+      for (unsigned char c : p) step(cls[c]);
+      if (out[s][k] < 255) ++out[s][k];
+    }
+    if (child.size() > 65535) throw std::invalid_argument("reasoning lexicon too large");
+
+    // Failure links (BFS) folded into a complete transition table.
+    const std::size_t n = child.size();
+    next.assign(n * classes, 0);
+    std::vector<std::int32_t> fail(n, 0);
+    std::deque<std::int32_t> queue;
+    for (std::size_t c = 0; c < classes; ++c) {
+      if (child[0][c] > 0) {
+        next[c] = static_cast<std::uint16_t>(child[0][c]);
+        queue.push_back(child[0][c]);
+      }
+    }
+    while (!queue.empty()) {
+      const auto s = queue.front();
+      queue.pop_front();
+      for (std::size_t k = 0; k < kKinds; ++k)
+        out[s][k] = static_cast<std::uint8_t>(std::min(255, out[s][k] + out[fail[s]][k]));
+      for (std::size_t c = 0; c < classes; ++c) {
+        const auto t = child[s][c];
+        if (t > 0) {
+          fail[t] = next[fail[s] * classes + c];
+          next[s * classes + c] = static_cast<std::uint16_t>(t);
+          queue.push_back(t);
+        } else {
+          next[s * classes + c] = next[fail[s] * classes + c];
+        }
+      }
+    }
+    has_out.resize(n);
+    for (std::size_t s = 0; s < n; ++s)
+      has_out[s] = std::any_of(out[s].begin(), out[s].end(), [](std::uint8_t v) { return v != 0; });
+    start = next[0];  // after the leading separator
+    jump.resize(next.size());
+    for (std::size_t i = 0; i < next.size(); ++i)
+      jump[i] = static_cast<std::uint32_t>(next[i] * classes) | (has_out[next[i]] ? kHasOut : 0U);
+  }
+};
+
+PromptAnalyzer::PromptAnalyzer(const ReasoningLexicon& lexicon, std::size_t max_scan_bytes)
+    : automaton_(std::make_unique<Automaton>(lexicon)), max_scan_bytes_(std::max<std::size_t>(max_scan_bytes, 256)) {}
+
+PromptAnalyzer::~PromptAnalyzer() = default;
+
+void PromptAnalyzer::normalize(std::string_view in, std::string& out, bool keep_lines) {
+  enum Pending { None, Space, Newline, Blank };
+  Pending pending = None;
+  const std::size_t begin = out.size();
+  // Output is never longer than input plus one extra byte per collapsed
+  // paragraph break; write through a pointer, trim at the end.
+  out.resize(begin + in.size() + in.size() / 2 + 2);
+  char* const base = out.data() + begin;
+  char* w = base;
+  const auto* p = reinterpret_cast<const unsigned char*>(in.data());
+  const std::size_t n = in.size();
+  for (std::size_t i = 0; i < n; ++i) {
+    const unsigned char c = p[i];
+    if (c > ' ' && c < 0x80) {  // fast path: visible ASCII
+      if (pending != None) {
+        if (w != base) {
+          if (pending == Space) *w++ = ' ';
+          else if (pending == Newline) *w++ = '\n';
+          else {
+            *w++ = '\n';
+            *w++ = '\n';
+          }
+        }
+        pending = None;
+      }
+      *w++ = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+      continue;
+    }
+    const unsigned char next = i + 1 < n ? p[i + 1] : 0;
+    if (c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v') {
+      pending = std::max(pending, Space);
+      continue;
+    }
+    if (c == '\n') {
+      pending = !keep_lines ? std::max(pending, Space) : (pending >= Newline ? Blank : Newline);
+      continue;
+    }
+    if (c == 0xC2 && next == 0xA0) {  // no-break space
+      pending = std::max(pending, Space);
+      ++i;
+      continue;
+    }
+    if (c == 0xE3 && next == 0x80 && i + 2 < n && p[i + 2] == 0x80) {  // ideographic space
+      pending = std::max(pending, Space);
+      i += 2;
+      continue;
+    }
+    if (pending != None && w != base) {
+      if (pending == Space) *w++ = ' ';
+      else if (pending == Newline) *w++ = '\n';
+      else {
+        *w++ = '\n';
+        *w++ = '\n';
+      }
+    }
+    pending = None;
+    if (c < 0x80) {
+      *w++ = static_cast<char>(c);  // other control characters
+    } else if (c == 0xC3 && next >= 0x80 && next <= 0x9E && next != 0x97) {  // Latin-1 capitals À..Þ (not ×)
+      *w++ = static_cast<char>(c);
+      *w++ = static_cast<char>(next + 0x20);
+      ++i;
+    } else if (c == 0xD0 && next >= 0x80 && next <= 0xAF) {  // Cyrillic capitals Ѐ..Я
+      if (next >= 0x90 && next <= 0x9F) {  // А..П -> а..п
+        *w++ = static_cast<char>(0xD0);
+        *w++ = static_cast<char>(next + 0x20);
+      } else if (next >= 0xA0) {  // Р..Я -> р..я
+        *w++ = static_cast<char>(0xD1);
+        *w++ = static_cast<char>(next - 0x20);
+      } else {  // Ѐ..Џ -> ѐ..џ
+        *w++ = static_cast<char>(0xD1);
+        *w++ = static_cast<char>(next + 0x10);
+      }
+      ++i;
+    } else {
+      *w++ = static_cast<char>(c);
+    }
+  }
+  out.resize(begin + static_cast<std::size_t>(w - base));
+}
+
+PromptAnalyzer::LexiconHits PromptAnalyzer::scan(std::string_view normalized) const {
+  const auto& a = *automaton_;
+  std::array<unsigned, kKinds> hits{};
+  const std::size_t classes = a.classes;
+  const std::uint32_t* jump = a.jump.data();
+  const std::uint8_t* cls = a.cls.data();
+  std::uint32_t off = static_cast<std::uint32_t>(a.start * classes);
+  for (unsigned char c : normalized) {
+    const std::uint32_t v = jump[off + cls[c]];
+    off = v & ~Automaton::kHasOut;
+    if (v & Automaton::kHasOut) {
+      const auto& o = a.out[off / classes];
+      for (std::size_t k = 0; k < kKinds; ++k) hits[k] += o[k];
+    }
+  }
+  return LexiconHits{hits[kStep], hits[kAnswer], hits[kCot], hits[kGiven], hits[kExplain]};
+}
+
+namespace {
+
+constexpr std::size_t kLongParagraphWords = 25;
+constexpr std::size_t kMaxHeaderWords = 8;
+constexpr std::size_t kMaxTokens = 1024;
+constexpr std::size_t kMaxQuoteWords = 200;
+
+const std::uint64_t kNumberTok = hash_bytes("<n>");
+const std::uint64_t kQuoteTok = hash_bytes("<q>");
+const std::uint64_t kCodeTok = hash_bytes("<c>");
+const std::uint64_t kSlotTok = hash_bytes("<s>");
+const std::uint64_t kParagraphTok = hash_bytes("<p>");
+
+std::size_t count_words(std::string_view s) {
+  std::size_t words = 0;
+  bool in_word = false;
+  for (char c : s) {
+    const bool sep = c == ' ' || c == '\n';
+    if (!sep && !in_word) ++words;
+    in_word = !sep;
+  }
+  return words;
+}
+
+template <class F>
+void split(std::string_view s, std::string_view sep, F&& f) {
+  std::size_t pos = 0;
+  while (pos <= s.size()) {
+    auto e = s.find(sep, pos);
+    if (e == std::string_view::npos) e = s.size();
+    if (e > pos) f(s.substr(pos, e - pos));
+    pos = e + sep.size();
+  }
+}
+
+bool is_header_word(std::string_view w) {
+  return w.size() >= 2 && w.back() == ':' && w.find("://") == std::string_view::npos;
+}
+
+/// Turns words into tokens with slots masked.
+class Tokenizer {
+ public:
+  explicit Tokenizer(std::vector<std::uint64_t>& out) : out_(out) {}
+
+  void emit(std::uint64_t t) {
+    if (out_.size() >= kMaxTokens) return;
+    // Consecutive placeholders of the same kind collapse: a slot is a slot
+    // whatever its length.
+    if (!out_.empty() && out_.back() == t && (t == kSlotTok || t == kParagraphTok || t == kQuoteTok)) return;
+    out_.push_back(t);
+  }
+
+  void word(std::string_view w) {
+    if (in_code_) {
+      if (w.find("```") != std::string_view::npos) in_code_ = false;
+      return;
+    }
+    if (w.starts_with("```")) {
+      emit(kCodeTok);
+      in_code_ = w.find("```", 3) == std::string_view::npos;
+      return;
+    }
+    if (!closer_.empty()) {
+      if (ends_with_closer(w) || ++quote_words_ > kMaxQuoteWords) closer_ = {};
+      return;
+    }
+    const auto first = static_cast<unsigned char>(w.front());
+    const bool maybe_quote = first == '"' || first == '\'' || first == '`' || first >= 0xC2;
+    if (auto c = maybe_quote ? opener_closer(w) : std::string_view{}; !c.empty()) {
+      emit(kQuoteTok);
+      closer_ = c;
+      quote_words_ = 0;
+      std::string_view rest = w;
+      rest.remove_prefix(opener_len_);
+      if (!rest.empty() && ends_with_closer(rest)) closer_ = {};
+      return;
+    }
+    // Hash and digit test in one pass.
+    std::uint64_t h = 0xcbf29ce484222325ULL;
+    for (char ch : w) {
+      if (ch >= '0' && ch <= '9') {
+        emit(kNumberTok);
+        return;
+      }
+      h = (h ^ static_cast<unsigned char>(ch)) * 0x100000001b3ULL;
+    }
+    emit(mix64(h));
+  }
+
+  void end_paragraph() {
+    closer_ = {};  // an unclosed quote never swallows the next paragraph
+  }
+
+ private:
+  std::string_view opener_closer(std::string_view w) {
+    struct Pair { std::string_view open, close; };
+    static constexpr Pair kPairs[] = {{"\"", "\""}, {"\xE2\x80\x9C", "\xE2\x80\x9D"}, {"\xC2\xAB", "\xC2\xBB"},
+                                      {"\xE3\x80\x8C", "\xE3\x80\x8D"}, {"`", "`"}, {"'", "'"},
+                                      {"\xE2\x80\x98", "\xE2\x80\x99"}};
+    for (const auto& p : kPairs) {
+      if (w.starts_with(p.open) && (p.open != "'" || w.size() > 1)) {
+        opener_len_ = p.open.size();
+        return p.close;
+      }
+    }
+    return {};
+  }
+
+  bool ends_with_closer(std::string_view w) const {
+    while (!w.empty() && (w.back() == '.' || w.back() == ',' || w.back() == ';' || w.back() == ':' ||
+                          w.back() == '!' || w.back() == '?' || w.back() == ')'))
+      w.remove_suffix(1);
+    return w.ends_with(closer_);
+  }
+
+  std::vector<std::uint64_t>& out_;
+  std::string_view closer_;
+  std::size_t opener_len_ = 0;
+  std::size_t quote_words_ = 0;
+  bool in_code_ = false;
+};
+
+}  // namespace
+
+std::uint64_t PromptAnalyzer::template_signature(std::string_view text) {
+  thread_local std::vector<std::uint64_t> tokens;
+  thread_local std::vector<std::pair<std::string_view, std::size_t>> paragraphs;
+  tokens.clear();
+  paragraphs.clear();
+  split(text, "\n\n", [&](std::string_view p) { paragraphs.emplace_back(p, 0); });
+  // Word counts only matter when there are paragraphs to tell apart.
+  if (paragraphs.size() > 1)
+    for (auto& [p, words] : paragraphs) words = count_words(p);
+
+  // A frame exists when, besides long paragraphs, there is a short one (the
+  // instruction). Then long paragraphs are slot content.
+  bool has_short = false, has_long = false;
+  for (const auto& [p, words] : paragraphs) {
+    if (words > kLongParagraphWords) has_long = true;
+    else if (words >= 2) has_short = true;
+  }
+  const bool mask_long = has_short && has_long;
+
+  Tokenizer tok(tokens);
+  const std::size_t last = paragraphs.size() - (paragraphs.empty() ? 0 : 1);
+  for (std::size_t pi = 0; pi < paragraphs.size(); ++pi) {
+    const auto& [para, words] = paragraphs[pi];
+    // Instruction / data / output-cue: with three or more paragraphs the
+    // first and the last carry the frame, the middle ones the filled-in data
+    // (a review to classify, exemplars, a pasted document).
+    const bool middle = pi > 0 && pi < last;
+    if (middle || (mask_long && words > kLongParagraphWords && para.find(':') == std::string_view::npos)) {
+      tok.emit(kParagraphTok);
+      continue;
+    }
+    bool slot_lines = false;
+    split(para, "\n", [&](std::string_view line) {
+      // Fast path: a line without ':' in its first words has no header.
+      const auto colon = line.find(':');
+      if (colon == std::string_view::npos || colon > 200) {
+        if (slot_lines) {
+          tok.emit(kSlotTok);
+          return;
+        }
+        split(line, " ", [&](std::string_view x) { tok.word(x); });
+        return;
+      }
+      thread_local std::vector<std::string_view> w;
+      w.clear();
+      split(line, " ", [&](std::string_view x) { w.push_back(x); });
+      std::size_t header = w.size();
+      for (std::size_t i = 0; i < w.size() && i < kMaxHeaderWords; ++i) {
+        if (is_header_word(w[i])) {
+          header = i;
+          break;
+        }
+      }
+      if (header < w.size()) {
+        for (std::size_t i = 0; i <= header; ++i) tok.word(w[i]);
+        if (header + 1 < w.size()) tok.emit(kSlotTok);
+        slot_lines = header + 1 == w.size();  // "Question:" alone: the following lines are the slot
+        return;
+      }
+      if (slot_lines) {
+        tok.emit(kSlotTok);
+        return;
+      }
+      for (auto x : w) tok.word(x);
+    });
+    tok.end_paragraph();
+  }
+  if (tokens.empty()) return 0;
+
+  // SimHash: bit b of the signature is set when most shingle hashes have
+  // bit b set. Counting is byte-sliced: a table turns one byte of a hash into
+  // eight 8-bit lane increments, so a shingle costs 8 additions, not 64.
+  static constexpr auto kLanes = [] {
+    std::array<std::uint64_t, 256> t{};
+    for (unsigned v = 0; v < 256; ++v)
+      for (unsigned j = 0; j < 8; ++j) t[v] |= static_cast<std::uint64_t>((v >> j) & 1U) << (8 * j);
+    return t;
+  }();
+  std::array<std::uint64_t, 8> lanes{};
+  std::array<std::uint32_t, 64> ones{};
+  std::uint32_t pending = 0, total = 0;
+  auto flush = [&] {
+    for (unsigned k = 0; k < 8; ++k) {
+      for (unsigned j = 0; j < 8; ++j) ones[8 * k + j] += static_cast<std::uint32_t>((lanes[k] >> (8 * j)) & 0xFF);
+      lanes[k] = 0;
+    }
+    pending = 0;
+  };
+  auto add = [&](std::uint64_t h) {
+    for (unsigned k = 0; k < 8; ++k) lanes[k] += kLanes[(h >> (8 * k)) & 0xFF];
+    ++total;
+    if (++pending == 255) flush();
+  };
+  if (tokens.size() < 3) {
+    std::uint64_t h = 0;
+    for (auto t : tokens) h = mix64(h ^ t);
+    add(h);
+  } else {
+    for (std::size_t i = 0; i + 2 < tokens.size(); ++i)
+      add(mix64(tokens[i] ^ std::rotl(tokens[i + 1], 21) ^ std::rotl(tokens[i + 2], 42)));
+  }
+  flush();
+  std::uint64_t sig = 0;
+  for (int b = 0; b < 64; ++b)
+    if (2 * ones[b] > total) sig |= (1ULL << b);
+  return sig == 0 ? 1 : sig;  // 0 means "no text"
+}
+
+int PromptAnalyzer::distance(std::uint64_t a, std::uint64_t b) noexcept { return std::popcount(a ^ b); }
+
+PromptFeatures PromptAnalyzer::analyze(const PromptText& text) const {
+  thread_local std::string sys, user;
+  sys.clear();
+  user.clear();
+  std::size_t skipped = 0;
+  auto bounded = [&](std::string_view raw, std::string& out) {
+    if (raw.size() <= max_scan_bytes_) {
+      normalize(raw, out, true);
+      return;
+    }
+    const std::size_t head = utf8_floor(raw, max_scan_bytes_ * 3 / 4);
+    const std::size_t tail = utf8_floor(raw, raw.size() - max_scan_bytes_ / 4);
+    normalize(raw.substr(0, head), out, true);
+    out.append("\n\n");
+    normalize(raw.substr(tail), out, true);
+    skipped += tail - head;
+  };
+  bounded(text.system, sys);
+  skipped = 0;
+  bounded(text.last_user, user);
+
+  PromptFeatures f;
+  if (!sys.empty()) {
+    // Digits are folded so that a date or a counter in a system prompt does
+    // not change its hash.
+    std::uint64_t h = 0xcbf29ce484222325ULL;
+    for (char c : sys) {
+      h ^= static_cast<unsigned char>(c >= '0' && c <= '9' ? '0' : c);
+      h *= 0x100000001b3ULL;
+    }
+    f.system_prompt_hash = mix64(h) | 1;
+  }
+  f.normalized_chars = static_cast<std::uint32_t>(std::min<std::size_t>(user.size() + skipped, UINT32_MAX));
+
+  auto hs = scan(sys);
+  auto hu = scan(user);
+  const unsigned step = hs.step_by_step + hu.step_by_step;
+  const unsigned answer = hs.answer_reasoning + hu.answer_reasoning;
+  const unsigned given = hs.given_answer + hu.given_answer;
+  const unsigned explain = hs.explain + hu.explain;
+  const unsigned cot = hs.cot_harvest + hu.cot_harvest;
+  f.reasoning_markers = static_cast<std::uint8_t>(std::min(255U, step));
+  // The answer must be stated in the user turn: a system prompt saying
+  // "explain why the answer is correct" is a product's standing instruction
+  // (a tutor), not a rationale request for a supplied answer. It still counts
+  // as a chain-of-thought ask.
+  f.states_answer = hu.answer_reasoning > 0 || (hu.given_answer == 1 && given == 1 && explain > 0);
+  f.asks_reasoning_for_answer = f.states_answer || answer > 0 || cot > 0 || (given == 1 && step > 0);
+  f.template_signature = template_signature(user);
+  return f;
+}
+
+}  // namespace dg::detectors

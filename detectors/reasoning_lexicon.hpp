@@ -1,0 +1,44 @@
+#pragma once
+/// Phrase lists that recognise reasoning elicitation in prompt text, in
+/// several languages. Supplied by config (`detection.lexicon`); the built-in
+/// default covers English, Chinese, Spanish, French, German, Russian,
+/// Japanese, Portuguese and Korean.
+///
+/// Matching is substring matching on the normalized text (see
+/// PromptAnalyzer): ASCII and Latin/Cyrillic letters lowercased, whitespace
+/// collapsed. A phrase that starts with an ASCII letter must start at a word
+/// boundary ("justify" does not match inside "unjustify").
+
+#include <string>
+#include <vector>
+
+namespace dg::detectors {
+
+struct ReasoningLexicon {
+  /// Asks for step-by-step reasoning ("step by step", "show your work",
+  /// "一步一步", "paso a paso"). Counted in PromptFeatures::reasoning_markers.
+  std::vector<std::string> step_by_step;
+  /// Phrases that by themselves ask for the reasoning behind a given or
+  /// completed answer, or harvest a chain of thought with a checkable final
+  /// answer ("explain why the answer is", "show the reasoning that leads to",
+  /// "put your final answer within \boxed").
+  std::vector<std::string> answer_reasoning;
+  /// Like answer_reasoning, but without a stated answer: chain-of-thought
+  /// harvest phrasing ("put your final answer within \boxed{}") that eval
+  /// harnesses use as well. Sets asks_reasoning_for_answer, not states_answer.
+  std::vector<std::string> cot_harvest;
+  /// Cues that the prompt states an answer ("the answer is", "答案是").
+  std::vector<std::string> given_answer;
+  /// Requests for an explanation ("explain", "justify", "derive", "why").
+  /// A prompt with exactly one given-answer cue and an explain cue states
+  /// an answer and asks for its reasoning (states_answer); one given-answer
+  /// cue with only a step-by-step marker sets asks_reasoning_for_answer.
+  /// Two or more given-answer cues look like few-shot exemplars (an eval
+  /// harness' "... The answer is 6." examples) and do not count.
+  std::vector<std::string> explain;
+
+  /// The built-in multi-language default.
+  static ReasoningLexicon defaults();
+};
+
+}  // namespace dg::detectors

@@ -1,0 +1,33 @@
+#pragma once
+/// One line of a traffic file (traffic-format.md), read without copying: the
+/// views point into the parsed JSON value, which must outlive the record.
+
+#include <boost/json/value.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace dg::gateway {
+
+struct TrafficRecord {
+  double ts = 0;
+  std::string_view key;         ///< a key in clear or already a fingerprint
+  std::string_view client_ip;   ///< empty when absent
+  std::string_view user_agent;  ///< empty when absent
+  std::string_view method = "POST";
+  std::string_view path = "/v1/chat/completions";
+  const boost::json::value* request = nullptr;  ///< the request body (an object)
+  int status = 0;
+  std::optional<std::uint64_t> prompt_tokens;
+  std::optional<std::uint64_t> completion_tokens;
+  double latency_ms = 0;
+};
+
+/// Reads the fields of one parsed line. Returns false and sets `error` (a
+/// reason without location, e.g. "missing required field 'ts'") when a
+/// required field is absent or has the wrong type. Unknown fields are ignored.
+bool read_traffic_record(const boost::json::value& line, TrafficRecord& out, std::string& error);
+
+}  // namespace dg::gateway

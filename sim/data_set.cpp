@@ -1,0 +1,178 @@
+#include "sim/data_set.hpp"
+
+#include <algorithm>
+#include <boost/json.hpp>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+namespace dg::sim {
+namespace {
+
+namespace fs = std::filesystem;
+namespace json = boost::json;
+
+std::string read_all(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  if (!in) throw std::runtime_error(p.string() + ": cannot open");
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::vector<std::string> split(const std::string& line, char sep) {
+  std::vector<std::string> out;
+  std::string cur;
+  for (char c : line) {
+    if (c == sep) {
+      out.push_back(cur);
+      cur.clear();
+    } else if (c != '\r') {
+      cur.push_back(c);
+    }
+  }
+  out.push_back(cur);
+  return out;
+}
+
+void load_servegen(const fs::path& dir, std::vector<ClientTrace>& out) {
+  std::vector<fs::path> files;
+  for (const char* tier : {"m-large", "m-mid", "m-small"}) {
+    fs::path d = dir / tier;
+    if (!fs::is_directory(d)) throw std::runtime_error(d.string() + ": missing ServeGen directory");
+    for (const auto& e : fs::directory_iterator(d))
+      if (e.path().extension() == ".csv") files.push_back(e.path());
+  }
+  std::sort(files.begin(), files.end());  // directory order is not stable
+  for (const auto& f : files) {
+    ClientTrace ct;
+    ct.name = f.parent_path().filename().string() + "/" + f.stem().string();
+    std::istringstream in(read_all(f));
+    std::string line;
+    double total = 0;
+    while (std::getline(in, line)) {
+      auto cols = split(line, ',');
+      if (cols.size() < 4) continue;
+      RateWindow w;
+      w.start_s = std::strtod(cols[0].c_str(), nullptr);
+      w.rate = std::strtod(cols[1].c_str(), nullptr);
+      w.cv = std::strtod(cols[2].c_str(), nullptr);
+      w.weibull = cols[3] == "Weibull";
+      total += w.rate * 600;
+      ct.windows.push_back(w);
+    }
+    if (ct.windows.empty()) continue;
+    const double days = static_cast<double>(ct.windows.size()) * 600 / 86400;
+    ct.mean_daily_requests = total / std::max(days, 1e-9);
+    if (ct.mean_daily_requests <= 0) continue;  // a client that never sent anything
+    out.push_back(std::move(ct));
+  }
+}
+
+void load_azure(const fs::path& f, std::vector<TokenPair>& out) {
+  std::istringstream in(read_all(f));
+  std::string line;
+  std::getline(in, line);  // header
+  while (std::getline(in, line)) {
+    auto cols = split(line, ',');
+    if (cols.size() < 3) continue;
+    TokenPair p;
+    p.input = static_cast<std::uint32_t>(std::strtoul(cols[1].c_str(), nullptr, 10));
+    p.output = static_cast<std::uint32_t>(std::strtoul(cols[2].c_str(), nullptr, 10));
+    out.push_back(p);
+  }
+}
+
+void load_mooncake(const fs::path& f, std::vector<TokenPair>& out) {
+  std::istringstream in(read_all(f));
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    auto v = json::parse(line).as_object();
+    TokenPair p;
+    p.input = static_cast<std::uint32_t>(v.at("input_length").to_number<std::int64_t>());
+    p.output = static_cast<std::uint32_t>(v.at("output_length").to_number<std::int64_t>());
+    out.push_back(p);
+  }
+}
+
+void load_sharegpt(const fs::path& f, std::vector<std::string>& out) {
+  auto v = json::parse(read_all(f));
+  for (const auto& item : v.as_array()) {
+    const auto* conv = item.as_object().if_contains("conversations");
+    if (!conv || !conv->is_array() || conv->as_array().empty()) continue;
+    const auto& first = conv->as_array()[0].as_object();
+    const auto* text = first.if_contains("value");
+    if (!text || !text->is_string()) continue;
+    std::string s(text->as_string());
+    if (s.size() < 8) continue;
+    out.push_back(std::move(s));
+  }
+}
+
+void load_gsm8k(const fs::path& f, std::vector<Gsm8kItem>& out) {
+  std::istringstream in(read_all(f));
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    auto v = json::parse(line).as_object();
+    Gsm8kItem g;
+    g.question = std::string(v.at("question").as_string());
+    g.answer = std::string(v.at("answer").as_string());
+    auto pos = g.answer.rfind("####");
+    g.final_answer = pos == std::string::npos ? "" : g.answer.substr(pos + 4);
+    while (!g.final_answer.empty() && g.final_answer.front() == ' ') g.final_answer.erase(0, 1);
+    out.push_back(std::move(g));
+  }
+}
+
+void load_alpaca(const fs::path& dir, std::vector<Instruction>& out) {
+  auto v = json::parse(read_all(dir / "alpaca_5000.json"));
+  for (const auto& item : v.as_array()) {
+    const auto& o = item.as_object();
+    Instruction ins;
+    ins.instruction = std::string(o.at("instruction").as_string());
+    if (const auto* in = o.if_contains("input"); in && in->is_string()) ins.input = std::string(in->as_string());
+    out.push_back(std::move(ins));
+  }
+  std::istringstream in(read_all(dir / "seed_tasks.jsonl"));
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    auto o = json::parse(line).as_object();
+    Instruction ins;
+    ins.instruction = std::string(o.at("instruction").as_string());
+    if (const auto* inst = o.if_contains("instances"); inst && inst->is_array() && !inst->as_array().empty()) {
+      const auto& first = inst->as_array()[0].as_object();
+      if (const auto* x = first.if_contains("input"); x && x->is_string()) ins.input = std::string(x->as_string());
+    }
+    out.push_back(std::move(ins));
+  }
+}
+
+}  // namespace
+
+std::shared_ptr<const DataSet> DataSet::load(const std::string& dir) {
+  auto ds = std::make_shared<DataSet>();
+  const fs::path root(dir);
+  try {
+    load_servegen(root / "traces/servegen/language", ds->clients);
+    load_azure(root / "traces/azure_llm_2023/AzureLLMInferenceTrace_conv.csv", ds->azure_conv);
+    load_azure(root / "traces/azure_llm_2023/AzureLLMInferenceTrace_code.csv", ds->azure_code);
+    load_mooncake(root / "traces/mooncake_fast25/conversation_trace.jsonl", ds->mooncake);
+    load_sharegpt(root / "prompts/sharegpt/ShareGPT_V3_filtered_1000.json", ds->sharegpt);
+    load_sharegpt(root / "prompts/sharegpt/sg_90k_part1_html_cleaned_lang_first_sampled.json", ds->sharegpt);
+    load_gsm8k(root / "prompts/gsm8k/train.jsonl", ds->gsm8k_train);
+    load_gsm8k(root / "prompts/gsm8k/test.jsonl", ds->gsm8k_test);
+    load_alpaca(root / "prompts/alpaca_selfinstruct", ds->alpaca);
+  } catch (const boost::system::system_error& e) {
+    throw std::runtime_error(dir + ": malformed data file: " + e.what());
+  }
+  if (ds->clients.empty() || ds->azure_conv.empty() || ds->sharegpt.empty() || ds->gsm8k_test.empty() ||
+      ds->alpaca.empty() || ds->mooncake.empty() || ds->azure_code.empty())
+    throw std::runtime_error(dir + ": data set incomplete");
+  return ds;
+}
+
+}  // namespace dg::sim

@@ -1,0 +1,61 @@
+#pragma once
+/// The real third-party data the simulator draws from (../shared/data):
+/// ServeGen per-client rate traces, Azure and Mooncake token sizes, and the
+/// ShareGPT / Alpaca / Self-Instruct / GSM8K prompt corpora. Loaded once,
+/// read-only afterwards.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace dg::sim {
+
+/// One 600 s window of a ServeGen client trace.
+struct RateWindow {
+  double start_s = 0;        ///< offset from the trace start
+  double rate = 0;           ///< requests per second
+  double cv = 1;             ///< coefficient of variation of inter-arrivals
+  bool weibull = false;      ///< Weibull (else Gamma) inter-arrivals
+};
+
+/// One ServeGen client (≈ one API key) over 14 days.
+struct ClientTrace {
+  std::string name;          ///< e.g. "m-large/chunk-17"
+  std::vector<RateWindow> windows;
+  double mean_daily_requests = 0;
+};
+
+/// Input/output token counts of one real request.
+struct TokenPair {
+  std::uint32_t input = 0;
+  std::uint32_t output = 0;
+};
+
+struct Gsm8kItem {
+  std::string question;
+  std::string answer;        ///< the worked answer ending in "#### N"
+  std::string final_answer;  ///< N
+};
+
+struct Instruction {
+  std::string instruction;
+  std::string input;
+};
+
+struct DataSet {
+  std::vector<ClientTrace> clients;
+  std::vector<TokenPair> azure_conv;
+  std::vector<TokenPair> azure_code;
+  std::vector<TokenPair> mooncake;
+  std::vector<std::string> sharegpt;       ///< first user turns
+  std::vector<Gsm8kItem> gsm8k_train;
+  std::vector<Gsm8kItem> gsm8k_test;
+  std::vector<Instruction> alpaca;         ///< Alpaca 5000 + Self-Instruct seed tasks
+
+  /// Loads everything under `dir`; throws std::runtime_error naming the
+  /// missing or unreadable file.
+  static std::shared_ptr<const DataSet> load(const std::string& dir);
+};
+
+}  // namespace dg::sim

@@ -1,0 +1,205 @@
+#include <catch2/catch.hpp>
+
+#include <map>
+#include <set>
+
+#include "detectors/prompt_analyzer.hpp"
+#include "tests/unit/detectors/corpus.hpp"
+
+using dg::detectors::PromptAnalyzer;
+using dg::detectors::PromptText;
+using dg::detectors::ReasoningLexicon;
+
+namespace {
+
+const PromptAnalyzer& analyzer() {
+  static const PromptAnalyzer a(ReasoningLexicon::defaults());
+  return a;
+}
+
+dg::detectors::PromptFeatures user(const std::string& text) { return analyzer().analyze(PromptText{"", text}); }
+
+std::string norm(std::string_view s, bool lines = true) {
+  std::string out;
+  PromptAnalyzer::normalize(s, out, lines);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("normalize lowercases ASCII, Latin-1 and Cyrillic and collapses whitespace", "[detectors]") {
+  CHECK(norm("  Hello \t WORLD\r\n\n\n\nNext ") == "hello world\n\nnext");
+  CHECK(norm("Line one\nLine two") == "line one\nline two");
+  CHECK(norm("Line one\nLine two", false) == "line one line two");
+  CHECK(norm("ÉTAPE PAR ÉTAPE") == "étape par étape");
+  CHECK(norm("ПОЧЕМУ Ответ Ёж") == "почему ответ ёж");
+  CHECK(norm("SCHRITT FÜR SCHRITT") == "schritt für schritt");
+  CHECK(norm("一步一步\xE3\x80\x80思考") == "一步一步 思考");
+  // Invalid UTF-8 passes through untouched (no crash, no reordering).
+  CHECK(norm(std::string("A\xC3") ) == std::string("a\xC3"));
+  CHECK(norm(std::string("\xD0")) == std::string("\xD0"));
+}
+
+TEST_CASE("step-by-step asks are markers, not answer-reasoning asks", "[detectors]") {
+  auto f = user("Natalia sold clips to 48 of her friends. How many clips did she sell? Let's think step by step.");
+  CHECK(f.reasoning_markers >= 1);
+  CHECK_FALSE(f.asks_reasoning_for_answer);
+  CHECK(user("What is the capital of France?").reasoning_markers == 0);
+  CHECK_FALSE(user("What is the capital of France?").asks_reasoning_for_answer);
+  // An eval template that ends in "Answer:" states nothing.
+  CHECK_FALSE(user("Question: What is 2+2?\nAnswer:").asks_reasoning_for_answer);
+}
+
+TEST_CASE("asks for the reasoning behind a given answer, in several languages", "[detectors]") {
+  const char* asks[] = {
+      "Explain why the answer is 18.",
+      "Janet has 16 eggs... The answer is 18. Explain step by step how to get there.",
+      "Show the reasoning that leads to 42 for the following problem.",
+      "Justify the answer: x = 7.",
+      "Derive the answer from first principles.",
+      "Please reason step by step, and put your final answer within \\boxed{}.",
+      "Think step by step and put the final answer in \\boxed{}.",
+      "答案是18。请解释为什么。",
+      "La respuesta es 18. Explica por qué, paso a paso.",
+      "La réponse est 18. Explique pourquoi.",
+      "Die Antwort ist 18. Erkläre, warum die Antwort stimmt.",
+      "Ответ равен 18. Объясни, почему.",
+      "答えは18です。なぜそうなるのか説明してください。",
+  };
+  for (const char* p : asks) {
+    INFO(p);
+    CHECK(user(p).asks_reasoning_for_answer);
+    // Only the \\boxed{} phrasings lack a stated answer.
+    CHECK(user(p).states_answer == (std::string_view(p).find("boxed") == std::string_view::npos));
+  }
+  // A standing instruction in the system prompt is a chain-of-thought ask,
+  // not a stated answer; an answer stated in the user turn with the demand
+  // in the system prompt is.
+  auto f = analyzer().analyze(PromptText{"Always explain why the answer is correct, step by step.", "What is 17*3?"});
+  CHECK(f.asks_reasoning_for_answer);
+  CHECK_FALSE(f.states_answer);
+  CHECK(f.system_prompt_hash != 0);
+  auto g = analyzer().analyze(PromptText{"Explain the reasoning.", "Q: What is 17*3? The answer is 51."});
+  CHECK(g.states_answer);
+}
+
+TEST_CASE("few-shot exemplars with stated answers are not an answer-reasoning ask", "[detectors]") {
+  auto f = user(
+      "Q: There are 15 trees. Workers plant trees until there are 21. How many were planted?\n"
+      "A: There are 15 trees originally. Then there were 21. So 21 - 15 = 6. The answer is 6.\n\n"
+      "Q: If there are 3 cars and 2 more arrive, how many cars are there?\n"
+      "A: 3 + 2 = 5. The answer is 5.\n\n"
+      "Q: Janet has 16 eggs and eats 3. How many are left?\nA: Let's think step by step.");
+  CHECK_FALSE(f.asks_reasoning_for_answer);
+  CHECK(f.reasoning_markers >= 1);
+}
+
+TEST_CASE("ASCII phrases match at word starts only", "[detectors]") {
+  auto hits = analyzer().scan(norm("please rederive the answer"));
+  CHECK(hits.answer_reasoning == 0);
+  CHECK(analyzer().scan(norm("please derive the answer")).answer_reasoning == 1);
+  CHECK(analyzer().scan(norm("(derive the answer)")).answer_reasoning == 1);
+}
+
+TEST_CASE("a configured lexicon replaces the default", "[detectors]") {
+  ReasoningLexicon lex;
+  lex.answer_reasoning = {"Begründe Deine Lösung"};
+  PromptAnalyzer a(lex);
+  CHECK(a.analyze(PromptText{"", "Bitte BEGRÜNDE deine Lösung."}).asks_reasoning_for_answer);
+  CHECK_FALSE(a.analyze(PromptText{"", "Explain why the answer is 5."}).asks_reasoning_for_answer);
+}
+
+TEST_CASE("template signature ignores filled-in slots", "[detectors]") {
+  auto sig = [](const std::string& s) { return user(s).template_signature; };
+  CHECK(sig("Classify the sentiment of this review: \"Great phone, fast delivery.\" Answer positive or negative.") ==
+        sig("Classify the sentiment of this review: \"Terrible. Broke after 2 days and support never answered.\" "
+            "Answer positive or negative."));
+  CHECK(sig("Translate to French:\nThe cat sits on the mat.") == sig("Translate to French:\nI would like 3 coffees."));
+  CHECK(sig("Order #12345 shipped on 2024-11-02") == sig("Order #999 shipped on 2023-01-15"));
+  CHECK(sig("What is the capital of France?") != sig("Write a poem about the sea."));
+  // Instruction / data / output cue: short data in the middle is the slot.
+  CHECK(sig("Classify the sentiment of the review below.\n\nLoved it, would buy again.\n\nSentiment:") ==
+        sig("Classify the sentiment of the review below.\n\nThe battery died after a week.\n\nSentiment:"));
+  CHECK(sig("") == 0);
+}
+
+TEST_CASE("GSM8K questions in one instruction template share a signature; ShareGPT prompts do not", "[detectors]") {
+  auto questions = dg::test::gsm8k(200);
+  auto chats = dg::test::sharegpt(300);
+  if (questions.empty() || chats.empty()) {
+    WARN("prompt corpora not found under " << dg::test::shared_data_dir() << "; skipped");
+    return;
+  }
+  // Three wrapper styles a harvester would use.
+  auto header = [](const auto& qa) {
+    return "Solve the following grade-school math problem.\n\nQuestion: " + qa.first +
+           "\n\nThe answer is " + qa.second + ". Explain step by step why the answer is correct.";
+  };
+  auto multiline = [](const auto& qa) {
+    return "You are a careful math tutor.\n\nProblem:\n" + qa.first + "\n\nFinal answer: " + qa.second +
+           "\nShow the reasoning that leads to this answer.";
+  };
+  auto quoted = [](const auto& qa) {
+    return "Here is a problem: \"" + qa.first + "\" Think step by step and put the final answer in \\boxed{}.";
+  };
+  for (int style = 0; style < 3; ++style) {
+    std::map<std::uint64_t, int> counts;
+    int asks = 0;
+    for (const auto& qa : questions) {
+      const auto text = style == 0 ? header(qa) : style == 1 ? multiline(qa) : quoted(qa);
+      auto f = user(text);
+      ++counts[f.template_signature];
+      asks += f.asks_reasoning_for_answer;
+    }
+    INFO("style " << style << ": " << counts.size() << " distinct signatures");
+    int top = 0;
+    for (const auto& [s, n] : counts) top = std::max(top, n);
+    CHECK(top >= static_cast<int>(questions.size() * 95 / 100));
+    CHECK(asks == static_cast<int>(questions.size()));
+  }
+  // The same questions asked bare (no wrapper) are all different.
+  std::set<std::uint64_t> bare;
+  for (const auto& qa : questions) bare.insert(user(qa.first).template_signature);
+  CHECK(bare.size() >= questions.size() * 98 / 100);
+
+  // Unrelated real chat prompts: almost all distinct, and far apart.
+  std::set<std::uint64_t> sigs;
+  int near = 0, pairs = 0;
+  std::vector<std::uint64_t> v;
+  for (const auto& c : chats) v.push_back(user(c).template_signature);
+  for (auto s : v) sigs.insert(s);
+  for (std::size_t i = 0; i + 1 < v.size(); ++i) {
+    ++pairs;
+    near += PromptAnalyzer::distance(v[i], v[i + 1]) <= 3;
+  }
+  INFO(sigs.size() << " distinct of " << v.size() << "; near pairs " << near << "/" << pairs);
+  CHECK(sigs.size() >= v.size() * 90 / 100);
+  CHECK(near <= pairs / 20);
+}
+
+TEST_CASE("Alpaca instructions have diverse templates and few answer-reasoning asks", "[detectors]") {
+  auto items = dg::test::alpaca(1000);
+  if (items.empty()) {
+    WARN("alpaca corpus not found; skipped");
+    return;
+  }
+  std::set<std::uint64_t> sigs;
+  int asks = 0;
+  for (const auto& p : items) {
+    auto f = user(p);
+    sigs.insert(f.template_signature);
+    asks += f.asks_reasoning_for_answer;
+  }
+  INFO(sigs.size() << " distinct, " << asks << " asks");
+  CHECK(sigs.size() >= items.size() * 80 / 100);
+  CHECK(asks <= static_cast<int>(items.size() / 20));
+}
+
+TEST_CASE("long prompts are scanned at head and tail only", "[detectors]") {
+  PromptAnalyzer a(ReasoningLexicon::defaults(), 1024);
+  std::string doc = "Context:\n";
+  for (int i = 0; i < 2000; ++i) doc += "lorem ipsum dolor sit amet ";
+  auto f = a.analyze(PromptText{"", doc + "\n\nThe answer is 7. Explain why."});
+  CHECK(f.asks_reasoning_for_answer);
+  CHECK(f.normalized_chars > 20000);
+}
