@@ -65,6 +65,7 @@ run() {  # name port
   echo "| $1 | $rps | $p50 | $p99 | ${errors:-none} |"
 }
 
+LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
 # Warm both paths (connections, pool) before measuring.
 wrk -t1 -c8 -d1s -s "$TMP/post.lua" "http://127.0.0.1:$UP_PORT/v1/chat/completions" >/dev/null
 wrk -t1 -c8 -d1s -s "$TMP/post.lua" "http://127.0.0.1:$PX_PORT/v1/chat/completions" >/dev/null
@@ -81,7 +82,7 @@ ACCESS_LINES=$(wc -l <"$TMP/access.log")
   echo "fixed 270-byte JSON answer from \`dg-bench-upstream\` (1 thread). distillguard: 1 worker, default hooks"
   echo "(allow), access log on (info, to a file; $ACCESS_LINES lines written), feature extraction on every request."
   echo "wrk, the upstream and the proxy share the same cores, so absolute numbers are machine-bound;"
-  echo "the direct/proxied pair is measured in the same run."
+  echo "the direct/proxied pair is measured in the same run. Load average before the run: $LOAD."
   echo
   echo "| path | requests/s | p50 | p99 | errors |"
   echo "|---|---|---|---|---|"

@@ -1,7 +1,7 @@
 #include "gateway/access_log.hpp"
 
 #include <boost/json/serialize.hpp>
-#include <boost/json/value.hpp>
+#include <boost/json/string.hpp>
 #include <fmt/format.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
@@ -28,23 +28,16 @@ std::string AccessLog::format_line(const AccessEntry& e) const {
                        key, e.client_ip, e.method, e.path, e.model.empty() ? "-" : e.model, e.status, e.action,
                        e.prompt_tokens, e.completion_tokens, e.usage_estimated ? "(est)" : "", e.upstream_ms,
                        e.added_ms, e.bytes_out);
-  boost::json::object o;
-  o["ts"] = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-  o["key"] = key;
-  o["client_ip"] = e.client_ip;
-  o["method"] = e.method;
-  o["path"] = e.path;
-  o["model"] = e.model;
-  o["status"] = e.status;
-  o["action"] = e.action;
-  o["prompt_tokens"] = e.prompt_tokens;
-  o["completion_tokens"] = e.completion_tokens;
-  o["usage_estimated"] = e.usage_estimated;
-  o["upstream_ms"] = e.upstream_ms;
-  o["added_ms"] = e.added_ms;
-  o["total_ms"] = e.total_ms;
-  o["bytes"] = e.bytes_out;
-  return boost::json::serialize(o);
+  // Strings through Boost.JSON (escaping; a model name is client input),
+  // numbers through fmt (fixed point rather than Boost.JSON's 1.02E2 form).
+  auto q = [](std::string_view v) { return boost::json::serialize(boost::json::string(v)); };
+  const double ts = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  return fmt::format(
+      R"({{"ts":{:.3f},"key":{},"client_ip":{},"method":{},"path":{},"model":{},"status":{},"action":{},)"
+      R"("prompt_tokens":{},"completion_tokens":{},"usage_estimated":{},"upstream_ms":{:.3f},"added_ms":{:.3f},)"
+      R"("total_ms":{:.3f},"bytes":{}}})",
+      ts, q(key), q(e.client_ip), q(e.method), q(e.path), q(e.model), e.status, q(e.action), e.prompt_tokens,
+      e.completion_tokens, e.usage_estimated, e.upstream_ms, e.added_ms, e.total_ms, e.bytes_out);
 }
 
 void AccessLog::write(const AccessEntry& e) const {

@@ -154,8 +154,10 @@ net::awaitable<RelayResult> forward_and_relay(WorkerContext& ctx, Stream& upstre
   // The head goes out at once when no body bytes are at hand (an SSE head
   // before the first token); otherwise it leaves with the first body piece in
   // one write (one syscall less per response).
-  r.response_started = true;
+  bool head_written = false;
   if (is_head || !has_body || conn.buffer().size() == 0) {
+    head_written = true;
+    r.response_started = true;
     client.expires_after(ms(t.upstream_idle_ms));
     auto [chec, chn] = co_await http::async_write_header(client, sr, kUse);
     if (chec) {
@@ -197,6 +199,8 @@ net::awaitable<RelayResult> forward_and_relay(WorkerContext& ctx, Stream& upstre
       client.expires_after(ms(t.upstream_idle_ms));
       auto [cwec, cwn] = co_await http::async_write(client, sr, kUse);
       if (cwec == http::error::need_buffer) cwec = {};
+      head_written = true;
+      r.response_started = true;
       if (cwec) {
         r.client_ok = false;
         r.client_gone = true;
@@ -219,6 +223,16 @@ net::awaitable<RelayResult> forward_and_relay(WorkerContext& ctx, Stream& upstre
   scanner.finish();
   r.usage = scanner.usage();
 
+  if (upstream_failed && !head_written && !scanner.budget_reached()) {
+    // Nothing reached the client yet: it can still get a proper error.
+    const bool timeout = r.status == 504;
+    r.error = ProxyError{timeout ? http::status::gateway_timeout : http::status::bad_gateway, "upstream_error",
+                         timeout ? "upstream_timeout" : "upstream_bad_response",
+                         timeout ? "The upstream API stopped sending in time." : "The upstream API response broke off."};
+    ctx.stats.upstream_errors.fetch_sub(1, std::memory_order_relaxed);  // counted again by the caller
+    co_return r;
+  }
+  r.response_started = true;
   if (upstream_failed && (tail.empty() || !out.chunked())) {
     // The body cannot be completed honestly: close so the client sees it cut.
     r.client_ok = false;

@@ -54,6 +54,9 @@ std::uint64_t UsageScanner::output_tokens_so_far() const noexcept {
 
 TokenUsage UsageScanner::usage() const noexcept {
   TokenUsage u = usage_;
+  // Usage reported with prompt tokens only and no generated text (embeddings):
+  // nothing was generated, so zero is exact, not an estimate.
+  if (!u.completion_reported && u.prompt_reported && text_chars_ == 0) return u;
   if (!u.completion_reported) {
     u.completion_tokens = (text_chars_ + 3) / 4;
     u.estimated = true;

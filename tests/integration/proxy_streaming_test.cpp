@@ -126,7 +126,10 @@ TEST_CASE("200 concurrent streaming clients all complete", "[integration][proxy]
       }, net::detached);
     }
     net::steady_timer deadline(ex, std::chrono::seconds(60));
-    deadline.async_wait([&](boost::system::error_code) { all_done.cancel(); });
+    // The handler may run after this frame is gone (aborted): touch nothing then.
+    deadline.async_wait([&](boost::system::error_code ec) {
+      if (!ec) all_done.cancel();
+    });
     co_await all_done.async_wait(kUse);
     deadline.cancel();
     co_return done;
@@ -401,4 +404,28 @@ TEST_CASE("graceful stop lets an in-flight stream finish and refuses new connect
   client.join();
   CHECK(got.find("[DONE]") != std::string::npos);
   CHECK(hooks->wait_for(1).response.status == 200);
+}
+
+TEST_CASE("a non-streaming body is relayed as it arrives, not buffered", "[integration][proxy][stream]") {
+  FakeUpstream up;
+  auto hooks = std::make_shared<RecordingHooks>();
+  ProxyServer proxy(test_proxy_config(up.url()), hooks);
+  const auto port = proxy.start();
+  const bool ok = run_async<bool>([&]() -> net::awaitable<bool> {
+    auto stream = co_await connect_to(port);
+    if (!stream) co_return false;
+    auto req = make_request("/slow-json", kChat);
+    stream->expires_after(kDeadline);
+    co_await http::async_write(*stream, req, kUse);
+    std::string got;
+    const bool first = co_await read_until(*stream, got, "first half, zzz");
+    CHECK(first);
+    CHECK(up.gated_events_sent() == 1);  // the second half has not been sent yet
+    up.release_gate();
+    const bool rest = co_await read_until(*stream, got, "\"completion_tokens\":2}}");
+    co_return first && rest;
+  });
+  CHECK(ok);
+  const auto ex = hooks->wait_for(1);
+  CHECK(ex.response.completion_tokens == 2);  // usage parsed from the relayed copy
 }

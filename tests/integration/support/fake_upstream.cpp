@@ -191,6 +191,19 @@ net::awaitable<void> serve(FakeUpstream& up, Stream& stream, beast::tcp_stream& 
       }
       continue;
     }
+    if (path == "/slow-json") {
+      // A non-streaming JSON body in two halves, the second only after release_gate().
+      const std::string body = R"({"choices":[{"message":{"content":"first half, )" + std::string(1000, 'z') + R"("}}],"usage":{"prompt_tokens":1,"completion_tokens":2}})";
+      const auto half = body.size() / 2;
+      up.gated_events_sent_.fetch_add(1);
+      if (!co_await write_all(stream, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " +
+                                          std::to_string(body.size()) + "\r\n\r\n" + body.substr(0, half))) co_return;
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+      while (!up.gate_open() && std::chrono::steady_clock::now() < deadline) co_await pause(std::chrono::milliseconds(1));
+      up.gated_events_sent_.fetch_add(1);
+      if (!co_await write_all(stream, body.substr(half))) co_return;
+      continue;
+    }
     if (path == "/close") {
       co_await write_all(stream, json_response(200, R"({"ok":true})", true));
       co_return;

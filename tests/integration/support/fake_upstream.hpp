@@ -13,6 +13,8 @@
 ///   /stall-body            SSE head and one event, then silence
 ///   /endless               SSE events every 2 ms until the peer goes away
 ///   /big?n=N               N bytes of body, written in 4 KiB pieces (Content-Length)
+///   /slow-json             JSON body (Content-Length) in two halves, the second
+///                          after release_gate()
 ///   /close                 JSON answer with Connection: close
 ///   anything else          404 JSON
 

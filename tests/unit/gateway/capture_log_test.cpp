@@ -75,6 +75,8 @@ TEST_CASE("access lines name the key by fingerprint only, as text or JSON", "[un
   CHECK(json.at("model").as_string() == "gpt-4o");
   CHECK(json.at("completion_tokens").as_int64() == 34);
   CHECK(json.at("added_ms").as_double() == 0.5);
+  e.model = "evil\"model";  // client input is escaped
+  CHECK(boost::json::parse(AccessLog("json").format_line(e)).at("model").as_string() == "evil\"model");
   const auto text = AccessLog("text").format_line(e);
   CHECK(text.find("fp:0123456789abcdef") != std::string::npos);
   CHECK(text.find("status=200") != std::string::npos);

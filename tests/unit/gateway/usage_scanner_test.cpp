@@ -125,3 +125,10 @@ TEST_CASE("usage scanner: the budget cuts just after the event that reaches it",
     CHECK(forwarded == 3 * event.size());  // 30 >= 25 after the third event
   }
 }
+
+TEST_CASE("usage scanner: embeddings usage (prompt only) is exact, not estimated", "[unit][usage]") {
+  const auto u = scan(R"({"object":"list","data":[],"usage":{"prompt_tokens":5,"total_tokens":5}})", UsageScanner::Mode::Json, 7).usage();
+  CHECK(u.prompt_tokens == 5);
+  CHECK(u.completion_tokens == 0);
+  CHECK_FALSE(u.estimated);
+}
