@@ -40,6 +40,9 @@ struct PromptAnalyzer::Automaton {
   std::vector<std::uint32_t> jump;
   static constexpr std::uint32_t kHasOut = 0x80000000U;
   std::vector<std::array<std::uint8_t, kKinds>> out;    // hits per kind ending in a state
+  /// Byte length of the longest phrase of each kind ending in a state (its
+  /// start is needed to read the words before a given-answer cue).
+  std::vector<std::array<std::uint8_t, kKinds>> len;
   std::vector<std::uint8_t> has_out;
   std::uint16_t start = 0;
 
@@ -70,6 +73,7 @@ struct PromptAnalyzer::Automaton {
     auto new_state = [&] {
       child.emplace_back(classes, -1);
       out.push_back({});
+      len.push_back({});
       return static_cast<std::int32_t>(child.size() - 1);
     };
     new_state();
@@ -85,6 +89,7 @@ struct PromptAnalyzer::Automaton {
       if (is_ascii_alnum(static_cast<unsigned char>(p.front()))) step(0);
       for (unsigned char c : p) step(cls[c]);
       if (out[s][k] < 255) ++out[s][k];
+      len[s][k] = static_cast<std::uint8_t>(std::max<std::size_t>(len[s][k], std::min<std::size_t>(p.size(), 255)));
     }
     if (child.size() > 65535) throw std::invalid_argument("reasoning lexicon too large");
 
@@ -102,8 +107,10 @@ struct PromptAnalyzer::Automaton {
     while (!queue.empty()) {
       const auto s = queue.front();
       queue.pop_front();
-      for (std::size_t k = 0; k < kKinds; ++k)
+      for (std::size_t k = 0; k < kKinds; ++k) {
         out[s][k] = static_cast<std::uint8_t>(std::min(255, out[s][k] + out[fail[s]][k]));
+        len[s][k] = std::max(len[s][k], len[fail[s]][k]);
+      }
       for (std::size_t c = 0; c < classes; ++c) {
         const auto t = child[s][c];
         if (t > 0) {
@@ -235,6 +242,9 @@ constexpr std::size_t kLongParagraphWords = 25;
 constexpr std::size_t kMaxHeaderWords = 8;
 constexpr std::size_t kMaxTokens = 1024;
 constexpr std::size_t kMaxQuoteWords = 200;
+/// A demand for reasoning counts for a stated answer within this many bytes
+/// of it (one or two sentences: "The answer is 18. Explain why.").
+constexpr std::uint32_t kExplainNearBytes = 160;
 
 const std::uint64_t kNumberTok = hash_bytes("<n>");
 const std::uint64_t kQuoteTok = hash_bytes("<q>");
@@ -463,6 +473,86 @@ std::uint64_t PromptAnalyzer::template_signature(std::string_view text) {
 
 int PromptAnalyzer::distance(std::uint64_t a, std::uint64_t b) noexcept { return std::popcount(a ^ b); }
 
+/// Lexicon hits of one text with the positions of the cues that decide
+/// states_answer (a few of each; prompts state one answer).
+struct PromptAnalyzer::Cues {
+  static constexpr std::size_t kMaxPos = 8;
+  LexiconHits hits;
+  unsigned given = 0;     ///< given-answer cues that are neither negated nor conditional
+  unsigned answer = 0;    ///< answer-reasoning phrases that are not conditional
+  std::array<std::uint32_t, kMaxPos> given_at{};
+  std::array<std::uint32_t, kMaxPos> explain_at{};
+  unsigned explains = 0;
+};
+
+namespace {
+
+/// Words that, among the three before a cue, make it a condition or a
+/// negation ("if the answer is not in the context", "unless the answer is
+/// known", "you cannot derive the answer"): an instruction about what to do
+/// when there is no answer, not a stated answer.
+bool conditional_before(std::string_view text, std::size_t start) {
+  static constexpr std::string_view kWords[] = {"if", "unless", "whether", "when", "not", "no", "cannot", "can't",
+                                                "don't", "doesn't", "never", "without", "neither", "nor", "si",
+                                                "wenn", "falls", "если", "如果", "若"};
+  std::size_t end = start;
+  for (int word = 0; word < 3 && end > 0; ++word) {
+    while (end > 0 && (text[end - 1] == ' ' || text[end - 1] == '\n' || text[end - 1] == ',')) --end;
+    std::size_t b = end;
+    while (b > 0 && text[b - 1] != ' ' && text[b - 1] != '\n') --b;
+    std::string_view w = text.substr(b, end - b);
+    for (auto k : kWords)
+      if (w == k || (static_cast<unsigned char>(k.front()) >= 0x80 && w.ends_with(k))) return true;
+    end = b;
+  }
+  return false;
+}
+
+/// A negation right after a given-answer cue ("the answer is not in the
+/// context", "the answer isn't known", "the answer is unknown").
+bool negated_after(std::string_view text, std::size_t end) {
+  std::string_view rest = text.substr(end, 24);
+  if (rest.starts_with("n't") || rest.starts_with("n\xE2\x80\x99t")) return true;
+  while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
+  static constexpr std::string_view kWords[] = {"not ", "not.", "not,", "unknown", "missing", "unclear", "unavailable",
+                                                "nicht", "pas ", "no es", "не "};
+  for (auto k : kWords)
+    if (rest.starts_with(k)) return true;
+  return false;
+}
+
+}  // namespace
+
+void PromptAnalyzer::scan_cues(std::string_view normalized, Cues& cues) const {
+  const auto& a = *automaton_;
+  std::array<unsigned, kKinds> hits{};
+  const std::size_t classes = a.classes;
+  const std::uint32_t* jump = a.jump.data();
+  const std::uint8_t* cls = a.cls.data();
+  std::uint32_t off = static_cast<std::uint32_t>(a.start * classes);
+  const std::size_t n = normalized.size();
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::uint32_t v = jump[off + cls[static_cast<unsigned char>(normalized[i])]];
+    off = v & ~Automaton::kHasOut;
+    if (!(v & Automaton::kHasOut)) continue;
+    const std::size_t state = off / classes;
+    const auto& o = a.out[state];
+    for (std::size_t k = 0; k < kKinds; ++k) hits[k] += o[k];
+    const std::size_t end = i + 1;
+    if (o[kGiven] || o[kAnswer]) {
+      const std::size_t len = std::max(a.len[state][kGiven], a.len[state][kAnswer]);
+      const bool cond = conditional_before(normalized, end >= len ? end - len : 0);
+      if (o[kAnswer] && !cond) ++cues.answer;
+      if (o[kGiven] && !cond && !negated_after(normalized, end)) {
+        if (cues.given < Cues::kMaxPos) cues.given_at[cues.given] = static_cast<std::uint32_t>(end);
+        ++cues.given;
+      }
+    }
+    if (o[kExplain] && cues.explains < Cues::kMaxPos) cues.explain_at[cues.explains++] = static_cast<std::uint32_t>(end);
+  }
+  cues.hits = LexiconHits{hits[kStep], hits[kAnswer], hits[kCot], hits[kGiven], hits[kExplain]};
+}
+
 PromptFeatures PromptAnalyzer::analyze(const PromptText& text) const {
   thread_local std::string sys, user;
   sys.clear();
@@ -496,20 +586,34 @@ PromptFeatures PromptAnalyzer::analyze(const PromptText& text) const {
     f.system_prompt_hash = mix64(h) | 1;
   }
   f.normalized_chars = static_cast<std::uint32_t>(std::min<std::size_t>(user.size() + skipped, UINT32_MAX));
+  f.content_hash = user.empty() ? 0 : (hash_bytes(user) | 1);
 
-  auto hs = scan(sys);
-  auto hu = scan(user);
+  Cues cs, cu;
+  scan_cues(sys, cs);
+  scan_cues(user, cu);
+  const auto& hs = cs.hits;
+  const auto& hu = cu.hits;
   const unsigned step = hs.step_by_step + hu.step_by_step;
-  const unsigned answer = hs.answer_reasoning + hu.answer_reasoning;
-  const unsigned given = hs.given_answer + hu.given_answer;
-  const unsigned explain = hs.explain + hu.explain;
+  const unsigned answer = cs.answer + cu.answer;
+  const unsigned given = cs.given + cu.given;
   const unsigned cot = hs.cot_harvest + hu.cot_harvest;
   f.reasoning_markers = static_cast<std::uint8_t>(std::min(255U, step));
-  // The answer must be stated in the user turn: a system prompt saying
-  // "explain why the answer is correct" is a product's standing instruction
-  // (a tutor), not a rationale request for a supplied answer. It still counts
-  // as a chain-of-thought ask.
-  f.states_answer = hu.answer_reasoning > 0 || (hu.given_answer == 1 && given == 1 && explain > 0);
+  // A stated answer comes from the user's own framing: one given-answer cue
+  // in the user turn (negated or conditional cues - "if the answer is not in
+  // the context" - never count), with the demand for its reasoning either
+  // next to it in the user turn, or as a standing instruction in the system
+  // prompt while the answer closes a short user turn. An explain word
+  // somewhere in a retrieved document far from the cue is not a demand.
+  bool near = false;
+  if (cu.given == 1) {
+    const std::uint32_t g = cu.given_at[0];
+    for (unsigned i = 0; i < std::min<unsigned>(cu.explains, Cues::kMaxPos); ++i) {
+      const std::uint32_t e = cu.explain_at[i];
+      if ((e > g ? e - g : g - e) <= kExplainNearBytes) near = true;
+    }
+    if (!near && cs.explains > 0 && user.size() - g <= kExplainNearBytes) near = true;
+  }
+  f.states_answer = cu.answer > 0 || (cu.given == 1 && cs.given == 0 && near);
   f.asks_reasoning_for_answer = f.states_answer || answer > 0 || cot > 0 || (given == 1 && step > 0);
   f.template_signature = template_signature(user);
   return f;

@@ -94,6 +94,36 @@ TEST_CASE("few-shot exemplars with stated answers are not an answer-reasoning as
   CHECK(f.reasoning_markers >= 1);
 }
 
+TEST_CASE("negated or conditional answer phrases state no answer (RAG instructions)", "[detectors]") {
+  const std::string context =
+      "Context:\n[1] The warranty covers parts for two years. Customers often ask why the battery drains; "
+      "the reason is background sync, which can be switched off.\n[2] Returns are accepted within 30 days.\n\n"
+      "Question: How long is the warranty?";
+  const char* systems[] = {
+      "Answer only from the context below. If the answer is not in the context, say you don't know.",
+      "Use the retrieved passages. If you cannot find the answer, explain why it is missing.",
+      "Unless the answer is in the documents, reply 'unknown'. Explain nothing.",
+  };
+  for (const char* sys : systems) {
+    INFO(sys);
+    auto f = analyzer().analyze(PromptText{sys, context});
+    CHECK_FALSE(f.states_answer);
+    CHECK_FALSE(f.asks_reasoning_for_answer);
+  }
+  // The same phrases in the user turn, negated or conditional.
+  CHECK_FALSE(user("If the answer is not in the text, explain why.").states_answer);
+  CHECK_FALSE(user("The answer isn't in the manual. Why would that be?").states_answer);
+  CHECK_FALSE(user("Whether the answer is yes depends on the plan. Why is that so?").states_answer);
+  // An explain word far from the stated answer (inside a pasted document)
+  // is not a demand for the answer's reasoning.
+  std::string far = "Notes: the answer is 42 according to the sheet.\n\n";
+  for (int i = 0; i < 10; ++i) far += "This paragraph is retrieved filler text about shipping and returns. ";
+  far += "\n\nSome customers wonder why.";
+  CHECK_FALSE(user(far).states_answer);
+  // A real stated answer still counts, also with a negative answer.
+  CHECK(user("Question: Is 91 prime?\nThe answer is no. Explain why, step by step.").states_answer);
+}
+
 TEST_CASE("ASCII phrases match at word starts only", "[detectors]") {
   auto hits = analyzer().scan(norm("please rederive the answer"));
   CHECK(hits.answer_reasoning == 0);
