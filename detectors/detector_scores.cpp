@@ -185,7 +185,8 @@ double coverage(const KeyState& s, const EngineConfig& cfg, double now, std::vec
   double W = c.common.window_s;
   auto w = s.coverage.weights(now, W);
   double requests = s.coverage.value(0, w);
-  double distinct = s.templates.estimate(w);
+  double distinct = s.contents.estimate(w);
+  double templates = ev ? s.templates.estimate(w) : 0.0;
   std::string where;
   if (requests < c.common.min_requests) {  // slow key: the long window, both periods in full
     W = cfg.history_half_life_s;
@@ -193,7 +194,8 @@ double coverage(const KeyState& s, const EngineConfig& cfg, double now, std::vec
     if (w.prev > 0) w.prev = 1;
     if (w.curr > 0) w.curr = 1;
     requests = s.coverage_long.value(0, w);
-    distinct = s.templates_long.estimate(w);
+    distinct = s.contents_long.estimate(w);
+    templates = ev ? s.templates_long.estimate(w) : 0.0;
     if (requests < c.common.min_requests) return 0;
   }
   if (ev) where = W == c.common.window_s ? "in the last " + format_duration(W) : "in the last ~" + format_duration(2 * W);
@@ -206,12 +208,17 @@ double coverage(const KeyState& s, const EngineConfig& cfg, double now, std::vec
     const double usual = ramp(s.coverage_history, c.distinct_ratio_low, c.distinct_ratio_high);
     score *= std::max(c.history_floor, 1.0 - usual);
   }
-  if (ev) {
-    std::string e = "~" + format_count(distinct) + " distinct templates in " + format_count(requests) +
-                    " requests " + where + " (" + format_percent(ratio) + ")";
+  // Evidence only when breadth counts: a narrow key is the normal case and
+  // a sentence for it is noise in the findings.
+  if (ev && score > 0) {
+    templates = std::min(templates, requests);
+    std::string e = "~" + format_count(distinct) + " distinct prompts with distillable answers (long answers, "
+                    "reasoning traces or logprob vectors) in " + format_count(requests) + " single-shot requests " +
+                    where + " (" + format_percent(ratio) + "), in ~" + format_count(std::max(1.0, templates)) +
+                    (templates < 1.5 ? " template" : " templates");
+    if (templates < 0.2 * distinct) e += " (one wrapper walked over varied content)";
     if (history) e += "; usual breadth of this key " + format_percent(s.coverage_history);
-    if (ratio < c.distinct_ratio_low) e += "; repeated templates (batch-like)";
-    if (score > 0 || ratio < c.distinct_ratio_low) ev->push_back(std::move(e));
+    ev->push_back(std::move(e));
   }
   return score;
 }

@@ -146,17 +146,43 @@ struct GenerationHeavyConfig {
   double scoring_discount = 0.5;
 };
 
-/// 4. Coverage: many distinct templates in a window (harvesting breadth),
-/// judged against the key's own history.
+/// 4. Coverage: breadth of the *distillable* material a key collects - many
+/// distinct prompts that each got something a student model can train on
+/// (a long answer, a reasoning trace, a full logprob vector) - judged
+/// against the key's own history.
+///
+/// Breadth is counted over the whole prompt (content hash), not only over
+/// its template signature: a distiller that walks a data set through one
+/// fixed wrapper ("Below is an instruction... ### Input: ... ### Response:")
+/// has one template but a different filled-in slot every time, which is
+/// exactly dataset distillation. What separates it from an honest batch job
+/// over one template is what comes back: a classification, extraction or
+/// RAG job gets labels and short answers, nothing to distil, so its
+/// requests are not counted as distillable; an eval harness sends each
+/// benchmark item once, but few-shot prompts are long and the answers short.
+/// Chat products are broad, but most of their answers are not long relative
+/// to the conversation, so breadth of distillable prompts stays low.
 struct CoverageConfig {
   DetectorCommon common{.window_s = 6 * 3600.0, .min_requests = 30, .threshold = 0.7, .weight = 0.6,
                         .corroborates = true, .standalone = false};
-  /// Distinct template signatures / requests in the window, mapped to 0..1.
-  /// A batch job repeats one template (ratio ~0); a dataset walk is ~1.
+  /// Distinct distillable prompts (content hashes) / single-shot requests in
+  /// the window, mapped to 0..1. A batch job gets no distillable answers
+  /// (ratio ~0); a dataset walk is ~1 whatever wrapper it uses.
   double distinct_ratio_low = 0.4;
   double distinct_ratio_high = 0.85;
-  /// At least this many distinct templates before breadth counts.
+  /// At least this many distinct distillable prompts before breadth counts.
   double min_distinct = 20;
+  /// A request is distillable when it asks for a reasoning trace or a full
+  /// logprob vector, or when its completion is at least as long as its
+  /// prompt and has at least this many tokens: an answer that elaborates on
+  /// its prompt is what instruction-tuning data looks like (the Alpaca data
+  /// set: outputs ~3x the instruction). Labels, extracted fields, short RAG
+  /// answers over long contexts, few-shot eval answers and code edits in a
+  /// long context are not. The floor (two sentences) only keeps greetings
+  /// and one-liners out; it is deliberately low, because a distiller may
+  /// harvest short answers as well (the ratio, not the length, is the
+  /// attack's nature).
+  double long_output_tokens = 32;
   /// Two-sided against history: with at least `min_history_periods`
   /// finished windows, breadth counts only by how far it exceeds the key's
   /// usual breadth (a chat product that was always broad is not "new
