@@ -212,8 +212,8 @@ double coverage(const KeyState& s, const EngineConfig& cfg, double now, std::vec
   // a sentence for it is noise in the findings.
   if (ev && score > 0) {
     templates = std::min(templates, requests);
-    std::string e = "~" + format_count(distinct) + " distinct prompts with distillable answers (long answers, "
-                    "reasoning traces or logprob vectors) in " + format_count(requests) + " single-shot requests " +
+    std::string e = "~" + format_count(distinct) + " distinct prompts with distillable answers (long answers or "
+                    "rationales; logprob vectors by template) in " + format_count(requests) + " single-shot requests " +
                     where + " (" + format_percent(ratio) + "), in ~" + format_count(std::max(1.0, templates)) +
                     (templates < 1.5 ? " template" : " templates");
     if (templates < 0.2 * distinct) e += " (one wrapper walked over varied content)";

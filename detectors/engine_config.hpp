@@ -172,16 +172,20 @@ struct CoverageConfig {
   double distinct_ratio_high = 0.85;
   /// At least this many distinct distillable prompts before breadth counts.
   double min_distinct = 20;
-  /// A request is distillable when it asks for a reasoning trace or a full
-  /// logprob vector, or when its completion is at least as long as its
-  /// prompt and has at least this many tokens: an answer that elaborates on
+  /// A request yields distillable text when it asks for the rationale of an
+  /// answer, or when its completion is at least as long as its prompt and
+  /// has at least this many tokens: an answer that elaborates on
   /// its prompt is what instruction-tuning data looks like (the Alpaca data
   /// set: outputs ~3x the instruction). Labels, extracted fields, short RAG
   /// answers over long contexts, few-shot eval answers and code edits in a
   /// long context are not. The floor (two sentences) only keeps greetings
   /// and one-liners out; it is deliberately low, because a distiller may
   /// harvest short answers as well (the ratio, not the length, is the
-  /// attack's nature).
+  /// attack's nature). Such requests count by their whole prompt; a full
+  /// logprob vector (top_logprobs at the maximum, 1..few tokens) counts by
+  /// its template only: an evaluation scoring every item of a benchmark in
+  /// one few-shot template reads one vector per item, a harvester reads
+  /// vectors over unrelated text.
   double long_output_tokens = 32;
   /// Two-sided against history: with at least `min_history_periods`
   /// finished windows, breadth counts only by how far it exceeds the key's

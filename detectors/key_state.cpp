@@ -37,7 +37,7 @@ RequestSignals RequestSignals::of(const Exchange& ex, const EngineConfig& cfg) n
   s.completion_tokens = ex.response.completion_tokens;
   const bool long_answer = static_cast<double>(s.completion_tokens) >= cfg.coverage.long_output_tokens &&
                            s.completion_tokens >= s.prompt_tokens;
-  s.distillable = long_answer || s.harvest || s.step || s.answer;
+  s.distillable_text = long_answer || s.answer;
   return s;
 }
 
@@ -191,11 +191,19 @@ void update_key_state(KeyState& s, const Exchange& ex, const RequestSignals& sig
   const auto tpl = mix64(ex.request.prompt.template_signature ^ ex.request.prompt.system_prompt_hash);
   s.templates.curr.add(tpl);
   s.templates_long.curr.add(tpl);
-  if (sig.distillable) {
+  // Distillable breadth: a long answer or a rationale counts by its whole
+  // prompt (a wrapper walked over a data set is breadth); a logprob vector
+  // counts by its template only (one vector per item of a benchmark in one
+  // few-shot template is an evaluation's loglikelihood scoring, not breadth;
+  // a harvester reads vectors over unrelated text).
+  if (sig.distillable_text) {
     const auto content = mix64(ex.request.prompt.content_hash ^ std::rotl(ex.request.prompt.system_prompt_hash, 17) ^
                                ex.request.prompt.template_signature);
     s.contents.curr.add(content);
     s.contents_long.curr.add(content);
+  } else if (sig.harvest) {
+    s.contents.curr.add(tpl);
+    s.contents_long.curr.add(tpl);
   }
 }
 

@@ -26,10 +26,10 @@ struct RequestSignals {
   bool large_max = false;
   bool multi_sample = false;
   bool scoring = false;  ///< logprobs below the maximum at temperature 0: an evaluation's request
-  /// The exchange yielded distillable material: a reasoning trace or a full
-  /// logprob vector was asked for, or the answer is long (see
-  /// CoverageConfig::long_output_tokens).
-  bool distillable = false;
+  /// The exchange yielded distillable text: a long answer (see
+  /// CoverageConfig::long_output_tokens) or the rationale of an answer.
+  /// Counted in coverage by the whole prompt (slots included).
+  bool distillable_text = false;
   std::uint64_t prompt_tokens = 0;
   std::uint64_t completion_tokens = 0;
 

@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include <map>
+#include <random>
 #include <set>
 
 #include "detectors/prompt_analyzer.hpp"
@@ -232,4 +233,39 @@ TEST_CASE("long prompts are scanned at head and tail only", "[detectors]") {
   auto f = a.analyze(PromptText{"", doc + "\n\nThe answer is 7. Explain why."});
   CHECK(f.asks_reasoning_for_answer);
   CHECK(f.normalized_chars > 20000);
+}
+
+TEST_CASE("normalize: the eight-bytes-at-a-time path equals the byte-wise rules", "[detectors]") {
+  // Reference: the byte-wise rules for ASCII input.
+  auto reference = [](std::string_view in, bool keep_lines) {
+    std::string out;
+    int pending = 0;  // 0 none, 1 space, 2 newline, 3 blank line
+    for (char ch : in) {
+      const auto c = static_cast<unsigned char>(ch);
+      if (c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v') {
+        pending = std::max(pending, 1);
+      } else if (c == '\n') {
+        pending = !keep_lines ? std::max(pending, 1) : (pending >= 2 ? 3 : 2);
+      } else {
+        if (pending && !out.empty()) out += pending == 1 ? " " : pending == 2 ? "\n" : "\n\n";
+        pending = 0;
+        out.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : static_cast<char>(c));
+      }
+    }
+    return out;
+  };
+  std::mt19937_64 rng(3);
+  const std::string alphabet = "abcXYZ@[`{~!09 \t\n\nQqAZaz.,:;\"'";
+  for (int round = 0; round < 2000; ++round) {
+    std::string s;
+    const auto len = rng() % 80;
+    for (std::size_t i = 0; i < len; ++i) {
+      // Long visible runs exercise the word path, separators its exits.
+      s.push_back(rng() % 4 == 0 ? alphabet[rng() % alphabet.size()] : static_cast<char>('!' + rng() % 94));
+    }
+    for (bool lines : {true, false}) {
+      INFO(s);
+      CHECK(norm(s, lines) == reference(s, lines));
+    }
+  }
 }

@@ -115,6 +115,41 @@ TEST_CASE("one template over varied items with short answers is a batch job, not
   CHECK(o.max_risk < EngineConfig{}.combine.risk_threshold);
 }
 
+TEST_CASE("logprob vectors count by template: a few-shot scoring run is narrow, a harvester over raw text is broad",
+          "[detectors][coverage]") {
+  const auto qs = dg::test::gsm8k(600);
+  const auto texts = dg::test::sharegpt(600);
+  if (qs.size() < 500 || texts.size() < 500) {
+    WARN("shared corpora not found; skipped");
+    return;
+  }
+  std::string shots;
+  for (int i = 0; i < 3; ++i)
+    shots += "Question: " + qs[static_cast<std::size_t>(500 + i)].first + "\nAnswer: " +
+             qs[static_cast<std::size_t>(500 + i)].second + "\n\n";
+  auto probe = [](Exchange& ex, const std::string& text) {
+    ex.request.prompt = analyzer().analyze(PromptText{"", text});
+    ex.request.max_tokens = 1;
+    ex.request.temperature = 0;
+    ex.request.logprobs = true;
+    ex.request.top_logprobs = 20;
+    ex.response.prompt_tokens = text.size() / 4;
+    ex.response.completion_tokens = 1;
+  };
+  Engine engine(EngineConfig{});
+  const auto eval = run(engine, "fp:scoring-run", 450, [&](int i, Exchange& ex) {
+    probe(ex, shots + "Question: " + qs[static_cast<std::size_t>(i)].first + "\nAnswer:");
+  });
+  CHECK(eval.coverage < 0.5);
+  CHECK(eval.max_risk < EngineConfig{}.combine.risk_threshold);
+  const auto harvester = run(engine, "fp:raw-harvester", 450, [&](int i, Exchange& ex) {
+    const auto& t = texts[static_cast<std::size_t>(i)];
+    probe(ex, t.substr(0, 40 + static_cast<std::size_t>(i * 7) % 400));
+  });
+  CHECK(harvester.coverage >= 0.7);
+  CHECK(harvester.max_risk >= EngineConfig{}.combine.risk_threshold);
+}
+
 TEST_CASE("an eval harness sending GSM8K once at temperature 0 does not alert", "[detectors][coverage]") {
   const auto qs = dg::test::gsm8k(600);
   if (qs.size() < 500) {
