@@ -132,7 +132,18 @@ double logprob(const KeyState& s, const EngineConfig& cfg, double now, std::vect
   const double temp0 = share_of(b, s.logprob.value(2, w), s, kHTemp0, cfg, now);
   const double bias_sets = b.history ? 0.0 : s.bias_sets.estimate(w);
   const double bias_requests = b.history ? 0.0 : s.logprob.value(3, w);
-  const double harvest_score = c.harvest_max_score * ramp(harvest, c.harvest_share_low, c.harvest_share_high) *
+  // Breadth of the material (coverage's counts: logprob vectors by template).
+  double breadth = 0;
+  {
+    const auto& cc = cfg.coverage;
+    const auto cw = s.coverage.weights(now, cc.common.window_s);
+    const double single = s.coverage.value(0, cw);
+    const double distinct = std::min(s.contents.estimate(cw), single);
+    if (single >= cc.common.min_requests && distinct >= cc.min_distinct)
+      breadth = ramp(distinct / single, cc.distinct_ratio_low, cc.distinct_ratio_high);
+  }
+  const double harvest_score = (c.harvest_max_score + (c.breadth_max_score - c.harvest_max_score) * breadth) *
+                               ramp(harvest, c.harvest_share_low, c.harvest_share_high) *
                                (1 - c.temp0_discount * (1 - temp0));
   // Rotation needs the sets to be distinct per request, not one fixed bias
   // re-sent: the distinct count must also be a real share of biased requests.
@@ -144,6 +155,7 @@ double logprob(const KeyState& s, const EngineConfig& cfg, double now, std::vect
     std::string e = format_percent(harvest) + " of " + format_count(b.requests) + " requests " + b.where +
                     " ask for top_logprobs=" + std::to_string(c.top_logprobs_max) + " with max_tokens<=" +
                     std::to_string(c.short_max_tokens) + "; " + format_percent(temp0) + " at temperature 0";
+    if (breadth > 0 && harvest > 0) e += "; over broad, unrelated text (breadth " + fixed(breadth, 2) + ")";
     if (bias_requests > 0)
       e += "; ~" + format_count(bias_sets) + " distinct logit_bias token sets in " + format_count(bias_requests) +
            " biased requests";

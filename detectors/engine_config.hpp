@@ -111,6 +111,15 @@ struct LogprobHarvestingConfig {
   /// 0, one template): alone it scores at most this (corroboration, not a
   /// finding); with breadth (coverage) or rotation it alerts.
   double harvest_max_score = 0.65;
+  /// The harvest shape over broad material - distinct templates per request
+  /// as coverage counts them for logprob vectors, ramped like coverage's
+  /// distinct_ratio_low..high over the coverage window - rises up to this
+  /// score: reading full distributions over unrelated text is the attack
+  /// itself, while a scoring run reads them over one benchmark template.
+  /// Above the threshold so that a non-rotating harvester does not depend on
+  /// the coverage detector (whose two-sided history discounts a key that was
+  /// broad from its first day).
+  double breadth_max_score = 0.9;
   /// Temperature 0 multiplies the harvest part by (1 - temp0_discount) when
   /// absent: harvesters want the deterministic distribution.
   double temp0_discount = 0.2;

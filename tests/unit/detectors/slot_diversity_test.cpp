@@ -30,6 +30,7 @@ struct Outcome {
   double max_risk = 0;
   double coverage = 0;
   double generation = 0;
+  double logprob = 0;
   std::vector<std::string> evidence;
 };
 
@@ -47,6 +48,7 @@ Outcome run(Engine& engine, const std::string& key, int n, Make make) {
   for (const auto& f : p.scores) {
     if (f.detector == "coverage") o.coverage = f.score;
     if (f.detector == "generation_heavy") o.generation = f.score;
+    if (f.detector == "logprob_harvesting") o.logprob = f.score;
   }
   for (const auto& f : p.findings)
     if (f.detector == "coverage") o.evidence = f.evidence;
@@ -141,12 +143,16 @@ TEST_CASE("logprob vectors count by template: a few-shot scoring run is narrow, 
     probe(ex, shots + "Question: " + qs[static_cast<std::size_t>(i)].first + "\nAnswer:");
   });
   CHECK(eval.coverage < 0.5);
+  CHECK(eval.logprob <= EngineConfig{}.logprob_harvesting.harvest_max_score + 1e-9);
   CHECK(eval.max_risk < EngineConfig{}.combine.risk_threshold);
   const auto harvester = run(engine, "fp:raw-harvester", 450, [&](int i, Exchange& ex) {
     const auto& t = texts[static_cast<std::size_t>(i)];
     probe(ex, t.substr(0, 40 + static_cast<std::size_t>(i * 7) % 400));
   });
   CHECK(harvester.coverage >= 0.7);
+  // Without rotating logit_bias the logprob detector itself finds it: the
+  // harvest shape over broad text.
+  CHECK(harvester.logprob >= EngineConfig{}.logprob_harvesting.common.threshold);
   CHECK(harvester.max_risk >= EngineConfig{}.combine.risk_threshold);
 }
 
