@@ -46,6 +46,8 @@ struct PromptAnalyzer::Automaton {
   std::vector<std::array<std::uint8_t, kKinds>> len;
   std::vector<std::uint8_t> has_out;
   std::uint16_t start = 0;
+  /// Longest phrase in bytes, its leading separator included.
+  std::size_t max_len = 1;
 
   explicit Automaton(const ReasoningLexicon& lex) {
     std::array<const std::vector<std::string>*, kKinds> lists{&lex.step_by_step, &lex.answer_reasoning,
@@ -88,6 +90,7 @@ struct PromptAnalyzer::Automaton {
         s = child[s][c];
       };
       if (is_ascii_alnum(static_cast<unsigned char>(p.front()))) step(0);
+      max_len = std::max(max_len, p.size() + 1);
       for (unsigned char c : p) step(cls[c]);
       if (out[s][k] < 255) ++out[s][k];
       len[s][k] = static_cast<std::uint8_t>(std::max<std::size_t>(len[s][k], std::min<std::size_t>(p.size(), 255)));
@@ -138,6 +141,32 @@ PromptAnalyzer::PromptAnalyzer(const ReasoningLexicon& lexicon, std::size_t max_
 
 PromptAnalyzer::~PromptAnalyzer() = default;
 
+namespace {
+
+constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+constexpr std::uint64_t kHigh = 0x8080808080808080ULL;
+constexpr std::uint64_t kLow7 = 0x7F7F7F7F7F7F7F7FULL;
+
+/// High bit set in exactly the bytes of `x` that are zero.
+constexpr std::uint64_t zero_bytes(std::uint64_t x) noexcept { return ~(((x & kLow7) + kLow7) | x | kLow7); }
+
+/// Eight bytes that normalization leaves as they are (up to case): ASCII
+/// 0x20..0x7F, spaces single, not first, not last.
+constexpr bool plain_block(std::uint64_t w) noexcept {
+  if ((w & kHigh) != 0 || ((w - 0x20 * kOnes) & ~w & kHigh) != 0) return false;  // >= 0x80 or < 0x20
+  const std::uint64_t sp = zero_bytes(w ^ (0x20 * kOnes));
+  return (sp & ((sp << 8) | 0x80ULL | (0x80ULL << 56))) == 0;
+}
+
+/// 'A'..'Z' -> 'a'..'z' in eight ASCII bytes.
+constexpr std::uint64_t lowercase_block(std::uint64_t w) noexcept {
+  const std::uint64_t ge_a = (w + 0x3F * kOnes) & kHigh;  // byte >= 'A'
+  const std::uint64_t gt_z = (w + 0x25 * kOnes) & kHigh;  // byte > 'Z'
+  return w | ((ge_a & ~gt_z) >> 2);
+}
+
+}  // namespace
+
 void PromptAnalyzer::normalize(std::string_view in, std::string& out, bool keep_lines) {
   enum Pending { None, Space, Newline, Blank };
   Pending pending = None;
@@ -149,14 +178,15 @@ void PromptAnalyzer::normalize(std::string_view in, std::string& out, bool keep_
   char* w = base;
   const auto* p = reinterpret_cast<const unsigned char*>(in.data());
   const std::size_t n = in.size();
-  constexpr std::uint64_t kOnes = 0x0101010101010101ULL, kHigh = 0x8080808080808080ULL;
   for (std::size_t i = 0; i < n; ++i) {
-    // Fastest path: eight visible ASCII bytes at once (most prose and
-    // code), capitals lowercased inside the word (SWAR).
+    // Fastest path, eight bytes at once (SWAR): ASCII prose and code whose
+    // spaces are single and between visible characters normalize to
+    // themselves, capitals lowercased. A block that starts or ends with a
+    // space, has two spaces in a row or any other byte takes the byte path.
     if (i + 8 <= n) {
       std::uint64_t word;
       std::memcpy(&word, p + i, 8);
-      if ((word & kHigh) == 0 && ((word - 0x21 * kOnes) & ~word & kHigh) == 0) {  // all in 0x21..0x7F
+      if (plain_block(word)) {
         if (pending != None) {
           if (w != base) {
             if (pending == Space) *w++ = ' ';
@@ -169,15 +199,13 @@ void PromptAnalyzer::normalize(std::string_view in, std::string& out, bool keep_
           pending = None;
         }
         for (;;) {
-          const std::uint64_t ge_a = (word + 0x3F * kOnes) & kHigh;  // byte >= 'A'
-          const std::uint64_t gt_z = (word + 0x25 * kOnes) & kHigh;  // byte > 'Z'
-          word |= (ge_a & ~gt_z) >> 2;                              // 'A'..'Z' + 0x20
+          word = lowercase_block(word);
           std::memcpy(w, &word, 8);
           w += 8;
           i += 8;
           if (i + 8 > n) break;
           std::memcpy(&word, p + i, 8);
-          if ((word & kHigh) != 0 || ((word - 0x21 * kOnes) & ~word & kHigh) != 0) break;
+          if (!plain_block(word)) break;
         }
         if (i >= n) break;
       }
@@ -562,26 +590,56 @@ void PromptAnalyzer::scan_cues(std::string_view normalized, Cues& cues) const {
   const std::size_t classes = a.classes;
   const std::uint32_t* jump = a.jump.data();
   const std::uint8_t* cls = a.cls.data();
-  std::uint32_t off = static_cast<std::uint32_t>(a.start * classes);
+  const auto* text = reinterpret_cast<const unsigned char*>(normalized.data());
   const std::size_t n = normalized.size();
-  for (std::size_t i = 0; i < n; ++i) {
-    const std::uint32_t v = jump[off + cls[static_cast<unsigned char>(normalized[i])]];
-    off = v & ~Automaton::kHasOut;
-    if (!(v & Automaton::kHasOut)) continue;
+  auto on_hit = [&](std::uint32_t off, std::size_t end, Cues& c) {
     const std::size_t state = off / classes;
     const auto& o = a.out[state];
     for (std::size_t k = 0; k < kKinds; ++k) hits[k] += o[k];
-    const std::size_t end = i + 1;
     if (o[kGiven] || o[kAnswer]) {
       const std::size_t len = std::max(a.len[state][kGiven], a.len[state][kAnswer]);
       const bool cond = conditional_before(normalized, end >= len ? end - len : 0);
-      if (o[kAnswer] && !cond) ++cues.answer;
+      if (o[kAnswer] && !cond) ++c.answer;
       if (o[kGiven] && !cond && !negated_after(normalized, end)) {
-        if (cues.given < Cues::kMaxPos) cues.given_at[cues.given] = static_cast<std::uint32_t>(end);
-        ++cues.given;
+        if (c.given < Cues::kMaxPos) c.given_at[c.given] = static_cast<std::uint32_t>(end);
+        ++c.given;
       }
     }
-    if (o[kExplain] && cues.explains < Cues::kMaxPos) cues.explain_at[cues.explains++] = static_cast<std::uint32_t>(end);
+    if (o[kExplain] && c.explains < Cues::kMaxPos) c.explain_at[c.explains++] = static_cast<std::uint32_t>(end);
+  };
+  // Two independent lanes interleaved (the automaton is one dependent load
+  // per byte; two chains run in parallel on an out-of-order core): lane A
+  // reads [0, mid), lane B reads [mid - max_len, n) from the root state and
+  // reports only phrases ending after mid. Any phrase ending after mid
+  // starts after mid - max_len, so both lanes together report exactly what
+  // one pass would.
+  const std::size_t mid = n >= 512 ? n / 2 : n;
+  const std::size_t b0 = mid - std::min(mid, a.max_len + 1);
+  Cues tail;
+  std::uint32_t offa = static_cast<std::uint32_t>(a.start * classes), offb = 0;
+  std::size_t j = b0;
+  for (std::size_t i = 0; i < mid; ++i, ++j) {
+    const std::uint32_t va = jump[offa + cls[text[i]]];
+    const std::uint32_t vb = jump[offb + cls[text[j]]];
+    offa = va & ~Automaton::kHasOut;
+    offb = vb & ~Automaton::kHasOut;
+    if (va & Automaton::kHasOut) [[unlikely]] on_hit(offa, i + 1, cues);
+    if ((vb & Automaton::kHasOut) && j + 1 > mid && mid < n) [[unlikely]] on_hit(offb, j + 1, tail);
+  }
+  if (mid < n) {
+    for (; j < n; ++j) {
+      const std::uint32_t vb = jump[offb + cls[text[j]]];
+      offb = vb & ~Automaton::kHasOut;
+      if ((vb & Automaton::kHasOut) && j + 1 > mid) [[unlikely]] on_hit(offb, j + 1, tail);
+    }
+    cues.answer += tail.answer;
+    for (unsigned k = 0; k < std::min<unsigned>(tail.given, Cues::kMaxPos); ++k) {
+      if (cues.given < Cues::kMaxPos) cues.given_at[cues.given] = tail.given_at[k];
+      ++cues.given;
+    }
+    if (tail.given > Cues::kMaxPos) cues.given += tail.given - Cues::kMaxPos;
+    for (unsigned k = 0; k < tail.explains && cues.explains < Cues::kMaxPos; ++k)
+      cues.explain_at[cues.explains++] = tail.explain_at[k];
   }
   cues.hits = LexiconHits{hits[kStep], hits[kAnswer], hits[kCot], hits[kGiven], hits[kExplain]};
 }

@@ -269,3 +269,23 @@ TEST_CASE("normalize: the eight-bytes-at-a-time path equals the byte-wise rules"
     }
   }
 }
+
+TEST_CASE("lexicon scan finds phrases wherever they sit, also across the middle of long prompts", "[detectors]") {
+  // The scan runs two interleaved lanes on long text; a phrase must be found
+  // exactly once whatever its offset relative to the split.
+  std::string filler;
+  while (filler.size() < 1400) filler += "lorem ipsum dolor sat amet consectetur ";  // no truncation spells "si"
+  for (std::size_t len : {600u, 1001u, 1400u}) {
+    for (std::size_t at = len / 2 - 60; at < len / 2 + 20; ++at) {
+      std::string text = filler.substr(0, at) + " Let's think step by step. 答案是18。 " + filler.substr(0, len - at);
+      INFO("len " << len << " phrase at " << at);
+      const auto f = user(text);
+      // Same count as the single-lane reference scan ("let's think", "think
+      // step", "step by step").
+      CHECK(f.reasoning_markers == analyzer().scan(norm(text)).step_by_step);
+      auto g = user(filler.substr(0, at) + " The answer is 18. Explain why. " + filler.substr(0, len - at));
+      CHECK(g.states_answer);
+      CHECK(analyzer().scan(norm(text)).step_by_step == 3);
+    }
+  }
+}
