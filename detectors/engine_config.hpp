@@ -152,7 +152,12 @@ struct GenerationHeavyConfig {
   /// temperature 0). A benchmark run scores answers it generates; a text
   /// harvester has no use for logprobs (and one that wants them at the
   /// maximum is the logprob detector's).
-  double scoring_discount = 0.5;
+  /// 0.6 (was 0.5): an all-evaluation key then scores at most 0.4, strictly
+  /// below corroboration_score (0.5). At 0.5 a zero-shot CoT run over a
+  /// benchmark with verbose answers (ratio >= 4) scored exactly 0.5 and,
+  /// with the breadth every benchmark has, reached risk 0.8: evaluation-
+  /// shaped traffic alone must never supply the output corroboration.
+  double scoring_discount = 0.6;
 };
 
 /// 4. Coverage: breadth of the *distillable* material a key collects - many

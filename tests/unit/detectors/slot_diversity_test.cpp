@@ -156,6 +156,34 @@ TEST_CASE("logprob vectors count by template: a few-shot scoring run is narrow, 
   CHECK(harvester.max_risk >= EngineConfig{}.combine.risk_threshold);
 }
 
+TEST_CASE("a zero-shot CoT eval with verbose answers at temperature 0 with logprobs does not alert",
+          "[detectors][coverage]") {
+  const auto qs = dg::test::gsm8k(600);
+  if (qs.size() < 500) {
+    WARN("shared GSM8K corpus not found; skipped");
+    return;
+  }
+  Engine engine(EngineConfig{});
+  std::mt19937_64 rng(11);
+  // Bare questions are broad (every item is its own prompt) and a reasoning
+  // model answers at 5-10x the question's length: breadth plus long answers,
+  // but every request is evaluation-shaped (logprobs below the maximum at
+  // temperature 0), which must not supply the output corroboration.
+  const auto o = run(engine, "fp:eval-verbose", 500, [&](int i, Exchange& ex) {
+    const std::string text = qs[static_cast<std::size_t>(i)].first + "\nLet's think step by step.";
+    ex.request.prompt = analyzer().analyze(PromptText{"", text});
+    ex.request.max_tokens = 2048;
+    ex.request.temperature = 0;
+    ex.request.logprobs = true;
+    ex.request.top_logprobs = 1;
+    ex.response.prompt_tokens = text.size() / 4;
+    ex.response.completion_tokens = text.size() / 4 * (5 + rng() % 6);
+  });
+  CHECK(o.coverage >= 0.5);
+  CHECK(o.generation < EngineConfig{}.combine.corroboration_score);
+  CHECK(o.max_risk < EngineConfig{}.combine.risk_threshold);
+}
+
 TEST_CASE("an eval harness sending GSM8K once at temperature 0 does not alert", "[detectors][coverage]") {
   const auto qs = dg::test::gsm8k(600);
   if (qs.size() < 500) {
