@@ -1,5 +1,7 @@
 #include "gateway/request_features.hpp"
 
+#include "detectors/hash.hpp"
+
 #include <boost/json.hpp>
 
 #include <cstdint>
@@ -10,26 +12,6 @@ namespace json = boost::json;
 using detectors::Endpoint;
 
 namespace {
-
-// Stable across builds and platforms (capture logs are replayed by later
-// versions), unlike std::hash.
-std::uint64_t fnv1a(std::string_view s) noexcept {
-  std::uint64_t h = 0xcbf29ce484222325ULL;
-  for (unsigned char c : s) {
-    h ^= c;
-    h *= 0x100000001b3ULL;
-  }
-  return h;
-}
-
-std::uint64_t mix(std::uint64_t x) noexcept {  // splitmix64 finaliser
-  x ^= x >> 30;
-  x *= 0xbf58476d1ce4e5b9ULL;
-  x ^= x >> 27;
-  x *= 0x94d049bb133111ebULL;
-  x ^= x >> 31;
-  return x;
-}
 
 const json::value* field(const json::object& o, std::string_view name) noexcept {
   return o.if_contains(name);
@@ -139,8 +121,9 @@ void read_logit_bias(const json::object& body, detectors::RequestFeatures& f) {
   if (!lb || !lb->is_object()) return;
   std::uint64_t h = 0;
   for (const auto& kv : lb->get_object()) {
-    // Sum of mixed per-token hashes: independent of key order.
-    h += mix(fnv1a(kv.key()));
+    // Sum of per-token hashes: independent of key order. hash_bytes is
+    // stable across builds (capture logs are replayed by later versions).
+    h += detectors::hash_bytes(kv.key());
     ++f.logit_bias_size;
   }
   f.logit_bias_hash = f.logit_bias_size ? (h | 1) : 0;
