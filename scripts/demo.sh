@@ -116,8 +116,9 @@ sed -e "s#http://127.0.0.1:18000#http://127.0.0.1:$upstream_port#" \
 (cd "$work" && exec "$bin_dir/distillguard" --config "$work/demo.yaml") >"$work/distillguard.log" 2>&1 &
 pids+=($!)
 proxy_port=$(wait_for_port "$work/distillguard.log" 'distillguard listening on [0-9.]+:[0-9]+' "distillguard")
-admin_port=$(wait_for_port "$work/distillguard.log" 'admin API listening on [0-9.]+:[0-9]+' "the admin API")
-proxy=http://127.0.0.1:$proxy_port admin=http://127.0.0.1:$admin_port
+admin_port=$(wait_for_port "$work/distillguard.log" 'admin API listening on [0-9.]+:[0-9]+' "the admin API") ||
+  echo "demo.sh: continuing without the admin API (no decisions or metrics to show)" >&2
+proxy=http://127.0.0.1:$proxy_port admin=http://127.0.0.1:${admin_port:-0}
 echo "upstream 127.0.0.1:$upstream_port   proxy $proxy   admin $admin   receiver 127.0.0.1:$receiver_port"
 
 say "Generating ${duration} s of labelled traffic (dg-simulate --scenario demo-campaign)"
@@ -144,9 +145,10 @@ tail -n 1 "$work/play.log"
 
 # Alerts are sent asynchronously: wait until the receiver's file stops growing
 # (3 s without a new alert), at most 20 s.
+touch "$work/alerts.jsonl"
 deadline=$((SECONDS + 20)) last=-1 stable_since=$SECONDS
 while ((SECONDS < deadline)); do
-  n=$(wc -l <"$work/alerts.jsonl" 2>/dev/null || echo 0)
+  n=$(wc -l <"$work/alerts.jsonl")
   if [ "$n" != "$last" ]; then last=$n stable_since=$SECONDS; elif ((n > 0 && SECONDS - stable_since >= 3)); then break; fi
   sleep 0.5
 done
