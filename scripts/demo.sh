@@ -47,7 +47,8 @@ done
 if ((quick)); then duration=${duration:-150} speed=${speed:-6}
 else duration=${duration:-300} speed=${speed:-5}; fi
 
-say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+if [ -t 1 ]; then bold=$'\033[1m' plain=$'\033[0m'; else bold="" plain=""; fi
+say() { printf '\n%s== %s%s\n' "$bold" "$*" "$plain"; }
 die() { echo "demo.sh: $*" >&2; exit 1; }
 
 if ((build)); then
