@@ -184,13 +184,21 @@ jq -r '(["class", "keys", "requests", "200", "429", "403", "keys throttled", "ke
      (map(select(.blocked > 0 or .action == "block")) | length)] | @tsv)' "$work/keys.json" | column -t -s $'\t'
 
 say "Why: decisions taken (GET /v1/decisions, with the detectors' evidence)"
+# Members of one campaign share their evidence: one entry per campaign.
 jq -r --slurpfile cls "$work/classes.json" '
+  def cls: $cls[0][.] .class // "?";
   .data // [] | if length == 0 then "(no decisions)" else
-  sort_by(.action != "block", .created)[] |
-  "\(.action | ascii_upcase) \(.key_fp) [\($cls[0][.key_fp].class // "?")] rule=\(.rule // "-") risk=\(.risk * 100 | round / 100)"
-  + (if .campaign then " campaign=\(.campaign)" else "" end)
-  + "\n    reason: \(.reason)"
-  + ([.evidence[:2][] | "\n    - \(.[:200])"] | join(""))
+  group_by(.campaign // .key_fp) | sort_by(.[0].action != "block", .[0].action != "throttle", .[0].created)[] |
+  .[0] as $d |
+  if length > 1 then
+    "\($d.action | ascii_upcase) \(length) keys of campaign \($d.campaign) [\(map(.key_fp | cls) | unique | join(","))] rule=\($d.rule // "-") risk=\(map(.risk) | max * 100 | round / 100)"
+    + "\n    keys: \(map(.key_fp) | join(" "))"
+  else
+    "\($d.action | ascii_upcase) \($d.key_fp) [\($d.key_fp | cls)] rule=\($d.rule // "-") risk=\($d.risk * 100 | round / 100)"
+    + (if $d.campaign then " campaign=\($d.campaign)" else "" end)
+  end
+  + "\n    reason: \($d.reason)"
+  + ([$d.evidence[:3][] | "\n    - \(.[:220])"] | join(""))
   end' "$work/decisions.json" | head -n 60
 
 say "Alerts received by the webhook receiver (HMAC-SHA256 signatures checked)"
