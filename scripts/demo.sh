@@ -140,7 +140,7 @@ jq -r 'to_entries[] | [.key, .value.class, .value.persona, (.value.campaign // "
   >"$work/classes.json"
 
 say "Playing it through DistillGuard at ${speed}x (about $((duration / speed)) s)"
-"$bin_dir/dg-play" --target "$proxy" --speed "$speed" --concurrency 16 --timeout-ms 30000 \
+"$bin_dir/dg-play" --target "$proxy" --speed "$speed" --concurrency 16 --timeout-ms 30000 --demo-usage \
   --json "$work/play.json" "$work/traffic.jsonl" >"$work/play.log" 2>&1 || { cat "$work/play.log" >&2; die "dg-play failed"; }
 tail -n 1 "$work/play.log"
 
