@@ -1,7 +1,7 @@
 #pragma once
-/// YAML section `campaign:` -> detectors::CampaignConfig.
+/// YAML section `campaigns:` (top level of distillguard.yaml) -> detectors::CampaignConfig.
 ///
-///   campaign:
+///   campaigns:
 ///     enabled: true
 ///     max_keys: 200000          # keys tracked at most (sampled-LRU eviction at the cap, counted)
 ///     min_campaign_keys: 8      # smallest campaign

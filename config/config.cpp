@@ -17,6 +17,7 @@ Config from_root(const YAML::Node& root, const std::string& file) {
   keep("policy", c.policy);
   keep("admin", c.admin);
   keep("alerts", c.alerts);
+  keep("campaigns", c.campaigns);
   s.finish();
   return c;
 }

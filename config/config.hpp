@@ -1,6 +1,6 @@
 #pragma once
 /// The whole distillguard configuration file. The proxy's sections are parsed
-/// here; the sections owned by detection, policy, admin and alerts are kept as
+/// here; the sections owned by detection, campaigns, policy, admin and alerts are kept as
 /// raw YAML nodes for their owners to read (with YamlSection, so their errors
 /// are located too). Any other top-level key is an error.
 
@@ -19,6 +19,7 @@ struct Config {
   YAML::Node policy;
   YAML::Node admin;
   YAML::Node alerts;
+  YAML::Node campaigns;  ///< the cross-key campaign linker (config/campaign_config.hpp)
 };
 
 /// Loads and validates `path`. Throws ConfigError ("file:line:column: message").

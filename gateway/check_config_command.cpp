@@ -2,6 +2,7 @@
 #include <string>
 
 #include "config/config.hpp"
+#include "gateway/app.hpp"
 #include "gateway/commands.hpp"
 
 namespace dg::gateway {
@@ -22,7 +23,7 @@ int run_check_config(int argc, char** argv) {
     return 2;
   }
   try {
-    (void)config::load_config(path);
+    validate_config(config::load_config(path));
   } catch (const config::ConfigError& e) {
     std::cerr << e.what() << "\n";
     return 2;

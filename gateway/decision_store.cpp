@@ -49,6 +49,7 @@ bool DecisionStore::apply(const Decision& d, std::string_view actor, double now)
   if (!audit_.record(lift ? "lift" : "decision", d, actor, now, previous))
     spdlog::warn("audit log: cannot write {}", audit_.path());
   if (listener_) listener_(d, actor);
+  if (extra_listener_) extra_listener_(d, actor);
   return ok;
 }
 

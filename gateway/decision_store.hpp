@@ -51,6 +51,11 @@ class DecisionStore {
   void set_listener(std::function<void(const detectors::Decision&, std::string_view actor)> listener) {
     listener_ = std::move(listener);
   }
+  /// A second listener beside set_listener's (the campaign linker's rotation
+  /// memory; alerts own the first). Set before serving.
+  void set_extra_listener(std::function<void(const detectors::Decision&, std::string_view actor)> listener) {
+    extra_listener_ = std::move(listener);
+  }
 
  private:
   DecisionStoreOptions options_;
@@ -61,6 +66,7 @@ class DecisionStore {
   std::atomic<std::uint64_t> journal_failures_{0};
   std::atomic<std::uint64_t> changes_{0};
   std::function<void(const detectors::Decision&, std::string_view)> listener_;
+  std::function<void(const detectors::Decision&, std::string_view)> extra_listener_;
 };
 
 }  // namespace dg::gateway

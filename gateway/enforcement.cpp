@@ -15,7 +15,8 @@ double wall_now() {
 }
 }  // namespace
 
-std::unique_ptr<Enforcement> Enforcement::create(const config::Config& cfg, detectors::Engine* engine, double now) {
+std::unique_ptr<Enforcement> Enforcement::create(const config::Config& cfg, detectors::Engine* engine, double now,
+                                                 std::function<boost::json::value()> campaigns) {
   std::unique_ptr<Enforcement> e(new Enforcement());
   if (cfg.admin && !cfg.admin.IsNull()) {
     config::YamlSection section(cfg.admin, cfg.path, "admin");
@@ -74,6 +75,7 @@ std::unique_ptr<Enforcement> Enforcement::create(const config::Config& cfg, dete
     ctx.store = e->store_.get();
     ctx.reloader = e->reloader_.get();
     ctx.detection = e->source_.get();
+    ctx.campaigns = std::move(campaigns);
     register_admin_routes(*e->admin_, ctx);
   }
   return e;

@@ -35,7 +35,9 @@ class Enforcement {
   /// (skipped lines are logged as warnings with file:line). `engine` may be
   /// null (operator decisions only). Throws config::ConfigError on an invalid
   /// policy or admin section, std::runtime_error when the journal cannot be written.
-  static std::unique_ptr<Enforcement> create(const config::Config& cfg, detectors::Engine* engine, double now);
+  /// `campaigns` (optional) serves GET /v1/campaigns on the admin API.
+  static std::unique_ptr<Enforcement> create(const config::Config& cfg, detectors::Engine* engine, double now,
+                                             std::function<boost::json::value()> campaigns = {});
 
   ~Enforcement();
 

@@ -29,9 +29,11 @@ std::unique_ptr<Observability> Observability::create(const config::Config& cfg, 
   o->callbacks_.push_back(publish_decision_gauges(m, enforcement.store().table(), unix_now));
   o->callbacks_.push_back(publish_reloader_counters(m, enforcement.reloader()));
   if (engine) {
-    o->callbacks_.push_back(publish_engine_gauges(m, [engine] {
+    o->callbacks_.push_back(publish_engine_gauges(m, [engine, self = o.get()] {
       auto s = engine->stats();
-      return EngineGaugeSource{s.keys_tracked, 0, s.keys_evicted_idle, s.keys_evicted_cap};
+      const auto* linker = self->linker_.load();
+      const std::uint64_t campaigns = linker ? linker->stats().campaigns : 0;
+      return EngineGaugeSource{s.keys_tracked, campaigns, s.keys_evicted_idle, s.keys_evicted_cap};
     }));
   }
   if (auto* admin = enforcement.admin()) register_metrics_route(*admin, m);

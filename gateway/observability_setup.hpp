@@ -14,10 +14,12 @@
 ///
 /// Lifetime: outlives the ProxyServer; the Enforcement outlives it.
 
+#include <atomic>
 #include <memory>
 
 #include "config/alerts_config.hpp"
 #include "config/config.hpp"
+#include "detectors/campaign_linker.hpp"
 #include "detectors/engine.hpp"
 #include "gateway/alert_dispatcher.hpp"
 #include "gateway/decision_alerts.hpp"
@@ -40,6 +42,8 @@ class Observability {
   std::shared_ptr<ProxyHooks> hooks() { return hooks_; }
   /// Publishes the proxy's own counters (upstream errors).
   void attach_proxy(const ProxyServer& server);
+  /// dg_campaigns_tracked reads this linker (before serving; it must outlive this object).
+  void attach_campaigns(const detectors::CampaignLinker& linker) { linker_.store(&linker); }
   void start();
   /// Flushes queued alerts for up to the configured flush timeout.
   void stop();
@@ -54,6 +58,7 @@ class Observability {
   std::unique_ptr<DecisionAlerter> alerter_;
   std::shared_ptr<ProxyHooks> hooks_;
   std::vector<std::uint64_t> callbacks_;
+  std::atomic<const detectors::CampaignLinker*> linker_{nullptr};
 };
 
 }  // namespace dg::gateway

@@ -1,4 +1,6 @@
+#include <chrono>
 #include <iostream>
+#include <memory>
 #include <string>
 
 #include <boost/asio/io_context.hpp>
@@ -7,11 +9,15 @@
 
 #include "config/config.hpp"
 #include "gateway/commands.hpp"
-#include "gateway/proxy_server.hpp"
+#include "gateway/app.hpp"
 
 namespace dg::gateway {
 
 namespace {
+
+double wall_now() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
 
 void configure_logging(const config::LogConfig& log) {
   spdlog::set_level(spdlog::level::from_str(log.level));
@@ -53,16 +59,26 @@ int run_proxy(int argc, char** argv) {
     if (ec) return;
     spdlog::info("signal {}: draining for up to {} ms", sig, cfg.proxy.timeouts.shutdown_grace_ms);
   });
-  ProxyServer server(cfg);
+  std::unique_ptr<App> app;
   try {
-    server.start();
+    app = App::create(cfg, wall_now());
+  } catch (const config::ConfigError& e) {
+    std::cerr << e.what() << "\n";
+    return 2;
   } catch (const std::exception& e) {
     spdlog::error("{}", e.what());
     return 1;
   }
-  // SIGTERM/SIGINT: stop accepting, drain in-flight exchanges within the grace period.
+  try {
+    app->start();  // logs "distillguard listening on HOST:PORT ..." and "admin API listening on ..."
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
+    return 1;
+  }
+  // SIGTERM/SIGINT: stop accepting, drain in-flight exchanges within the grace
+  // period, then stop the linker, enforcement and alert delivery (flushed).
   signals_io.run();
-  server.stop();
+  app->stop();
   spdlog::info("stopped");
   return 0;
 }

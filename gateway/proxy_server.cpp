@@ -105,6 +105,7 @@ std::uint16_t ProxyServer::start() {
     auto w = std::make_unique<Worker>();
     w->pool = std::make_unique<UpstreamPool>(*w->io, *target, tls_ ? &tls_->ctx : nullptr, cfg_, *stats_);
     w->ctx.reset(new WorkerContext(*w->io, cfg_, *hooks_, *stats_, *w->pool, capture_.get(), *access));
+    w->ctx->analyzer = analyzer_;
     const tcp::endpoint ep(address, port);
     boost::system::error_code ec;
     w->acceptor->open(ep.protocol(), ec);

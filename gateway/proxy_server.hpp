@@ -21,6 +21,7 @@
 
 #include "config/config.hpp"
 #include "config/proxy_config.hpp"
+#include "gateway/prompt_analyzer_source.hpp"
 #include "gateway/proxy_hooks.hpp"
 #include "gateway/proxy_stats.hpp"
 
@@ -38,6 +39,11 @@ class ProxyServer {
   ~ProxyServer();
   ProxyServer(const ProxyServer&) = delete;
   ProxyServer& operator=(const ProxyServer&) = delete;
+
+  /// The proxy analyzes every request's prompt text itself (once, where it
+  /// extracts the features) with the analyzer this returns, typically
+  /// `[&engine] { return engine.analyzer(); }`. Call before start().
+  void set_prompt_analyzer(PromptAnalyzerSource source) { analyzer_ = std::move(source); }
 
   /// Binds the listeners and starts the worker threads; returns the bound port.
   /// Throws std::runtime_error (bad upstream URL, CA file, bind failure, capture file).
@@ -69,6 +75,7 @@ class ProxyServer {
   std::unique_ptr<Tls> tls_;
   std::shared_ptr<AccessLog> access_;
   std::vector<std::unique_ptr<Worker>> workers_;
+  PromptAnalyzerSource analyzer_;
   std::uint16_t port_ = 0;
   bool running_ = false;
 };

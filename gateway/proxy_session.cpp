@@ -1,5 +1,8 @@
 #include "gateway/proxy_session.hpp"
 
+#include "gateway/dg_metrics.hpp"
+#include "gateway/observability.hpp"
+
 #include <array>
 #include <chrono>
 #include <optional>
@@ -284,6 +287,8 @@ net::awaitable<bool> handle_request(WorkerContext& ctx, beast::tcp_stream& clien
   std::string body = std::move(req.body());
   const auto extracted = extract_request_features(path, body);
   ex.request = extracted.features;
+  if (ctx.analyzer && (!extracted.text.system.empty() || !extracted.text.last_user.empty()))
+    if (auto analyzer = ctx.analyzer()) ex.request.prompt = analyzer->analyze(extracted.text);
   if (!body.empty() && !extracted.features.body_is_json) ctx.stats.non_json_bodies.fetch_add(1, std::memory_order_relaxed);
 
   std::string action = "allow";
@@ -305,9 +310,11 @@ net::awaitable<bool> handle_request(WorkerContext& ctx, beast::tcp_stream& clien
     }
     if (ctx.capture && !ctx.capture->append(make_traffic_record(ex, body, ctx.capture->include_content())))
       ctx.stats.capture_dropped.fetch_add(1, std::memory_order_relaxed);
-    ctx.access.write(AccessEntry{ex.key_fp, ex.client_ip, ex.method, ex.path, ex.request.model, action, status,
-                                 ex.response.prompt_tokens, ex.response.completion_tokens, ex.response.usage_estimated,
-                                 upstream_ms, ex.response.latency_ms - upstream_ms, ex.response.latency_ms, bytes_out});
+    const AccessEntry entry{ex.key_fp, ex.client_ip, ex.method, ex.path, ex.request.model, action, status,
+                            ex.response.prompt_tokens, ex.response.completion_tokens, ex.response.usage_estimated,
+                            upstream_ms, ex.response.latency_ms - upstream_ms, ex.response.latency_ms, bytes_out};
+    ctx.access.write(entry);
+    record_access_latency(default_metrics(), entry);
   };
 
   if (key.empty() && !cfg.identity.allow_anonymous) {

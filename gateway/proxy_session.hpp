@@ -13,6 +13,7 @@
 #include "gateway/capture_log.hpp"
 #include "gateway/net.hpp"
 #include "gateway/proxy_hooks.hpp"
+#include "gateway/prompt_analyzer_source.hpp"
 #include "gateway/proxy_stats.hpp"
 #include "gateway/upstream_pool.hpp"
 
@@ -33,6 +34,8 @@ struct WorkerContext {
   UpstreamPool& pool;
   CaptureLog* capture = nullptr;  ///< null when capture is off
   const AccessLog& access;
+  /// Prompt analysis of each request (null: the prompt features stay empty).
+  PromptAnalyzerSource analyzer;
 
   bool draining = false;                            ///< finish in-flight work, accept nothing new
   std::unordered_set<beast::tcp_stream*> idle_clients;  ///< waiting for a request head (closed on drain)

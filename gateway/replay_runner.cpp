@@ -10,19 +10,19 @@
 #include <iomanip>
 #include <unordered_map>
 
-#include "config/yaml_reader.hpp"
+#include "config/config.hpp"
+#include "config/policy_config.hpp"
+#include "detectors/campaign_linker.hpp"
+#include "detectors/policy_engine.hpp"
+#include "gateway/app.hpp"
+#include "gateway/campaign_runtime.hpp"
+#include "gateway/decision_table.hpp"
 #include "gateway/key_fingerprint.hpp"
 #include "gateway/replay_reader.hpp"
 #include "gateway/request_features.hpp"
 
 #include "detectors/engine.hpp"
 #include "detectors/prompt_analyzer.hpp"
-// The detection section parser comes with the detection helper's config
-// work; until it is merged, replay runs the engine with its defaults.
-#if __has_include("config/detection_config.hpp")
-#define DG_REPLAY_HAS_DETECTION_CONFIG 1
-#include "config/detection_config.hpp"
-#endif
 
 namespace dg::gateway {
 
@@ -65,6 +65,14 @@ struct ReplayRunner::Impl {
   detectors::EngineConfig config;
   std::unique_ptr<detectors::PromptAnalyzer> analyzer;
   std::unique_ptr<detectors::Engine> engine;
+  // The same policy and campaign linker as live (config sections `policy`
+  // and `campaigns`); decisions go to an in-memory table (escalation).
+  std::unique_ptr<detectors::CampaignLinker> linker;
+  std::shared_ptr<const detectors::Policy> policy;
+  DecisionTable table;
+
+  void write_line(std::string_view event, double ts, const std::string& fp, const detectors::KeyAssessment& a,
+                  const detectors::Decision* d);
 
   const std::string& fingerprint(std::string_view key) {
     auto it = fp_cache.find(key);
@@ -76,21 +84,20 @@ struct ReplayRunner::Impl {
 
 ReplayRunner::ReplayRunner(const std::string& config_path, std::ostream* output) : impl_(std::make_unique<Impl>()) {
   impl_->output = output;
-  YAML::Node root;
-  if (!config_path.empty()) root = config::load_yaml_file(config_path);
-  if (root && root.IsMap()) {
-    if (auto identity = root["identity"]; identity && identity.IsMap())
-      if (auto salt = identity["fingerprint_salt"]; salt && salt.IsScalar()) impl_->salt = salt.Scalar();
-  }
-#ifdef DG_REPLAY_HAS_DETECTION_CONFIG
-  if (root && root.IsMap() && root["detection"]) {
-    config::YamlSection section(root["detection"], config_path, "detection");
-    impl_->config = config::parse_detection_config(section);
-  }
-#endif
+  // Every section, as the proxy reads it (an absent file: built-in defaults).
+  config::Config cfg;
+  if (!config_path.empty()) cfg = config::load_config(config_path);
+  impl_->salt = cfg.proxy.identity.fingerprint_salt;
+  impl_->config = load_engine_config(cfg);
   impl_->threshold = impl_->config.combine.risk_threshold;
   impl_->analyzer = std::make_unique<detectors::PromptAnalyzer>(impl_->config.lexicon, impl_->config.max_scan_bytes);
   impl_->engine = std::make_unique<detectors::Engine>(impl_->config);
+  if (auto campaigns = load_campaign_config(cfg); campaigns.enabled)
+    impl_->linker = std::make_unique<detectors::CampaignLinker>(std::move(campaigns));
+  if (!config_path.empty()) {
+    auto policy = std::make_shared<detectors::Policy>(config::load_policy(config::locate_policy(config_path)));
+    if (!policy->rules.empty()) impl_->policy = std::move(policy);
+  }
 }
 
 ReplayRunner::~ReplayRunner() = default;
@@ -139,7 +146,25 @@ void ReplayRunner::observe(const TrafficRecord& r) {
   ex.response.completion_tokens = r.completion_tokens.value_or(0);
   ex.response.usage_estimated = !r.prompt_tokens && !r.completion_tokens;
   ex.response.latency_ms = r.latency_ms;
-  const detectors::KeyAssessment a = m.engine->observe(ex);
+  if (m.linker) {
+    // As live: clustering beside the stream of exchanges (here every
+    // cluster_interval_s of event time), findings forwarded before this
+    // record is observed; the record itself, then any rotation link.
+    if (m.linker->maybe_cluster(r.ts)) forward_memberships(*m.linker, *m.engine, r.ts);
+    m.linker->record(ex);
+    forward_rotation_link(*m.linker, *m.engine, ex);
+  }
+  detectors::KeyAssessment a = m.engine->observe(ex);
+  if (a.key_fp.empty()) a.key_fp = fp;
+  if (m.policy) {
+    if (auto d = detectors::PolicyEngine::evaluate(*m.policy, a, ex.tenant, r.ts, m.table)) {
+      ++m.stats.decisions;
+      if (m.linker) m.linker->note_actioned(fp, detectors::to_string(d->action), r.ts);
+      sum.final_action = std::string(detectors::to_string(d->action));
+      if (m.output) m.write_line("decision", r.ts, fp, a, &*d);
+      m.table.put(std::move(*d));
+    }
+  }
   if (a.risk > sum.max_risk) {
     sum.max_risk = a.risk;
     sum.top_evidence.clear();
@@ -148,8 +173,8 @@ void ReplayRunner::observe(const TrafficRecord& r) {
         if (sum.top_evidence.size() < 4) sum.top_evidence.push_back(e);
   }
   if (!a.campaign.empty()) sum.campaign = a.campaign;
-  if (a.risk >= m.threshold && sum.final_action != "alert") {
-    sum.final_action = "alert";
+  if (a.risk >= m.threshold && sum.alert_index == 0) {
+    if (!m.policy) sum.final_action = "alert";
     sum.alert_ts = r.ts;
     sum.alert_index = a.request_index;
   }
@@ -166,47 +191,67 @@ void ReplayRunner::observe(const TrafficRecord& r) {
     for (const auto& f : a.findings)
       if (std::find(sum.detectors.begin(), sum.detectors.end(), f.detector) == sum.detectors.end())
         sum.detectors.push_back(f.detector);
-    if (m.output) {
-      std::string& l = m.line;
-      l.clear();
-      l += "{\"ts\":";
-      append_number(r.ts, l, "%.3f");
-      l += ",\"key\":";
-      append_json_string(fp, l);
-      l += ",\"event\":\"finding\",\"risk\":";
-      append_number(a.risk, l);
-      bool campaign_origin = false;
-      for (const auto& f : a.findings) campaign_origin |= f.detector == "campaign";
-      l += ",\"origin\":";
-      l += campaign_origin ? "\"campaign\"" : "\"detector\"";
-      l += ",\"detectors\":{";
-      bool first = true;
-      for (const auto& f : a.findings) {
-        if (!first) l += ',';
-        first = false;
-        append_json_string(f.detector, l);
-        l += ':';
-        append_number(f.score, l);
-      }
-      l += '}';
-      if (!a.campaign.empty()) {
-        l += ",\"campaign\":";
-        append_json_string(a.campaign, l);
-      }
-      l += ",\"evidence\":[";
-      first = true;
-      for (const auto& f : a.findings)
-        for (const auto& e : f.evidence) {
-          if (!first) l += ',';
-          first = false;
-          append_json_string(e, l);
-        }
-      l += "],\"request_index\":";
-      l += std::to_string(a.request_index);
-      l += "}\n";
-      m.output->write(l.data(), static_cast<std::streamsize>(l.size()));
-    }
+    if (m.output) m.write_line("finding", r.ts, fp, a, nullptr);
   }
+}
+
+void ReplayRunner::Impl::write_line(std::string_view event, double ts, const std::string& fp,
+                                    const detectors::KeyAssessment& a, const detectors::Decision* d) {
+  std::string& l = line;
+  l.clear();
+  l += "{\"ts\":";
+  append_number(ts, l, "%.3f");
+  l += ",\"key\":";
+  append_json_string(fp, l);
+  l += ",\"event\":";
+  append_json_string(event, l);
+  if (d) {
+    l += ",\"action\":";
+    append_json_string(detectors::to_string(d->action), l);
+    if (d->action == detectors::Action::Shadow) {
+      l += ",\"intended\":";
+      append_json_string(detectors::to_string(d->intended), l);
+    }
+    l += ",\"rule\":";
+    append_json_string(d->rule, l);
+  }
+  l += ",\"risk\":";
+  append_number(a.risk, l);
+  bool campaign_origin = false;
+  for (const auto& f : a.findings) campaign_origin |= f.detector == "campaign";
+  l += ",\"origin\":";
+  l += campaign_origin ? "\"campaign\"" : "\"detector\"";
+  l += ",\"detectors\":{";
+  bool first = true;
+  for (const auto& f : a.findings) {
+    if (!first) l += ',';
+    first = false;
+    append_json_string(f.detector, l);
+    l += ':';
+    append_number(f.score, l);
+  }
+  l += '}';
+  if (!a.campaign.empty()) {
+    l += ",\"campaign\":";
+    append_json_string(a.campaign, l);
+  }
+  l += ",\"evidence\":[";
+  first = true;
+  const auto evidence = [&](const std::string& e) {
+    if (!first) l += ',';
+    first = false;
+    append_json_string(e, l);
+  };
+  if (d && !d->evidence.empty()) {
+    for (const auto& e : d->evidence) evidence(e);
+  } else {
+    for (const auto& f : a.findings)
+      for (const auto& e : f.evidence) evidence(e);
+  }
+  l += "],\"request_index\":";
+  l += std::to_string(a.request_index);
+  l += "}\n";
+  output->write(l.data(), static_cast<std::streamsize>(l.size()));
 }
 
 bool ReplayRunner::replay_files(const std::vector<std::string>& files, std::ostream& errors,
@@ -280,9 +325,10 @@ void write_summary_table(const std::vector<ReplayKeySummary>& rows, const Replay
   }
   if (rows.size() > limit) out << "... " << rows.size() - limit << " more keys (use --summary-json for all)\n";
   std::snprintf(buf, sizeof buf,
-                "%zu keys, %llu records, %llu findings, %llu bad lines, %.2f s wall, %.2f s CPU (%.0f records/s of CPU)\n",
+                "%zu keys, %llu records, %llu findings, %llu decisions, %llu bad lines, %.2f s wall, %.2f s CPU (%.0f records/s of CPU)\n",
                 rows.size(), static_cast<unsigned long long>(stats.records),
-                static_cast<unsigned long long>(stats.findings), static_cast<unsigned long long>(stats.bad_lines),
+                static_cast<unsigned long long>(stats.findings), static_cast<unsigned long long>(stats.decisions),
+                static_cast<unsigned long long>(stats.bad_lines),
                 stats.seconds, stats.cpu_seconds,
                 stats.cpu_seconds > 0 ? static_cast<double>(stats.records) / stats.cpu_seconds : 0.0);
   out << buf;
@@ -294,6 +340,7 @@ void write_summary_json(const std::vector<ReplayKeySummary>& rows, const ReplayS
   root["stats"] = json::object{{"records", stats.records},
                                {"bad_lines", stats.bad_lines},
                                {"findings", stats.findings},
+                               {"decisions", stats.decisions},
                                {"bytes", stats.bytes},
                                {"seconds", stats.seconds},
                                {"cpu_seconds", stats.cpu_seconds},

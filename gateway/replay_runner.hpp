@@ -26,7 +26,7 @@ struct ReplayKeySummary {
   double max_risk = 0;
   std::optional<double> first_finding_ts;
   std::uint64_t first_finding_index = 0;  ///< request_index of the first finding (0: none)
-  std::string final_action = "allow";     ///< until policies exist: "alert" when risk crossed the threshold
+  std::string final_action = "allow";     ///< the last decision's action; without a policy "alert" when risk crossed the threshold
   std::vector<std::string> detectors;     ///< detectors that reported a finding at some point
   std::vector<std::string> top_evidence;  ///< evidence of the highest-risk assessment
   std::string campaign;
@@ -39,6 +39,7 @@ struct ReplayStats {
   std::uint64_t records = 0;
   std::uint64_t bad_lines = 0;
   std::uint64_t findings = 0;
+  std::uint64_t decisions = 0;  ///< decisions the policy took (shadow ones included)
   std::uint64_t bytes = 0;
   double seconds = 0;      ///< wall time of the replay loop
   double cpu_seconds = 0;  ///< CPU time of this thread in the loop (robust on a shared machine)
@@ -46,10 +47,12 @@ struct ReplayStats {
 
 class ReplayRunner {
  public:
-  /// Loads the config file (`config_path` empty: built-in defaults): the
-  /// `detection:` section configures the engine, `identity.fingerprint_salt`
-  /// the fingerprints. Throws config::ConfigError (`file:line:column: reason`).
-  /// `output`: where finding lines go (nullptr: nowhere).
+  /// Loads the config file like the proxy (`config_path` empty: built-in
+  /// defaults): `detection:` configures the engine, `campaigns:` the linker,
+  /// `policy:` the decisions (evaluated as live, shadow ones included),
+  /// `identity.fingerprint_salt` the fingerprints. Throws config::ConfigError
+  /// (`file:line:column: reason`). `output`: where finding and decision lines
+  /// go (nullptr: nowhere).
   ReplayRunner(const std::string& config_path, std::ostream* output);
   ~ReplayRunner();
   ReplayRunner(const ReplayRunner&) = delete;

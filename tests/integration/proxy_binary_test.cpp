@@ -1,5 +1,7 @@
 // The `distillguard` executable itself: a bad config exits 2 with a located
-// error before listening; SIGTERM drains and exits 0.
+// error before listening; SIGTERM drains and exits 0; `--config` runs the
+// whole product (detection, enforcement, admin API with /metrics, alerts);
+// check-config validates every section.
 #include <catch2/catch.hpp>
 
 #include <fcntl.h>
@@ -12,6 +14,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "gateway/key_fingerprint.hpp"
+#include "tests/integration/support/admin_client.hpp"
 #include "tests/integration/support/fake_upstream.hpp"
 #include "tests/integration/support/test_client.hpp"
 
@@ -28,11 +32,13 @@ struct Child {
   std::string stderr_path;
 };
 
-Child spawn(const std::vector<std::string>& args, const std::string& stderr_path) {
+/// `with_stdout`: stdout goes to the same file (the log lines go to stdout).
+Child spawn(const std::vector<std::string>& args, const std::string& stderr_path, bool with_stdout = false) {
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_addopen(&fa, 2, stderr_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+  if (with_stdout) posix_spawn_file_actions_adddup2(&fa, 2, 1);
+  else posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
   std::vector<char*> argv;
   for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
@@ -98,5 +104,107 @@ TEST_CASE("distillguard drains on SIGTERM and exits 0", "[integration][proxy][bi
   CHECK(kill(child.pid, SIGTERM) == 0);
   CHECK(wait_exit(child.pid) == 0);
   CHECK(request(port, make_request("/v1/chat/completions", "{}")).status == 0);  // no longer listening
+  std::filesystem::remove(cfg);
+}
+
+namespace {
+
+/// A config with every section: detection, policy, admin (with /metrics), alerts.
+std::string full_config(std::uint16_t port, std::uint16_t admin_port, const std::string& upstream_url) {
+  std::ostringstream o;
+  o << "listen: {address: 127.0.0.1, port: " << port << "}\nupstream: {url: '" << upstream_url
+    << "'}\nworkers: 1\nlog: {level: info}\ntimeouts: {shutdown_grace_ms: 5000}\n"
+    << "detection:\n  combine: {risk_threshold: 0.7}\n"
+    << "policy:\n  rules:\n    - {name: block-high, when: {risk: 0.95}, action: block}\n"
+    << "admin: {port: " << admin_port << ", token: binary-test-token}\n"
+    << "alerts: {queue_capacity: 100, flush_timeout_seconds: 1}\n";
+  return o.str();
+}
+
+std::string replaced(std::string s, const std::string& from, const std::string& to) {
+  s.replace(s.find(from), from.size(), to);
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("distillguard --config runs detection, enforcement, admin /metrics and alerts",
+          "[integration][proxy][binary][wiring]") {
+  FakeUpstream up;
+  const auto port = free_port(), admin_port = free_port();
+  const auto cfg = temp("full.yaml");
+  std::ofstream(cfg) << full_config(port, admin_port, up.url());
+  auto child = spawn({distillguard(), "--config", cfg.string()}, temp("full.err").string(), true);
+  REQUIRE(child.pid > 0);
+  const auto body = R"({"model":"m","messages":[{"role":"user","content":"Explain step by step why the sky is blue."}]})";
+  REQUIRE(wait_until([&] { return request(port, make_request("/v1/chat/completions", body, {}, "sk-binary")).status == 200; }));
+  // The startup lines the e2e test and scripts read (stdout or stderr).
+  const auto admin_line = "admin API listening on 127.0.0.1:" + std::to_string(admin_port);
+  CHECK(wait_until([&] { return slurp(child.stderr_path).find(admin_line) != std::string::npos; }));
+  const auto err = slurp(child.stderr_path);
+  // The proxy's line comes first: scripts take the first "listening on".
+  CHECK(err.find("listening on 127.0.0.1:" + std::to_string(port)) < err.find(admin_line));
+
+  // The admin API runs with the proxy: the key is known to the real engine...
+  const auto fp = dg::gateway::key_fingerprint("sk-binary");
+  dg::test::HttpResult key;
+  CHECK(wait_until([&] {
+    key = dg::test::http_request(admin_port, "GET", "/v1/keys/" + fp, "binary-test-token");
+    return key.status == 200 && key.body.find("\"request_index\":1") != std::string::npos;
+  }));
+  // ... /metrics counts the request and the latency the proxy added ...
+  auto metrics = dg::test::http_request(admin_port, "GET", "/metrics", "binary-test-token");
+  REQUIRE(metrics.status == 200);
+  CHECK(metrics.body.find("dg_requests_total{") != std::string::npos);
+  CHECK(metrics.body.find("dg_added_latency_seconds_count") != std::string::npos);
+  CHECK(metrics.body.find("dg_added_latency_seconds_count 0\n") == std::string::npos);
+  CHECK(metrics.body.find("dg_keys_tracked 1") != std::string::npos);
+  // ... and an operator's block is enforced by the proxy.
+  auto b = dg::test::http_request(admin_port, "POST", "/v1/decisions", "binary-test-token",
+                                  R"({"key_fp":")" + fp + R"(","action":"block","reason":"binary test"})");
+  CHECK(b.status == 201);
+  CHECK(request(port, make_request("/v1/chat/completions", body, {}, "sk-binary")).status == 403);
+
+  CHECK(kill(child.pid, SIGTERM) == 0);
+  CHECK(wait_exit(child.pid) == 0);
+  CHECK(dg::test::http_request(admin_port, "GET", "/healthz", "", "", 2).status == 0);  // admin stopped too
+  std::filesystem::remove(cfg);
+}
+
+TEST_CASE("check-config validates every section", "[integration][proxy][binary][wiring]") {
+  const auto cfg = temp("check.yaml");
+  const auto out = temp("check.out"), err = temp("check2.err");
+  auto run = [&](const std::string& text) {
+    std::ofstream(cfg) << text;
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(&fa, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    const std::string exe = distillguard(), sub = "check-config", file = cfg.string();
+    char* argv[] = {const_cast<char*>(exe.c_str()), const_cast<char*>(sub.c_str()), const_cast<char*>(file.c_str()),
+                    nullptr};
+    pid_t pid = -1;
+    posix_spawn(&pid, argv[0], &fa, nullptr, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    return wait_exit(pid);
+  };
+  const auto good = full_config(8080, 9090, "http://127.0.0.1:9");
+  CHECK(run(good) == 0);
+  CHECK(slurp(out.string()) == "ok\n");
+  // Every section is validated; each error is located in the file.
+  const auto located = [&](int line) { return slurp(err.string()).starts_with(cfg.string() + ":" + std::to_string(line) + ":"); };
+  CHECK(run(replaced(good, "risk_threshold", "risk_treshold")) == 2);  // detection
+  CHECK(located(7));
+  CHECK(run(replaced(good, "risk: 0.95", "risk: high")) == 2);  // policy
+  CHECK(located(10));
+  CHECK(run(replaced(good, "token: binary", "tokn: binary")) == 2);  // admin
+  CHECK(located(11));
+  CHECK(run(replaced(good, "queue_capacity", "queue_capacityX")) == 2);  // alerts
+  CHECK(located(12));
+  CHECK(run(good + "campaigns: {min_campaign_keys: 1}\n") == 2);  // campaigns
+  CHECK(located(13));
+  CHECK(run(good + "campaigns: {min_campaign_keys: 3, ipv4_prefix: 24}\n") == 0);
+  // The annotated example (with its campaigns section) is valid.
+  CHECK(run(slurp(std::string(DG_SOURCE_DIR) + "/config/distillguard.example.yaml")) == 0);
   std::filesystem::remove(cfg);
 }

@@ -1,0 +1,143 @@
+#include "gateway/campaign_runtime.hpp"
+
+#include <boost/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "config/campaign_config.hpp"
+#include "detectors/campaign_engine_adapter.hpp"
+
+namespace dg::gateway {
+
+namespace json = boost::json;
+
+namespace {
+
+/// Records every finished exchange into the linker before the inner hooks
+/// (the enforcer) observe and evaluate it, so a rotation link found by
+/// record() already counts for this exchange's policy evaluation.
+class CampaignHooks final : public ProxyHooks {
+ public:
+  CampaignHooks(std::shared_ptr<ProxyHooks> inner, CampaignRuntime& runtime)
+      : inner_(std::move(inner)), runtime_(runtime) {}
+  GateVerdict on_request(const RequestInfo& info) override { return inner_->on_request(info); }
+  void on_exchange(const detectors::Exchange& exchange) override {
+    runtime_.record(exchange);
+    inner_->on_exchange(exchange);
+  }
+
+ private:
+  std::shared_ptr<ProxyHooks> inner_;
+  CampaignRuntime& runtime_;
+};
+
+}  // namespace
+
+detectors::CampaignConfig load_campaign_config(const config::Config& cfg) {
+  if (!cfg.campaigns || cfg.campaigns.IsNull()) return {};
+  config::YamlSection section(cfg.campaigns, cfg.path, "campaigns");
+  return config::parse_campaign_config(section);
+}
+
+json::value campaigns_to_json(const detectors::CampaignLinker& linker) {
+  json::array out;
+  for (const auto& c : linker.campaigns()) {
+    json::object o;
+    o["id"] = c.campaign_id;
+    o["score"] = c.score;
+    o["members"] = c.member_fps.size();
+    json::array fps, ev;
+    for (const auto& fp : c.member_fps) fps.emplace_back(fp);
+    for (const auto& e : c.evidence) ev.emplace_back(e);
+    o["member_fps"] = std::move(fps);
+    o["evidence"] = std::move(ev);
+    out.push_back(std::move(o));
+  }
+  return out;
+}
+
+std::size_t forward_memberships(const detectors::CampaignLinker& linker, detectors::Engine& engine, double now) {
+  return detectors::forward_campaign_findings(
+      linker, now, [&](const std::string& fp, const detectors::Finding& f, double until) {
+        auto m = linker.membership(fp);
+        engine.set_external_finding(fp, f, until, m ? m->campaign_id : std::string{});
+      });
+}
+
+void forward_rotation_link(const detectors::CampaignLinker& linker, detectors::Engine& engine,
+                           const detectors::Exchange& ex) {
+  // Rotation links appear between cluster runs, for young keys only (the
+  // linker checks them in a key's first requests).
+  if (auto m = linker.membership(ex.key_fp); m && m->campaign_id.starts_with("r-"))
+    engine.set_external_finding(ex.key_fp, detectors::campaign_finding(*m), ex.ts + linker.config().finding_ttl_s,
+                                m->campaign_id);
+}
+
+CampaignRuntime::CampaignRuntime(detectors::CampaignConfig config, detectors::Engine& engine,
+                                 std::chrono::milliseconds interval)
+    : linker_(std::move(config)), engine_(engine), interval_(interval) {}
+
+CampaignRuntime::~CampaignRuntime() { stop(); }
+
+std::shared_ptr<ProxyHooks> CampaignRuntime::wrap(std::shared_ptr<ProxyHooks> inner) {
+  if (!enabled()) return inner;
+  return std::make_shared<CampaignHooks>(std::move(inner), *this);
+}
+
+void CampaignRuntime::attach(DecisionStore& store) {
+  if (!enabled()) return;
+  store.set_extra_listener([this](const detectors::Decision& d, std::string_view) {
+    // The linker ignores allow/shadow; a created time keeps rotation in event time.
+    linker_.note_actioned(d.key_fp, detectors::to_string(d.action), d.created);
+  });
+}
+
+std::function<json::value()> CampaignRuntime::admin_provider() {
+  return [this] { return campaigns_to_json(linker_); };
+}
+
+void CampaignRuntime::record(const detectors::Exchange& ex) {
+  if (ex.key_fp.empty()) return;
+  linker_.record(ex);
+  double seen = latest_ts_.load(std::memory_order_relaxed);
+  while (ex.ts > seen && !latest_ts_.compare_exchange_weak(seen, ex.ts, std::memory_order_relaxed)) {
+  }
+  forward_rotation_link(linker_, engine_, ex);
+}
+
+std::size_t CampaignRuntime::cluster(double now) {
+  linker_.cluster(now);
+  return forward_memberships(linker_, engine_, now);
+}
+
+std::size_t CampaignRuntime::cluster_latest() {
+  const double now = latest_event_time();
+  return now > 0 ? cluster(now) : 0;
+}
+
+void CampaignRuntime::start() {
+  if (!enabled() || thread_.joinable()) return;
+  timer_ = std::make_unique<boost::asio::steady_timer>(ioc_);
+  schedule();
+  thread_ = std::thread([this] { ioc_.run(); });
+}
+
+void CampaignRuntime::schedule() {
+  timer_->expires_after(interval_);
+  timer_->async_wait([this](boost::system::error_code ec) {
+    if (ec) return;
+    try {
+      cluster_latest();
+    } catch (const std::exception& e) {
+      spdlog::warn("campaign linker: {}", e.what());
+    }
+    schedule();
+  });
+}
+
+void CampaignRuntime::stop() {
+  if (!thread_.joinable()) return;
+  ioc_.stop();
+  thread_.join();
+}
+
+}  // namespace dg::gateway

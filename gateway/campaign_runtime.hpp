@@ -1,0 +1,102 @@
+#pragma once
+/// The campaign linker in the live proxy, beside the hot path:
+///
+///   - every finished exchange is recorded (O(1), one shard lock) by the
+///     proxy hooks from `wrap()`; a young key that matches an actioned key
+///     (rotation) gets its finding at once, before the policy sees it;
+///   - a timer on this object's own thread runs cluster() every few seconds
+///     with the latest event time seen, and forwards the memberships to the
+///     engine as external "campaign" findings (so policies act on members);
+///   - decisions that throttle/block/degrade a key are remembered through
+///     note_actioned (rotation); GET /v1/campaigns lists the published result.
+///
+///   CampaignRuntime campaigns(cfg, engine);
+///   auto enforcement = Enforcement::create(cfg, &engine, now, campaigns.admin_provider());
+///   campaigns.attach(enforcement->store());
+///   ProxyServer server(cfg, campaigns.wrap(obs->hooks()));
+///   campaigns.start(); ... server.stop(); campaigns.stop();
+///
+/// Lifetime: outlives the ProxyServer whose hooks it wraps.
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/json/value.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "config/config.hpp"
+#include "detectors/campaign_linker.hpp"
+#include "detectors/engine.hpp"
+#include "gateway/decision_store.hpp"
+#include "gateway/proxy_hooks.hpp"
+
+namespace dg::gateway {
+
+/// Reads the `campaigns:` section of a loaded config (defaults when absent).
+/// Throws config::ConfigError with file:line:column.
+detectors::CampaignConfig load_campaign_config(const config::Config& cfg);
+
+/// JSON list of campaigns (id, score, members, member_fps, evidence) for the admin API.
+boost::json::value campaigns_to_json(const detectors::CampaignLinker& linker);
+
+/// Forwards every membership of the last published result to the engine as an
+/// external "campaign" finding (after cluster(); live and replay alike).
+/// Returns the number of keys forwarded.
+std::size_t forward_memberships(const detectors::CampaignLinker& linker, detectors::Engine& engine, double now);
+
+/// After linker.record(ex): a rotation link (young key matching an actioned
+/// key) goes to the engine at once, so the same exchange is evaluated with it.
+void forward_rotation_link(const detectors::CampaignLinker& linker, detectors::Engine& engine,
+                           const detectors::Exchange& ex);
+
+class CampaignRuntime {
+ public:
+  /// `interval`: wall time between cluster runs.
+  CampaignRuntime(detectors::CampaignConfig config, detectors::Engine& engine,
+                  std::chrono::milliseconds interval = std::chrono::seconds(5));
+  ~CampaignRuntime();
+  CampaignRuntime(const CampaignRuntime&) = delete;
+  CampaignRuntime& operator=(const CampaignRuntime&) = delete;
+
+  bool enabled() const noexcept { return linker_.config().enabled; }
+
+  /// Proxy hooks that record each exchange, then call `inner`.
+  std::shared_ptr<ProxyHooks> wrap(std::shared_ptr<ProxyHooks> inner);
+  /// Subscribes to the store's decision changes (rotation memory).
+  void attach(DecisionStore& store);
+  /// The admin API's campaign list provider.
+  std::function<boost::json::value()> admin_provider();
+
+  /// Hot path (the hooks call it): records one exchange.
+  void record(const detectors::Exchange& ex);
+  /// Clusters as of `now` (event time) and forwards findings to the engine.
+  /// Returns the number of keys forwarded. The timer calls it with the latest
+  /// event time; tests call it directly.
+  std::size_t cluster(double now);
+  /// cluster() with the latest event time recorded (no-op before any exchange).
+  std::size_t cluster_latest();
+
+  void start();
+  void stop();
+
+  detectors::CampaignLinker& linker() noexcept { return linker_; }
+  double latest_event_time() const noexcept { return latest_ts_.load(std::memory_order_relaxed); }
+
+ private:
+  void schedule();
+
+  detectors::CampaignLinker linker_;
+  detectors::Engine& engine_;
+  std::chrono::milliseconds interval_;
+  std::atomic<double> latest_ts_{0};
+  boost::asio::io_context ioc_;
+  std::unique_ptr<boost::asio::steady_timer> timer_;
+  std::thread thread_;
+};
+
+}  // namespace dg::gateway
