@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # DistillGuard live demo: the README's main command on a fresh Debian 12 machine.
 #
-#   scripts/demo.sh                 install packages (apt), build, run the demo (~1.5 min after the build)
+#   scripts/demo.sh                 install packages (apt), build, run the demo (~65 s after the build)
 #   scripts/demo.sh --no-build      use the binaries already in ./build (or --bin-dir DIR)
 #   scripts/demo.sh --quick         a shorter scenario (~30 s), as the ctest demo_pipeline runs it
 #   scripts/demo.sh --check         exit 1 unless a distiller was throttled/blocked, no benign key
