@@ -78,13 +78,14 @@ def main():
     out.append(f"| **combined (risk >= {stats['alert_threshold']})** | {pct(share(distillers, alerted))} | "
                f"{pct(share(benign, alerted))} | {pct(share(lookalike, alerted))} |")
     out.append("")
-    out.append("| persona | keys | flagged (risk >= threshold) | with any finding | median max risk |")
-    out.append("|---|---|---|---|---|")
+    out.append("| persona | keys | flagged (risk >= threshold) | with any finding | median max risk | min / max of max risk |")
+    out.append("|---|---|---|---|---|---|")
     for p in sorted(personas):
         fps = personas[p]
         out.append(f"| {p} | {len(fps)} | {pct(share(fps, alerted))} | "
                    f"{pct(share(fps, lambda fp: bool(finding_detectors.get(fp))))} | "
-                   f"{statistics.median(keys[fp]['max_risk'] for fp in fps):.2f} |")
+                   f"{statistics.median(keys[fp]['max_risk'] for fp in fps):.2f} | "
+                   f"{min(keys[fp]['max_risk'] for fp in fps):.2f} / {max(keys[fp]['max_risk'] for fp in fps):.2f} |")
     out.append("")
     firsts = [keys[fp]["first_finding_request_index"] for fp in distillers if keys[fp].get("first_finding_request_index")]
     alerts = [keys[fp]["alert_request_index"] for fp in distillers if keys[fp].get("alert_request_index")]

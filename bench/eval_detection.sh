@@ -3,7 +3,8 @@
 # of each type, 32 distillers), replays it with the given config, and scores
 # detection per detector and combined. Writes bench/results/detection_eval.md.
 #
-#   bench/eval_detection.sh [SEED] [CONFIG]      (BUILD=build DAYS=7 BENIGN=300 DISTILLERS=32 LOOKALIKES=4)
+#   bench/eval_detection.sh [SEED] [CONFIG]      (BUILD=build DAYS=7 BENIGN=300 DISTILLERS=32 LOOKALIKES=4
+#                                                 OUT=bench/results/detection_eval.md)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(dirname "$here")"
@@ -23,7 +24,7 @@ t1=$(date +%s.%N)
   "$work/traffic.jsonl"
 cmd="bench/eval_detection.sh $seed  # dg-simulate --seed $seed --days $days --benign $benign --lookalikes $lookalikes --distillers $distillers; distillguard replay"
 python3 "$here/eval_detection.py" "$work/labels.json" "$work/summary.json" "$work/findings.jsonl" \
-  --markdown "$here/results/detection_eval.md" --command "$cmd" --generate-seconds "$(echo "$t1 - $t0" | bc)"
+  --markdown "${OUT:-$here/results/detection_eval.md}" --command "$cmd" --generate-seconds "$(echo "$t1 - $t0" | bc)"
 # Date and machine load of this run, under the command line.
 sed -i "/^Command: /a Run on $started, $(nproc) cores ($(uname -m)); load average before the run: $load." \
-  "$here/results/detection_eval.md"
+  "${OUT:-$here/results/detection_eval.md}"

@@ -123,6 +123,7 @@ void read_detectors(YamlSection& d, EngineConfig& cfg) {
     c.harvest_max_score = r.number("harvest_max_score", c.harvest_max_score, 0, 1);
     r.pair("bias_sets_low", "bias_sets_high", c.bias_sets_low, c.bias_sets_high, 0, kBig);
     c.temp0_discount = r.number("temp0_discount", c.temp0_discount, 0, 1);
+    c.breadth_max_score = r.number("breadth_max_score", c.breadth_max_score, 0, 1);
     s->finish();
   }
   if (auto s = d.child("generation_heavy")) {
@@ -146,6 +147,7 @@ void read_detectors(YamlSection& d, EngineConfig& cfg) {
     c.min_history_periods = r.whole<std::uint32_t>("min_history_periods", c.min_history_periods, 1, 65535);
     c.history_alpha = r.number("history_alpha", c.history_alpha, 0.0001, 1);
     c.history_floor = r.number("history_floor", c.history_floor, 0, 1);
+    c.long_output_tokens = r.number("long_output_tokens", c.long_output_tokens, 0, kBig);
     s->finish();
   }
   if (auto s = d.child("volume")) {

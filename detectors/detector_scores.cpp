@@ -132,7 +132,18 @@ double logprob(const KeyState& s, const EngineConfig& cfg, double now, std::vect
   const double temp0 = share_of(b, s.logprob.value(2, w), s, kHTemp0, cfg, now);
   const double bias_sets = b.history ? 0.0 : s.bias_sets.estimate(w);
   const double bias_requests = b.history ? 0.0 : s.logprob.value(3, w);
-  const double harvest_score = c.harvest_max_score * ramp(harvest, c.harvest_share_low, c.harvest_share_high) *
+  // Breadth of the material (coverage's counts: logprob vectors by template).
+  double breadth = 0;
+  {
+    const auto& cc = cfg.coverage;
+    const auto cw = s.coverage.weights(now, cc.common.window_s);
+    const double single = s.coverage.value(0, cw);
+    const double distinct = std::min(s.contents.estimate(cw), single);
+    if (single >= cc.common.min_requests && distinct >= cc.min_distinct)
+      breadth = ramp(distinct / single, cc.distinct_ratio_low, cc.distinct_ratio_high);
+  }
+  const double harvest_score = (c.harvest_max_score + (c.breadth_max_score - c.harvest_max_score) * breadth) *
+                               ramp(harvest, c.harvest_share_low, c.harvest_share_high) *
                                (1 - c.temp0_discount * (1 - temp0));
   // Rotation needs the sets to be distinct per request, not one fixed bias
   // re-sent: the distinct count must also be a real share of biased requests.
@@ -144,6 +155,7 @@ double logprob(const KeyState& s, const EngineConfig& cfg, double now, std::vect
     std::string e = format_percent(harvest) + " of " + format_count(b.requests) + " requests " + b.where +
                     " ask for top_logprobs=" + std::to_string(c.top_logprobs_max) + " with max_tokens<=" +
                     std::to_string(c.short_max_tokens) + "; " + format_percent(temp0) + " at temperature 0";
+    if (breadth > 0 && harvest > 0) e += "; over broad, unrelated text (breadth " + fixed(breadth, 2) + ")";
     if (bias_requests > 0)
       e += "; ~" + format_count(bias_sets) + " distinct logit_bias token sets in " + format_count(bias_requests) +
            " biased requests";
@@ -185,7 +197,8 @@ double coverage(const KeyState& s, const EngineConfig& cfg, double now, std::vec
   double W = c.common.window_s;
   auto w = s.coverage.weights(now, W);
   double requests = s.coverage.value(0, w);
-  double distinct = s.templates.estimate(w);
+  double distinct = s.contents.estimate(w);
+  double templates = ev ? s.templates.estimate(w) : 0.0;
   std::string where;
   if (requests < c.common.min_requests) {  // slow key: the long window, both periods in full
     W = cfg.history_half_life_s;
@@ -193,7 +206,8 @@ double coverage(const KeyState& s, const EngineConfig& cfg, double now, std::vec
     if (w.prev > 0) w.prev = 1;
     if (w.curr > 0) w.curr = 1;
     requests = s.coverage_long.value(0, w);
-    distinct = s.templates_long.estimate(w);
+    distinct = s.contents_long.estimate(w);
+    templates = ev ? s.templates_long.estimate(w) : 0.0;
     if (requests < c.common.min_requests) return 0;
   }
   if (ev) where = W == c.common.window_s ? "in the last " + format_duration(W) : "in the last ~" + format_duration(2 * W);
@@ -206,12 +220,17 @@ double coverage(const KeyState& s, const EngineConfig& cfg, double now, std::vec
     const double usual = ramp(s.coverage_history, c.distinct_ratio_low, c.distinct_ratio_high);
     score *= std::max(c.history_floor, 1.0 - usual);
   }
-  if (ev) {
-    std::string e = "~" + format_count(distinct) + " distinct templates in " + format_count(requests) +
-                    " requests " + where + " (" + format_percent(ratio) + ")";
+  // Evidence only when breadth counts: a narrow key is the normal case and
+  // a sentence for it is noise in the findings.
+  if (ev && score > 0) {
+    templates = std::min(templates, requests);
+    std::string e = "~" + format_count(distinct) + " distinct prompts with distillable answers (long answers or "
+                    "rationales; logprob vectors by template) in " + format_count(requests) + " single-shot requests " +
+                    where + " (" + format_percent(ratio) + "), in ~" + format_count(std::max(1.0, templates)) +
+                    (templates < 1.5 ? " template" : " templates");
+    if (templates < 0.2 * distinct) e += " (one wrapper walked over varied content)";
     if (history) e += "; usual breadth of this key " + format_percent(s.coverage_history);
-    if (ratio < c.distinct_ratio_low) e += "; repeated templates (batch-like)";
-    if (score > 0 || ratio < c.distinct_ratio_low) ev->push_back(std::move(e));
+    ev->push_back(std::move(e));
   }
   return score;
 }

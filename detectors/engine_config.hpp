@@ -111,6 +111,15 @@ struct LogprobHarvestingConfig {
   /// 0, one template): alone it scores at most this (corroboration, not a
   /// finding); with breadth (coverage) or rotation it alerts.
   double harvest_max_score = 0.65;
+  /// The harvest shape over broad material - distinct templates per request
+  /// as coverage counts them for logprob vectors, ramped like coverage's
+  /// distinct_ratio_low..high over the coverage window - rises up to this
+  /// score: reading full distributions over unrelated text is the attack
+  /// itself, while a scoring run reads them over one benchmark template.
+  /// Above the threshold so that a non-rotating harvester does not depend on
+  /// the coverage detector (whose two-sided history discounts a key that was
+  /// broad from its first day).
+  double breadth_max_score = 0.9;
   /// Temperature 0 multiplies the harvest part by (1 - temp0_discount) when
   /// absent: harvesters want the deterministic distribution.
   double temp0_discount = 0.2;
@@ -143,20 +152,55 @@ struct GenerationHeavyConfig {
   /// temperature 0). A benchmark run scores answers it generates; a text
   /// harvester has no use for logprobs (and one that wants them at the
   /// maximum is the logprob detector's).
-  double scoring_discount = 0.5;
+  /// 0.6 (was 0.5): an all-evaluation key then scores at most 0.4, strictly
+  /// below corroboration_score (0.5). At 0.5 a zero-shot CoT run over a
+  /// benchmark with verbose answers (ratio >= 4) scored exactly 0.5 and,
+  /// with the breadth every benchmark has, reached risk 0.8: evaluation-
+  /// shaped traffic alone must never supply the output corroboration.
+  double scoring_discount = 0.6;
 };
 
-/// 4. Coverage: many distinct templates in a window (harvesting breadth),
-/// judged against the key's own history.
+/// 4. Coverage: breadth of the *distillable* material a key collects - many
+/// distinct prompts that each got something a student model can train on
+/// (a long answer, a reasoning trace, a full logprob vector) - judged
+/// against the key's own history.
+///
+/// Breadth is counted over the whole prompt (content hash), not only over
+/// its template signature: a distiller that walks a data set through one
+/// fixed wrapper ("Below is an instruction... ### Input: ... ### Response:")
+/// has one template but a different filled-in slot every time, which is
+/// exactly dataset distillation. What separates it from an honest batch job
+/// over one template is what comes back: a classification, extraction or
+/// RAG job gets labels and short answers, nothing to distil, so its
+/// requests are not counted as distillable; an eval harness sends each
+/// benchmark item once, but few-shot prompts are long and the answers short.
+/// Chat products are broad, but most of their answers are not long relative
+/// to the conversation, so breadth of distillable prompts stays low.
 struct CoverageConfig {
   DetectorCommon common{.window_s = 6 * 3600.0, .min_requests = 30, .threshold = 0.7, .weight = 0.6,
                         .corroborates = true, .standalone = false};
-  /// Distinct template signatures / requests in the window, mapped to 0..1.
-  /// A batch job repeats one template (ratio ~0); a dataset walk is ~1.
+  /// Distinct distillable prompts (content hashes) / single-shot requests in
+  /// the window, mapped to 0..1. A batch job gets no distillable answers
+  /// (ratio ~0); a dataset walk is ~1 whatever wrapper it uses.
   double distinct_ratio_low = 0.4;
   double distinct_ratio_high = 0.85;
-  /// At least this many distinct templates before breadth counts.
+  /// At least this many distinct distillable prompts before breadth counts.
   double min_distinct = 20;
+  /// A request yields distillable text when it asks for the rationale of an
+  /// answer, or when its completion is at least as long as its prompt and
+  /// has at least this many tokens: an answer that elaborates on
+  /// its prompt is what instruction-tuning data looks like (the Alpaca data
+  /// set: outputs ~3x the instruction). Labels, extracted fields, short RAG
+  /// answers over long contexts, few-shot eval answers and code edits in a
+  /// long context are not. The floor (two sentences) only keeps greetings
+  /// and one-liners out; it is deliberately low, because a distiller may
+  /// harvest short answers as well (the ratio, not the length, is the
+  /// attack's nature). Such requests count by their whole prompt; a full
+  /// logprob vector (top_logprobs at the maximum, 1..few tokens) counts by
+  /// its template only: an evaluation scoring every item of a benchmark in
+  /// one few-shot template reads one vector per item, a harvester reads
+  /// vectors over unrelated text.
+  double long_output_tokens = 32;
   /// Two-sided against history: with at least `min_history_periods`
   /// finished windows, breadth counts only by how far it exceeds the key's
   /// usual breadth (a chat product that was always broad is not "new

@@ -29,6 +29,10 @@ struct PromptFeatures {
   std::uint64_t template_signature = 0;  ///< SimHash of masked word shingles; slots (numbers, quotes) do not change it
   std::uint64_t system_prompt_hash = 0;  ///< 0 when there is no system prompt
   std::uint32_t normalized_chars = 0;    ///< length of the normalized last user turn
+  /// Hash of the whole normalized last user turn (slots included; 0 when
+  /// empty). Distinct content hashes under one template signature are the
+  /// variety of the filled-in slots (a wrapper walked over a data set).
+  std::uint64_t content_hash = 0;
   std::uint8_t reasoning_markers = 0;    ///< step-by-step lexicon hits (capped at 255)
   bool asks_reasoning_for_answer = false;  ///< asks for the reasoning behind a given or completed answer
   /// Stronger subset of asks_reasoning_for_answer: the user turn itself

@@ -1,6 +1,7 @@
 #include "detectors/key_state.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 
 #include "detectors/hash.hpp"
@@ -34,6 +35,9 @@ RequestSignals RequestSignals::of(const Exchange& ex, const EngineConfig& cfg) n
   // fall back to ~4 characters per token for the prompt.
   s.prompt_tokens = ex.response.prompt_tokens > 0 ? ex.response.prompt_tokens : r.prompt_chars / 4;
   s.completion_tokens = ex.response.completion_tokens;
+  const bool long_answer = static_cast<double>(s.completion_tokens) >= cfg.coverage.long_output_tokens &&
+                           s.completion_tokens >= s.prompt_tokens;
+  s.distillable_text = long_answer || s.answer;
   return s;
 }
 
@@ -165,7 +169,7 @@ void update_key_state(KeyState& s, const Exchange& ex, const RequestSignals& sig
   const auto& cc = cfg.coverage;
   s.coverage.roll(ts, cc.common.window_s, [&](const auto& done, std::uint32_t elapsed) {
     if (done[0] >= cc.common.min_requests) {
-      const double ratio = std::min(1.0, s.templates.curr.estimate() / done[0]);
+      const double ratio = std::min(1.0, s.contents.curr.estimate() / done[0]);
       s.coverage_history = s.coverage_periods == 0
                                ? static_cast<float>(ratio)
                                : static_cast<float>((1 - cc.history_alpha) * s.coverage_history +
@@ -173,9 +177,12 @@ void update_key_state(KeyState& s, const Exchange& ex, const RequestSignals& sig
       if (s.coverage_periods < UINT16_MAX) ++s.coverage_periods;
     }
     s.templates.on_roll(elapsed);
+    s.contents.on_roll(elapsed);
   });
-  s.coverage_long.roll(ts, cfg.history_half_life_s,
-                       [&](const auto&, std::uint32_t elapsed) { s.templates_long.on_roll(elapsed); });
+  s.coverage_long.roll(ts, cfg.history_half_life_s, [&](const auto&, std::uint32_t elapsed) {
+    s.templates_long.on_roll(elapsed);
+    s.contents_long.on_roll(elapsed);
+  });
   // Breadth is a property of single-shot prompts: the last user turn of a
   // conversation or an agent loop is not a new "template".
   if (!sig.single_shot) return;
@@ -184,6 +191,20 @@ void update_key_state(KeyState& s, const Exchange& ex, const RequestSignals& sig
   const auto tpl = mix64(ex.request.prompt.template_signature ^ ex.request.prompt.system_prompt_hash);
   s.templates.curr.add(tpl);
   s.templates_long.curr.add(tpl);
+  // Distillable breadth: a long answer or a rationale counts by its whole
+  // prompt (a wrapper walked over a data set is breadth); a logprob vector
+  // counts by its template only (one vector per item of a benchmark in one
+  // few-shot template is an evaluation's loglikelihood scoring, not breadth;
+  // a harvester reads vectors over unrelated text).
+  if (sig.distillable_text) {
+    const auto content = mix64(ex.request.prompt.content_hash ^ std::rotl(ex.request.prompt.system_prompt_hash, 17) ^
+                               ex.request.prompt.template_signature);
+    s.contents.curr.add(content);
+    s.contents_long.curr.add(content);
+  } else if (sig.harvest) {
+    s.contents.curr.add(tpl);
+    s.contents_long.curr.add(tpl);
+  }
 }
 
 }  // namespace dg::detectors

@@ -26,6 +26,10 @@ struct RequestSignals {
   bool large_max = false;
   bool multi_sample = false;
   bool scoring = false;  ///< logprobs below the maximum at temperature 0: an evaluation's request
+  /// The exchange yielded distillable text: a long answer (see
+  /// CoverageConfig::long_output_tokens) or the rationale of an answer.
+  /// Counted in coverage by the whole prompt (slots included).
+  bool distillable_text = false;
   std::uint64_t prompt_tokens = 0;
   std::uint64_t completion_tokens = 0;
 
@@ -52,12 +56,15 @@ struct KeyState {
   WindowedHll bias_sets;
   // 3. generation heavy: requests, single-shot, large max_tokens, n>1, prompt tokens, output tokens, scoring
   FreqWindow<7> generation;
-  // 4. coverage: requests (short window and long window), templates
+  // 4. coverage: single-shot requests (short window and long window),
+  // templates (evidence) and distillable prompts (content hashes; the score)
   FreqWindow<1> coverage;
   WindowedHll templates;
+  WindowedHll contents;
   FreqWindow<1> coverage_long;
   WindowedHll templates_long;
-  float coverage_history = 0;  ///< EWMA of distinct/requests of finished windows
+  WindowedHll contents_long;
+  float coverage_history = 0;  ///< EWMA of distinct distillable prompts/requests of finished windows
   std::uint16_t coverage_periods = 0;
   // 5. volume: requests, output tokens
   FreqWindow<2> volume;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <bit>
+#include <cstring>
 #include <deque>
 #include <stdexcept>
 #include <vector>
@@ -40,8 +41,13 @@ struct PromptAnalyzer::Automaton {
   std::vector<std::uint32_t> jump;
   static constexpr std::uint32_t kHasOut = 0x80000000U;
   std::vector<std::array<std::uint8_t, kKinds>> out;    // hits per kind ending in a state
+  /// Byte length of the longest phrase of each kind ending in a state (its
+  /// start is needed to read the words before a given-answer cue).
+  std::vector<std::array<std::uint8_t, kKinds>> len;
   std::vector<std::uint8_t> has_out;
   std::uint16_t start = 0;
+  /// Longest phrase in bytes, its leading separator included.
+  std::size_t max_len = 1;
 
   explicit Automaton(const ReasoningLexicon& lex) {
     std::array<const std::vector<std::string>*, kKinds> lists{&lex.step_by_step, &lex.answer_reasoning,
@@ -70,6 +76,7 @@ struct PromptAnalyzer::Automaton {
     auto new_state = [&] {
       child.emplace_back(classes, -1);
       out.push_back({});
+      len.push_back({});
       return static_cast<std::int32_t>(child.size() - 1);
     };
     new_state();
@@ -83,8 +90,10 @@ struct PromptAnalyzer::Automaton {
         s = child[s][c];
       };
       if (is_ascii_alnum(static_cast<unsigned char>(p.front()))) step(0);
+      max_len = std::max(max_len, p.size() + 1);
       for (unsigned char c : p) step(cls[c]);
       if (out[s][k] < 255) ++out[s][k];
+      len[s][k] = static_cast<std::uint8_t>(std::max<std::size_t>(len[s][k], std::min<std::size_t>(p.size(), 255)));
     }
     if (child.size() > 65535) throw std::invalid_argument("reasoning lexicon too large");
 
@@ -102,8 +111,10 @@ struct PromptAnalyzer::Automaton {
     while (!queue.empty()) {
       const auto s = queue.front();
       queue.pop_front();
-      for (std::size_t k = 0; k < kKinds; ++k)
+      for (std::size_t k = 0; k < kKinds; ++k) {
         out[s][k] = static_cast<std::uint8_t>(std::min(255, out[s][k] + out[fail[s]][k]));
+        len[s][k] = std::max(len[s][k], len[fail[s]][k]);
+      }
       for (std::size_t c = 0; c < classes; ++c) {
         const auto t = child[s][c];
         if (t > 0) {
@@ -130,6 +141,32 @@ PromptAnalyzer::PromptAnalyzer(const ReasoningLexicon& lexicon, std::size_t max_
 
 PromptAnalyzer::~PromptAnalyzer() = default;
 
+namespace {
+
+constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+constexpr std::uint64_t kHigh = 0x8080808080808080ULL;
+constexpr std::uint64_t kLow7 = 0x7F7F7F7F7F7F7F7FULL;
+
+/// High bit set in exactly the bytes of `x` that are zero.
+constexpr std::uint64_t zero_bytes(std::uint64_t x) noexcept { return ~(((x & kLow7) + kLow7) | x | kLow7); }
+
+/// Eight bytes that normalization leaves as they are (up to case): ASCII
+/// 0x20..0x7F, spaces single, not first, not last.
+constexpr bool plain_block(std::uint64_t w) noexcept {
+  if ((w & kHigh) != 0 || ((w - 0x20 * kOnes) & ~w & kHigh) != 0) return false;  // >= 0x80 or < 0x20
+  const std::uint64_t sp = zero_bytes(w ^ (0x20 * kOnes));
+  return (sp & ((sp << 8) | 0x80ULL | (0x80ULL << 56))) == 0;
+}
+
+/// 'A'..'Z' -> 'a'..'z' in eight ASCII bytes.
+constexpr std::uint64_t lowercase_block(std::uint64_t w) noexcept {
+  const std::uint64_t ge_a = (w + 0x3F * kOnes) & kHigh;  // byte >= 'A'
+  const std::uint64_t gt_z = (w + 0x25 * kOnes) & kHigh;  // byte > 'Z'
+  return w | ((ge_a & ~gt_z) >> 2);
+}
+
+}  // namespace
+
 void PromptAnalyzer::normalize(std::string_view in, std::string& out, bool keep_lines) {
   enum Pending { None, Space, Newline, Blank };
   Pending pending = None;
@@ -142,6 +179,37 @@ void PromptAnalyzer::normalize(std::string_view in, std::string& out, bool keep_
   const auto* p = reinterpret_cast<const unsigned char*>(in.data());
   const std::size_t n = in.size();
   for (std::size_t i = 0; i < n; ++i) {
+    // Fastest path, eight bytes at once (SWAR): ASCII prose and code whose
+    // spaces are single and between visible characters normalize to
+    // themselves, capitals lowercased. A block that starts or ends with a
+    // space, has two spaces in a row or any other byte takes the byte path.
+    if (i + 8 <= n) {
+      std::uint64_t word;
+      std::memcpy(&word, p + i, 8);
+      if (plain_block(word)) {
+        if (pending != None) {
+          if (w != base) {
+            if (pending == Space) *w++ = ' ';
+            else if (pending == Newline) *w++ = '\n';
+            else {
+              *w++ = '\n';
+              *w++ = '\n';
+            }
+          }
+          pending = None;
+        }
+        for (;;) {
+          word = lowercase_block(word);
+          std::memcpy(w, &word, 8);
+          w += 8;
+          i += 8;
+          if (i + 8 > n) break;
+          std::memcpy(&word, p + i, 8);
+          if (!plain_block(word)) break;
+        }
+        if (i >= n) break;
+      }
+    }
     const unsigned char c = p[i];
     if (c > ' ' && c < 0x80) {  // fast path: visible ASCII
       if (pending != None) {
@@ -235,6 +303,9 @@ constexpr std::size_t kLongParagraphWords = 25;
 constexpr std::size_t kMaxHeaderWords = 8;
 constexpr std::size_t kMaxTokens = 1024;
 constexpr std::size_t kMaxQuoteWords = 200;
+/// A demand for reasoning counts for a stated answer within this many bytes
+/// of it (one or two sentences: "The answer is 18. Explain why.").
+constexpr std::uint32_t kExplainNearBytes = 160;
 
 const std::uint64_t kNumberTok = hash_bytes("<n>");
 const std::uint64_t kQuoteTok = hash_bytes("<q>");
@@ -463,6 +534,116 @@ std::uint64_t PromptAnalyzer::template_signature(std::string_view text) {
 
 int PromptAnalyzer::distance(std::uint64_t a, std::uint64_t b) noexcept { return std::popcount(a ^ b); }
 
+/// Lexicon hits of one text with the positions of the cues that decide
+/// states_answer (a few of each; prompts state one answer).
+struct PromptAnalyzer::Cues {
+  static constexpr std::size_t kMaxPos = 8;
+  LexiconHits hits;
+  unsigned given = 0;     ///< given-answer cues that are neither negated nor conditional
+  unsigned answer = 0;    ///< answer-reasoning phrases that are not conditional
+  std::array<std::uint32_t, kMaxPos> given_at{};
+  std::array<std::uint32_t, kMaxPos> explain_at{};
+  unsigned explains = 0;
+};
+
+namespace {
+
+/// Words that, among the three before a cue, make it a condition or a
+/// negation ("if the answer is not in the context", "unless the answer is
+/// known", "you cannot derive the answer"): an instruction about what to do
+/// when there is no answer, not a stated answer.
+bool conditional_before(std::string_view text, std::size_t start) {
+  static constexpr std::string_view kWords[] = {"if", "unless", "whether", "when", "not", "no", "cannot", "can't",
+                                                "don't", "doesn't", "never", "without", "neither", "nor", "si",
+                                                "wenn", "falls", "если", "如果", "若"};
+  std::size_t end = start;
+  for (int word = 0; word < 3 && end > 0; ++word) {
+    while (end > 0 && (text[end - 1] == ' ' || text[end - 1] == '\n' || text[end - 1] == ',')) --end;
+    std::size_t b = end;
+    while (b > 0 && text[b - 1] != ' ' && text[b - 1] != '\n') --b;
+    std::string_view w = text.substr(b, end - b);
+    for (auto k : kWords)
+      if (w == k || (static_cast<unsigned char>(k.front()) >= 0x80 && w.ends_with(k))) return true;
+    end = b;
+  }
+  return false;
+}
+
+/// A negation right after a given-answer cue ("the answer is not in the
+/// context", "the answer isn't known", "the answer is unknown").
+bool negated_after(std::string_view text, std::size_t end) {
+  std::string_view rest = text.substr(end, 24);
+  if (rest.starts_with("n't") || rest.starts_with("n\xE2\x80\x99t")) return true;
+  while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
+  static constexpr std::string_view kWords[] = {"not ", "not.", "not,", "unknown", "missing", "unclear", "unavailable",
+                                                "nicht", "pas ", "no es", "не "};
+  for (auto k : kWords)
+    if (rest.starts_with(k)) return true;
+  return false;
+}
+
+}  // namespace
+
+void PromptAnalyzer::scan_cues(std::string_view normalized, Cues& cues) const {
+  const auto& a = *automaton_;
+  std::array<unsigned, kKinds> hits{};
+  const std::size_t classes = a.classes;
+  const std::uint32_t* jump = a.jump.data();
+  const std::uint8_t* cls = a.cls.data();
+  const auto* text = reinterpret_cast<const unsigned char*>(normalized.data());
+  const std::size_t n = normalized.size();
+  auto on_hit = [&](std::uint32_t off, std::size_t end, Cues& c) {
+    const std::size_t state = off / classes;
+    const auto& o = a.out[state];
+    for (std::size_t k = 0; k < kKinds; ++k) hits[k] += o[k];
+    if (o[kGiven] || o[kAnswer]) {
+      const std::size_t len = std::max(a.len[state][kGiven], a.len[state][kAnswer]);
+      const bool cond = conditional_before(normalized, end >= len ? end - len : 0);
+      if (o[kAnswer] && !cond) ++c.answer;
+      if (o[kGiven] && !cond && !negated_after(normalized, end)) {
+        if (c.given < Cues::kMaxPos) c.given_at[c.given] = static_cast<std::uint32_t>(end);
+        ++c.given;
+      }
+    }
+    if (o[kExplain] && c.explains < Cues::kMaxPos) c.explain_at[c.explains++] = static_cast<std::uint32_t>(end);
+  };
+  // Two independent lanes interleaved (the automaton is one dependent load
+  // per byte; two chains run in parallel on an out-of-order core): lane A
+  // reads [0, mid), lane B reads [mid - max_len, n) from the root state and
+  // reports only phrases ending after mid. Any phrase ending after mid
+  // starts after mid - max_len, so both lanes together report exactly what
+  // one pass would.
+  const std::size_t mid = n >= 512 ? n / 2 : n;
+  const std::size_t b0 = mid - std::min(mid, a.max_len + 1);
+  Cues tail;
+  std::uint32_t offa = static_cast<std::uint32_t>(a.start * classes), offb = 0;
+  std::size_t j = b0;
+  for (std::size_t i = 0; i < mid; ++i, ++j) {
+    const std::uint32_t va = jump[offa + cls[text[i]]];
+    const std::uint32_t vb = jump[offb + cls[text[j]]];
+    offa = va & ~Automaton::kHasOut;
+    offb = vb & ~Automaton::kHasOut;
+    if (va & Automaton::kHasOut) [[unlikely]] on_hit(offa, i + 1, cues);
+    if ((vb & Automaton::kHasOut) && j + 1 > mid && mid < n) [[unlikely]] on_hit(offb, j + 1, tail);
+  }
+  if (mid < n) {
+    for (; j < n; ++j) {
+      const std::uint32_t vb = jump[offb + cls[text[j]]];
+      offb = vb & ~Automaton::kHasOut;
+      if ((vb & Automaton::kHasOut) && j + 1 > mid) [[unlikely]] on_hit(offb, j + 1, tail);
+    }
+    cues.answer += tail.answer;
+    for (unsigned k = 0; k < std::min<unsigned>(tail.given, Cues::kMaxPos); ++k) {
+      if (cues.given < Cues::kMaxPos) cues.given_at[cues.given] = tail.given_at[k];
+      ++cues.given;
+    }
+    if (tail.given > Cues::kMaxPos) cues.given += tail.given - Cues::kMaxPos;
+    for (unsigned k = 0; k < tail.explains && cues.explains < Cues::kMaxPos; ++k)
+      cues.explain_at[cues.explains++] = tail.explain_at[k];
+  }
+  cues.hits = LexiconHits{hits[kStep], hits[kAnswer], hits[kCot], hits[kGiven], hits[kExplain]};
+}
+
 PromptFeatures PromptAnalyzer::analyze(const PromptText& text) const {
   thread_local std::string sys, user;
   sys.clear();
@@ -488,28 +669,44 @@ PromptFeatures PromptAnalyzer::analyze(const PromptText& text) const {
   if (!sys.empty()) {
     // Digits are folded so that a date or a counter in a system prompt does
     // not change its hash.
-    std::uint64_t h = 0xcbf29ce484222325ULL;
-    for (char c : sys) {
-      h ^= static_cast<unsigned char>(c >= '0' && c <= '9' ? '0' : c);
-      h *= 0x100000001b3ULL;
+    // (A branch-free fold the compiler vectorizes, then a word-wise hash.)
+    thread_local std::string folded;
+    folded.resize(sys.size());
+    for (std::size_t i = 0; i < sys.size(); ++i) {
+      const auto c = static_cast<unsigned char>(sys[i]);
+      folded[i] = static_cast<char>(static_cast<unsigned char>(c - '0') < 10 ? '0' : c);
     }
-    f.system_prompt_hash = mix64(h) | 1;
+    f.system_prompt_hash = hash_text(folded) | 1;
   }
   f.normalized_chars = static_cast<std::uint32_t>(std::min<std::size_t>(user.size() + skipped, UINT32_MAX));
+  f.content_hash = user.empty() ? 0 : (hash_text(user) | 1);
 
-  auto hs = scan(sys);
-  auto hu = scan(user);
+  Cues cs, cu;
+  scan_cues(sys, cs);
+  scan_cues(user, cu);
+  const auto& hs = cs.hits;
+  const auto& hu = cu.hits;
   const unsigned step = hs.step_by_step + hu.step_by_step;
-  const unsigned answer = hs.answer_reasoning + hu.answer_reasoning;
-  const unsigned given = hs.given_answer + hu.given_answer;
-  const unsigned explain = hs.explain + hu.explain;
+  const unsigned answer = cs.answer + cu.answer;
+  const unsigned given = cs.given + cu.given;
   const unsigned cot = hs.cot_harvest + hu.cot_harvest;
   f.reasoning_markers = static_cast<std::uint8_t>(std::min(255U, step));
-  // The answer must be stated in the user turn: a system prompt saying
-  // "explain why the answer is correct" is a product's standing instruction
-  // (a tutor), not a rationale request for a supplied answer. It still counts
-  // as a chain-of-thought ask.
-  f.states_answer = hu.answer_reasoning > 0 || (hu.given_answer == 1 && given == 1 && explain > 0);
+  // A stated answer comes from the user's own framing: one given-answer cue
+  // in the user turn (negated or conditional cues - "if the answer is not in
+  // the context" - never count), with the demand for its reasoning either
+  // next to it in the user turn, or as a standing instruction in the system
+  // prompt while the answer closes a short user turn. An explain word
+  // somewhere in a retrieved document far from the cue is not a demand.
+  bool near = false;
+  if (cu.given == 1) {
+    const std::uint32_t g = cu.given_at[0];
+    for (unsigned i = 0; i < std::min<unsigned>(cu.explains, Cues::kMaxPos); ++i) {
+      const std::uint32_t e = cu.explain_at[i];
+      if ((e > g ? e - g : g - e) <= kExplainNearBytes) near = true;
+    }
+    if (!near && cs.explains > 0 && user.size() - g <= kExplainNearBytes) near = true;
+  }
+  f.states_answer = cu.answer > 0 || (cu.given == 1 && cs.given == 0 && near);
   f.asks_reasoning_for_answer = f.states_answer || answer > 0 || cot > 0 || (given == 1 && step > 0);
   f.template_signature = template_signature(user);
   return f;

@@ -28,11 +28,20 @@ struct ReasoningLexicon {
   /// harnesses use as well. Sets asks_reasoning_for_answer, not states_answer.
   std::vector<std::string> cot_harvest;
   /// Cues that the prompt states an answer ("the answer is", "答案是").
+  /// A cue that is negated or conditional - one of "if", "unless",
+  /// "whether", "when", "not", "cannot", ... among the three words before
+  /// it, or "not"/"n't"/"unknown"/"missing" right after it ("if the answer
+  /// is not in the context, say so") - states nothing and is not counted;
+  /// answer_reasoning phrases after such a condition are dropped as well.
   std::vector<std::string> given_answer;
   /// Requests for an explanation ("explain", "justify", "derive", "why").
-  /// A prompt with exactly one given-answer cue and an explain cue states
-  /// an answer and asks for its reasoning (states_answer); one given-answer
-  /// cue with only a step-by-step marker sets asks_reasoning_for_answer.
+  /// A user turn with exactly one given-answer cue states an answer and asks
+  /// for its reasoning (states_answer) when an explain cue is within 160
+  /// bytes of it in the user turn, or when the system prompt has an explain
+  /// cue and the answer closes the user turn (within its last 160 bytes). An
+  /// explain word elsewhere (a retrieved document) does not count. One
+  /// given-answer cue with only a step-by-step marker sets
+  /// asks_reasoning_for_answer.
   /// Two or more given-answer cues look like few-shot exemplars (an eval
   /// harness' "... The answer is 6." examples) and do not count.
   std::vector<std::string> explain;

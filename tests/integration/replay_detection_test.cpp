@@ -9,6 +9,8 @@
 #include <map>
 #include <sstream>
 #include <unistd.h>
+#include <cstdlib>
+#include <vector>
 
 #include "gateway/key_fingerprint.hpp"
 #include "gateway/replay_runner.hpp"
@@ -52,14 +54,24 @@ Population simulate(std::uint64_t seed, const std::filesystem::path& dir) {
 
 }  // namespace
 
-// Tagged [!mayfail] while the engine misses two shapes (see the closing report
-// of the simulator work): single-wrapper Alpaca distillers stay uncorroborated
-// at 0.6, and RAG prompts saying "if the answer is not in the context" plus a
-// "why" in the retrieved text count as asking for the reasoning behind a given
-// answer. Remove the tag when both are fixed; failures are still printed.
+// Seeds: 101 and 202 by default; DG_REPLAY_DETECTION_SEEDS="1,2,3" replays
+// other populations (the calibration was checked on more, see
+// bench/results/detection_eval.md).
+static std::vector<std::uint64_t> detection_seeds() {
+  std::vector<std::uint64_t> seeds;
+  if (const char* env = std::getenv("DG_REPLAY_DETECTION_SEEDS")) {
+    std::istringstream in(env);
+    std::string item;
+    while (std::getline(in, item, ','))
+      if (!item.empty()) seeds.push_back(std::strtoull(item.c_str(), nullptr, 10));
+  }
+  if (seeds.empty()) seeds = {101, 202};
+  return seeds;
+}
+
 TEST_CASE("replay: every simulated distiller is flagged and no benign or look-alike key is",
-          "[replay][detection][!mayfail]") {
-  const std::uint64_t seed = GENERATE(101, 202);
+          "[replay][detection]") {
+  const std::uint64_t seed = GENERATE(from_range(detection_seeds()));
   const auto dir = temp_dir("replay-detect");
   const auto pop = simulate(seed, dir);
   std::ostringstream findings, errors;

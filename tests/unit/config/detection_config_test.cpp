@@ -46,7 +46,8 @@ TEST_CASE("detection config: values, durations and lexicon merge", "[detectors][
       "  combine: {risk_threshold: 0.9, min_corroborating: 3}\n"
       "  detectors:\n"
       "    reasoning_elicitation: {window: 30m, min_requests: 50, answer_share_low: 0.2, answer_share_high: 0.4}\n"
-      "    logprob_harvesting: {standalone: false, top_logprobs_max: 10}\n"
+      "    logprob_harvesting: {standalone: false, top_logprobs_max: 10, breadth_max_score: 0.7}\n"
+      "    coverage: {long_output_tokens: 64}\n"
       "    machine_cadence: {hour_histogram_half_life: 7d, enabled: false}\n"
       "    volume: {window: 600}\n"
       "  lexicon:\n"
@@ -62,6 +63,8 @@ TEST_CASE("detection config: values, durations and lexicon merge", "[detectors][
   CHECK(cfg.reasoning_elicitation.answer_share_high == 0.4);
   CHECK_FALSE(cfg.logprob_harvesting.common.standalone);
   CHECK(cfg.logprob_harvesting.top_logprobs_max == 10);
+  CHECK(cfg.logprob_harvesting.breadth_max_score == 0.7);
+  CHECK(cfg.coverage.long_output_tokens == 64);
   CHECK(cfg.machine_cadence.common.window_s == 7 * 86400);
   CHECK_FALSE(cfg.machine_cadence.common.enabled);
   CHECK(cfg.volume.common.window_s == 600);

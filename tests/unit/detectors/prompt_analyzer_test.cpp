@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include <map>
+#include <random>
 #include <set>
 
 #include "detectors/prompt_analyzer.hpp"
@@ -92,6 +93,36 @@ TEST_CASE("few-shot exemplars with stated answers are not an answer-reasoning as
       "Q: Janet has 16 eggs and eats 3. How many are left?\nA: Let's think step by step.");
   CHECK_FALSE(f.asks_reasoning_for_answer);
   CHECK(f.reasoning_markers >= 1);
+}
+
+TEST_CASE("negated or conditional answer phrases state no answer (RAG instructions)", "[detectors]") {
+  const std::string context =
+      "Context:\n[1] The warranty covers parts for two years. Customers often ask why the battery drains; "
+      "the reason is background sync, which can be switched off.\n[2] Returns are accepted within 30 days.\n\n"
+      "Question: How long is the warranty?";
+  const char* systems[] = {
+      "Answer only from the context below. If the answer is not in the context, say you don't know.",
+      "Use the retrieved passages. If you cannot find the answer, explain why it is missing.",
+      "Unless the answer is in the documents, reply 'unknown'. Explain nothing.",
+  };
+  for (const char* sys : systems) {
+    INFO(sys);
+    auto f = analyzer().analyze(PromptText{sys, context});
+    CHECK_FALSE(f.states_answer);
+    CHECK_FALSE(f.asks_reasoning_for_answer);
+  }
+  // The same phrases in the user turn, negated or conditional.
+  CHECK_FALSE(user("If the answer is not in the text, explain why.").states_answer);
+  CHECK_FALSE(user("The answer isn't in the manual. Why would that be?").states_answer);
+  CHECK_FALSE(user("Whether the answer is yes depends on the plan. Why is that so?").states_answer);
+  // An explain word far from the stated answer (inside a pasted document)
+  // is not a demand for the answer's reasoning.
+  std::string far = "Notes: the answer is 42 according to the sheet.\n\n";
+  for (int i = 0; i < 10; ++i) far += "This paragraph is retrieved filler text about shipping and returns. ";
+  far += "\n\nSome customers wonder why.";
+  CHECK_FALSE(user(far).states_answer);
+  // A real stated answer still counts, also with a negative answer.
+  CHECK(user("Question: Is 91 prime?\nThe answer is no. Explain why, step by step.").states_answer);
 }
 
 TEST_CASE("ASCII phrases match at word starts only", "[detectors]") {
@@ -202,4 +233,59 @@ TEST_CASE("long prompts are scanned at head and tail only", "[detectors]") {
   auto f = a.analyze(PromptText{"", doc + "\n\nThe answer is 7. Explain why."});
   CHECK(f.asks_reasoning_for_answer);
   CHECK(f.normalized_chars > 20000);
+}
+
+TEST_CASE("normalize: the eight-bytes-at-a-time path equals the byte-wise rules", "[detectors]") {
+  // Reference: the byte-wise rules for ASCII input.
+  auto reference = [](std::string_view in, bool keep_lines) {
+    std::string out;
+    int pending = 0;  // 0 none, 1 space, 2 newline, 3 blank line
+    for (char ch : in) {
+      const auto c = static_cast<unsigned char>(ch);
+      if (c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v') {
+        pending = std::max(pending, 1);
+      } else if (c == '\n') {
+        pending = !keep_lines ? std::max(pending, 1) : (pending >= 2 ? 3 : 2);
+      } else {
+        if (pending && !out.empty()) out += pending == 1 ? " " : pending == 2 ? "\n" : "\n\n";
+        pending = 0;
+        out.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : static_cast<char>(c));
+      }
+    }
+    return out;
+  };
+  std::mt19937_64 rng(3);
+  const std::string alphabet = "abcXYZ@[`{~!09 \t\n\nQqAZaz.,:;\"'";
+  for (int round = 0; round < 2000; ++round) {
+    std::string s;
+    const auto len = rng() % 80;
+    for (std::size_t i = 0; i < len; ++i) {
+      // Long visible runs exercise the word path, separators its exits.
+      s.push_back(rng() % 4 == 0 ? alphabet[rng() % alphabet.size()] : static_cast<char>('!' + rng() % 94));
+    }
+    for (bool lines : {true, false}) {
+      INFO(s);
+      CHECK(norm(s, lines) == reference(s, lines));
+    }
+  }
+}
+
+TEST_CASE("lexicon scan finds phrases wherever they sit, also across the middle of long prompts", "[detectors]") {
+  // The scan runs two interleaved lanes on long text; a phrase must be found
+  // exactly once whatever its offset relative to the split.
+  std::string filler;
+  while (filler.size() < 1400) filler += "lorem ipsum dolor sat amet consectetur ";  // no truncation spells "si"
+  for (std::size_t len : {600u, 1001u, 1400u}) {
+    for (std::size_t at = len / 2 - 60; at < len / 2 + 20; ++at) {
+      std::string text = filler.substr(0, at) + " Let's think step by step. 答案是18。 " + filler.substr(0, len - at);
+      INFO("len " << len << " phrase at " << at);
+      const auto f = user(text);
+      // Same count as the single-lane reference scan ("let's think", "think
+      // step", "step by step").
+      CHECK(f.reasoning_markers == analyzer().scan(norm(text)).step_by_step);
+      auto g = user(filler.substr(0, at) + " The answer is 18. Explain why. " + filler.substr(0, len - at));
+      CHECK(g.states_answer);
+      CHECK(analyzer().scan(norm(text)).step_by_step == 3);
+    }
+  }
 }
