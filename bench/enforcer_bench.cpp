@@ -1,5 +1,6 @@
 // Cost of the enforcement hot path (Enforcer::on_request) and of a durable
-// decision change (journal append with fsync). Usage: dg-bench-enforcer [keys]
+// decision change (journal append with fsync). Reproduce with:
+//   cmake --build build -j2 --target dg-bench-enforcer && build/dg-bench-enforcer [keys]
 #include <chrono>
 #include <cstdio>
 #include <filesystem>

@@ -14,6 +14,7 @@ build="${BUILD:-$root/build}"
 days="${DAYS:-7}"; benign="${BENIGN:-300}"; distillers="${DISTILLERS:-32}"; lookalikes="${LOOKALIKES:-4}"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
+started="$(date -u '+%Y-%m-%d %H:%M UTC')"; load="$(cut -d' ' -f1-3 /proc/loadavg)"
 if [[ -z "$config" ]]; then config="$work/config.yaml"; echo "detection: {}" > "$config"; fi
 t0=$(date +%s.%N)
 "$build/dg-simulate" --data-dir "$root/../shared/data" --seed "$seed" --days "$days" --benign "$benign" \
@@ -24,3 +25,6 @@ t1=$(date +%s.%N)
 cmd="bench/eval_detection.sh $seed  # dg-simulate --seed $seed --days $days --benign $benign --lookalikes $lookalikes --distillers $distillers; distillguard replay"
 python3 "$here/eval_detection.py" "$work/labels.json" "$work/summary.json" "$work/findings.jsonl" \
   --markdown "${OUT:-$here/results/detection_eval.md}" --command "$cmd" --generate-seconds "$(echo "$t1 - $t0" | bc)"
+# Date and machine load of this run, under the command line.
+sed -i "/^Command: /a Run on $started, $(nproc) cores ($(uname -m)); load average before the run: $load." \
+  "${OUT:-$here/results/detection_eval.md}"

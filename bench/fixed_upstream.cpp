@@ -2,6 +2,8 @@
 // request with the same small OpenAI-style chat completion. Used by
 // bench/proxy_wrk.sh so that the measured difference is the proxy's cost, not
 // the upstream's. Usage: dg-bench-upstream PORT [THREADS]
+// (built and started by bench/proxy_wrk.sh; by hand:
+//   cmake --build build -j2 --target dg-bench-upstream && build/dg-bench-upstream 8000)
 #include <cstdlib>
 #include <iostream>
 #include <thread>

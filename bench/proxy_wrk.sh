@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Throughput and latency of the proxy on loopback: wrk straight at a
 # fixed-response upstream, then through distillguard (1 worker), in the same run.
-# Writes bench/results/proxy_wrk.md.
+# Writes bench/results/proxy_wrk.md (command, date, machine load, results).
+#
+#   bench/proxy_wrk.sh                 (needs wrk: apt-get install wrk)
 #   BUILD_DIR (default build), DURATION (10s), CONNS (64), WRK_THREADS (2)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)

@@ -12,6 +12,7 @@ seed="${1:-7}"; days="${2:-2}"
 build="${BUILD:-$root/build}"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
+started="$(date -u '+%Y-%m-%d %H:%M UTC')"; load="$(cut -d' ' -f1-3 /proc/loadavg)"
 echo "detection: {}" > "$work/config.yaml"
 "$build/dg-simulate" --data-dir "$root/../shared/data" --seed "$seed" --days "$days" \
   --out "$work/traffic.jsonl" --labels "$work/labels.json" 2> "$work/gen.txt"
@@ -35,6 +36,7 @@ PY
   echo
   echo "Command: \`bench/replay_throughput.sh $seed $days\` on $(nproc) shared cores ($(uname -m)), pinned to one core;"
   echo "records/s are per second of the replay thread's CPU time (the machine is shared, so wall time is noisier)."
+  echo "Run on $started; load average before the run: $load."
   echo "Traffic: $(cat "$work/gen.txt" | sed 's/^dg-simulate: //')"
   echo
   echo "| mode | records | MiB | CPU s | wall s | records/s | MiB/s |"

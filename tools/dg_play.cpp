@@ -21,6 +21,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -42,13 +43,15 @@ constexpr auto kToken = net::as_tuple(net::use_awaitable);
 
 void print_usage(std::ostream& out) {
   out << "usage: dg-play --target http://HOST:PORT [--speed X] [--concurrency N] [--timeout-ms T]\n"
-         "               [--json FILE] [--limit N] [--skip-bad-lines] TRAFFIC.jsonl...\n"
+         "               [--json FILE] [--limit N] [--skip-bad-lines] [--demo-usage] TRAFFIC.jsonl...\n"
          "  Sends traffic records through the target (the key as Authorization: Bearer,\n"
          "  client_ip as X-Forwarded-For, the record's User-Agent), keeping their relative\n"
          "  timing divided by X (default 1; 0 = as fast as N connections allow, default N=8),\n"
          "  and prints per key fingerprint the status counts (200/429/403/other/errors).\n"
          "  Bad lines are reported as FILE:LINE and skipped; the exit status is then 1\n"
-         "  unless --skip-bad-lines is given.\n";
+         "  unless --skip-bad-lines is given. --demo-usage sends each record's\n"
+         "  response.completion_tokens as x-demo-completion-tokens, so that dg-demo-upstream\n"
+         "  answers as long as the recorded model did (output-heavy traffic stays output-heavy).\n";
 }
 
 /// "fp:" + first 16 hex digits of SHA-256(key), as traffic-format.md names keys.
@@ -75,6 +78,7 @@ struct Record {
   http::verb method = http::verb::post;
   std::string path;
   std::string body;
+  std::int64_t completion_tokens = -1;  ///< the record's response.completion_tokens (-1: none)
 };
 
 struct Target {
@@ -162,6 +166,9 @@ std::size_t load_records(const std::string& file, std::vector<Record>& out, std:
       bad("\"ts\" goes backwards");
       continue;
     }
+    if (const auto* resp = o.if_contains("response"); resp && resp->is_object())
+      if (const auto* ct = resp->as_object().if_contains("completion_tokens"); ct && ct->is_number())
+        r.completion_tokens = static_cast<std::int64_t>(ct->to_number<double>());
     r.body = json::serialize(*request);
     out.push_back(std::move(r));
   }
@@ -186,6 +193,7 @@ struct Player {
   double speed = 1.0;
   std::size_t concurrency = 8;
   std::chrono::milliseconds timeout{30000};
+  bool demo_usage = false;  ///< ask dg-demo-upstream for the record's completion length
   std::vector<tcp::endpoint> endpoints;
 
   std::size_t next = 0;
@@ -249,6 +257,8 @@ struct Player {
     req.set(http::field::authorization, "Bearer " + r.key);
     req.set(http::field::user_agent, r.user_agent.empty() ? std::string("dg-play/0.1") : r.user_agent);
     if (!r.client_ip.empty()) req.set("x-forwarded-for", r.client_ip);
+    if (demo_usage && r.completion_tokens >= 0)
+      req.set("x-demo-completion-tokens", std::to_string(r.completion_tokens));
     req.set(http::field::content_type, "application/json");
     req.keep_alive(true);
     req.body() = r.body;
@@ -358,6 +368,8 @@ int main(int argc, char** argv) {
       player.timeout = std::chrono::milliseconds(static_cast<long long>(number(1, 3600000)));
     } else if (arg == "--skip-bad-lines") {
       skip_bad_lines = true;
+    } else if (arg == "--demo-usage") {
+      player.demo_usage = true;
     } else if (arg == "--json") {
       json_file = value();
     } else if (arg == "--limit") {
