@@ -148,8 +148,14 @@ std::string alert_summary(const Alert& a) {
   std::string s;
   switch (a.event) {
     case AlertEvent::DecisionCreated:
-      s = (a.decision ? a.decision->action : std::string("decision")) + (a.decision && a.decision->shadow ? " (shadow)" : "") +
-          " " + short_fp(a.key_fp);
+      if (a.decision && a.decision->shadow) {
+        // "shadow:block" -> "shadow (would block)"; a plain shadow rule -> "shadow".
+        const auto& action = a.decision->action;
+        s = action.starts_with("shadow:") ? "shadow (would " + action.substr(7) + ")" : std::string("shadow");
+      } else {
+        s = a.decision ? a.decision->action : std::string("decision");
+      }
+      s += " " + short_fp(a.key_fp);
       break;
     case AlertEvent::DecisionEscalated:
       s = "escalated " + short_fp(a.key_fp) +

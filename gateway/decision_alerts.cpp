@@ -61,7 +61,10 @@ void DecisionAlerter::emit(const detectors::Decision& d, const detectors::KeyAss
   AlertDecision ad;
   ad.action = std::string(detectors::to_string(d.action));
   ad.shadow = d.action == Action::Shadow;
-  if (ad.shadow && d.intended != Action::Allow) ad.action = "shadow:" + std::string(detectors::to_string(d.intended));
+  // A shadow decision names what it would have done ("shadow:block"); a rule
+  // whose own action is shadow has nothing more to say.
+  if (ad.shadow && d.intended != Action::Allow && d.intended != Action::Shadow)
+    ad.action = "shadow:" + std::string(detectors::to_string(d.intended));
   ad.reason = d.reason.empty() ? d.rule : d.reason;
   ad.origin = std::string(detectors::to_string(d.origin));
   ad.created = d.created;
@@ -96,7 +99,8 @@ void DecisionAlerter::emit(const detectors::Decision& d, const detectors::KeyAss
     c.ts = alert.ts;
     c.campaign = alert.campaign;
     c.key_fp = alert.key_fp;
-    c.campaign_keys = {alert.key_fp};
+    if (campaign_members_) c.campaign_keys = campaign_members_(c.campaign);
+    if (c.campaign_keys.empty()) c.campaign_keys = {alert.key_fp};
     c.risk = alert.risk;
     c.findings = alert.findings;
     c.requests = alert.requests;

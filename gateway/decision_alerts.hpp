@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -44,6 +45,11 @@ class DecisionAlerter {
   /// Enforcer listener: a decision the policy took, with its assessment.
   void on_policy_decision(const detectors::Decision& d, const detectors::KeyAssessment& a);
 
+  /// Names the member keys of a campaign (fingerprints) for campaign_detected
+  /// alerts; without it the alert lists only the key whose decision revealed it.
+  using CampaignMembers = std::function<std::vector<std::string>(std::string_view campaign)>;
+  void set_campaign_members(CampaignMembers provider) { campaign_members_ = std::move(provider); }
+
   /// DecisionStore listener: every applied change. Detector changes are
   /// alerted by on_policy_decision (which has the evidence); this handles
   /// operator decisions and lifts.
@@ -67,6 +73,7 @@ class DecisionAlerter {
   std::mutex mutex_;
   std::unordered_map<std::string, KeyState> keys_;
   std::unordered_set<std::string> campaigns_seen_;
+  CampaignMembers campaign_members_;
 };
 
 }  // namespace dg::gateway

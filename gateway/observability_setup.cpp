@@ -20,6 +20,13 @@ std::unique_ptr<Observability> Observability::create(const config::Config& cfg, 
   // the assessments behind decisions (see DecisionAlerter).
   o->alerter_ = std::make_unique<DecisionAlerter>(*o->dispatcher_, m, 5, 10000, /*count_findings_on_decisions=*/true);
   auto* alerter = o->alerter_.get();
+  alerter->set_campaign_members([self = o.get()](std::string_view id) -> std::vector<std::string> {
+    const auto* linker = self->linker_.load();
+    if (!linker) return {};
+    for (auto& c : linker->campaigns())
+      if (c.campaign_id == id) return c.member_fps;
+    return {};
+  });
   enforcement.store().set_listener(
       [alerter](const detectors::Decision& d, std::string_view actor) { alerter->on_store_change(d, actor); });
   enforcement.enforcer().set_decision_listener(

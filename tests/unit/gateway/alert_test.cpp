@@ -75,3 +75,17 @@ TEST_CASE("alert payloads: JSON schema fields and Slack blocks", "[alerts-unit]"
   CHECK(s.at("text").as_string().find("escalated fp:0123456789abcdef") != boost::json::string::npos);
   CHECK(s.at("blocks").as_array().at(0).at("type") == "header");
 }
+
+TEST_CASE("alert summaries say what a shadow decision would have done", "[alerts-unit]") {
+  dg::gateway::Alert a;
+  a.key_fp = "fp:0123456789abcdef";
+  a.decision = dg::gateway::AlertDecision{};
+  a.decision->shadow = true;
+  a.decision->action = "shadow:block";
+  CHECK(dg::gateway::alert_summary(a).rfind("shadow (would block) ", 0) == 0);
+  a.decision->action = "shadow";
+  const auto plain = dg::gateway::alert_summary(a);
+  CHECK(plain.rfind("shadow ", 0) == 0);
+  CHECK(plain.find("shadow:") == std::string::npos);
+  CHECK(plain.find("(shadow)") == std::string::npos);
+}
