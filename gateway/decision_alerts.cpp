@@ -100,7 +100,10 @@ void DecisionAlerter::emit(const detectors::Decision& d, const detectors::KeyAss
     c.campaign = alert.campaign;
     c.key_fp = alert.key_fp;
     if (campaign_members_) c.campaign_keys = campaign_members_(c.campaign);
-    if (c.campaign_keys.empty()) c.campaign_keys = {alert.key_fp};
+    // A rotation link "r-<old fp>" joins the new key to the actioned one.
+    if (c.campaign_keys.empty() && c.campaign.starts_with("r-fp:")) c.campaign_keys = {c.campaign.substr(2)};
+    if (std::find(c.campaign_keys.begin(), c.campaign_keys.end(), alert.key_fp) == c.campaign_keys.end())
+      c.campaign_keys.push_back(alert.key_fp);
     c.risk = alert.risk;
     c.findings = alert.findings;
     c.requests = alert.requests;
