@@ -11,30 +11,36 @@ DecisionAlerter::DecisionAlerter(AlertDispatcher& dispatcher, DgMetrics& metrics
     : dispatcher_(dispatcher),
       metrics_(metrics),
       requests_per_key_(requests_per_key),
-      max_keys_(max_keys),
+      max_keys_per_shard_(std::max<std::size_t>(1, max_keys / kShards)),
       count_findings_(count_findings_on_decisions) {}
 
 void DecisionAlerter::remember_exchange(const detectors::Exchange& ex) {
   if (ex.key_fp.empty() || requests_per_key_ == 0) return;
   auto meta = alert_request_from(ex);
-  std::lock_guard lock(mutex_);
-  if (keys_.size() >= max_keys_ && !keys_.contains(ex.key_fp)) evict_locked(ex.ts);
-  auto& k = keys_[ex.key_fp];
+  auto& shard = shard_for(ex.key_fp);
+  std::lock_guard lock(shard.mutex);
+  if (shard.keys.size() >= max_keys_per_shard_ && !shard.keys.contains(ex.key_fp)) evict_locked(shard, ex.ts);
+  auto& k = shard.keys[ex.key_fp];
   k.last_seen = ex.ts;
   k.recent.push_back(std::move(meta));
   while (k.recent.size() > requests_per_key_) k.recent.pop_front();
 }
 
-void DecisionAlerter::evict_locked(double now) {
+DecisionAlerter::Shard& DecisionAlerter::shard_for(std::string_view key_fp) {
+  return shards_[std::hash<std::string_view>{}(key_fp) % kShards];
+}
+
+void DecisionAlerter::evict_locked(Shard& shard, double now) {
+  auto& keys = shard.keys;
   // Forget the least recently seen half of the keys without a decision in
   // force: O(n log n) once per max_keys/2 new keys, so O(log n) amortised.
   std::vector<std::pair<double, std::string>> idle;
-  for (const auto& [fp, k] : keys_)
+  for (const auto& [fp, k] : keys)
     if (k.action == Action::Allow || (k.expires != 0 && k.expires <= now)) idle.emplace_back(k.last_seen, fp);
   std::sort(idle.begin(), idle.end());
-  const std::size_t drop = std::max<std::size_t>(1, std::min(idle.size(), keys_.size() / 2));
-  for (std::size_t i = 0; i < drop && i < idle.size(); ++i) keys_.erase(idle[i].second);
-  if (keys_.size() >= max_keys_) keys_.erase(keys_.begin());  // every key under a decision: still bounded
+  const std::size_t drop = std::max<std::size_t>(1, std::min(idle.size(), keys.size() / 2));
+  for (std::size_t i = 0; i < drop && i < idle.size(); ++i) keys.erase(idle[i].second);
+  if (keys.size() >= max_keys_per_shard_) keys.erase(keys.begin());  // every key under a decision: still bounded
 }
 
 void DecisionAlerter::on_policy_decision(const detectors::Decision& d, const detectors::KeyAssessment& a) {
@@ -72,8 +78,9 @@ void DecisionAlerter::emit(const detectors::Decision& d, const detectors::KeyAss
 
   bool new_campaign = false;
   {
-    std::lock_guard lock(mutex_);
-    auto& k = keys_[d.key_fp];
+    auto& shard = shard_for(d.key_fp);
+    std::lock_guard lock(shard.mutex);
+    auto& k = shard.keys[d.key_fp];
     const bool previous_active = k.action != Action::Allow && (k.expires == 0 || d.created < k.expires);
     const Action previous = previous_active ? k.action : Action::Allow;
     if (d.action == Action::Allow) {
@@ -89,8 +96,10 @@ void DecisionAlerter::emit(const detectors::Decision& d, const detectors::KeyAss
     k.action = d.action;
     k.expires = d.expires;
     alert.requests.assign(k.recent.begin(), k.recent.end());
-    if (!alert.campaign.empty() && campaigns_seen_.size() < 100000)
-      new_campaign = campaigns_seen_.insert(alert.campaign).second;
+  }
+  if (!alert.campaign.empty()) {
+    std::lock_guard lock(campaigns_mutex_);
+    if (campaigns_seen_.size() < 100000) new_campaign = campaigns_seen_.insert(alert.campaign).second;
   }
   alert.decision = std::move(ad);
   if (new_campaign) {

@@ -12,6 +12,7 @@
 ///   InstrumentedHooks(enforcer, metrics, &alerts)   // feeds remember_exchange()
 /// Thread-safe; never blocks on I/O (AlertDispatcher::enqueue).
 
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -63,15 +64,24 @@ class DecisionAlerter {
     double last_seen = 0;
   };
   void emit(const detectors::Decision& d, const detectors::KeyAssessment* a);
-  void evict_locked(double now);
+  /// Keys are spread over shards so that workers recording exchanges of
+  /// different keys do not contend on one lock (remember_exchange runs once
+  /// per exchange on the worker thread).
+  struct Shard {
+    std::mutex mutex;
+    std::unordered_map<std::string, KeyState> keys;
+  };
+  static constexpr std::size_t kShards = 16;
+  Shard& shard_for(std::string_view key_fp);
+  void evict_locked(Shard& shard, double now);
 
   AlertDispatcher& dispatcher_;
   DgMetrics& metrics_;
   std::size_t requests_per_key_;
-  std::size_t max_keys_;
+  std::size_t max_keys_per_shard_;
   bool count_findings_;
-  std::mutex mutex_;
-  std::unordered_map<std::string, KeyState> keys_;
+  std::array<Shard, kShards> shards_;
+  std::mutex campaigns_mutex_;
   std::unordered_set<std::string> campaigns_seen_;
   CampaignMembers campaign_members_;
 };
