@@ -5,10 +5,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
-if command -v npm >/dev/null 2>&1; then
-  scripts/setup-e2e.sh || echo "test.sh: npm install failed; the e2e test will be skipped" >&2
+# The e2e test is registered only when the npm client is installed. On a
+# developer machine without node it is skipped with a warning; in CI (CI=true)
+# a missing client is an error, so the test can never vanish silently.
+if command -v npm >/dev/null 2>&1 && scripts/setup-e2e.sh; then
+  :
+elif [ "${CI:-}" = true ]; then
+  echo "test.sh: the npm 'openai' client could not be installed; CI needs the e2e test" >&2
+  exit 1
 else
-  echo "test.sh: node/npm not found; the e2e test will be skipped" >&2
+  echo "test.sh: node/npm or the npm install is missing; the e2e test will be skipped" >&2
 fi
 jobs=${JOBS:-$(nproc)}
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDG_WERROR=ON
