@@ -6,7 +6,12 @@
 #include <cstring>
 #include <deque>
 #include <stdexcept>
+#include <tuple>
 #include <vector>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "detectors/hash.hpp"
 
@@ -66,9 +71,16 @@ struct PromptAnalyzer::Automaton {
       const auto c = static_cast<unsigned char>(b);
       cls[c] = (is_ascii_alnum(c) || c >= 0x80) ? 1 : 0;
     }
+    // Classes in byte order: ASCII bytes get the low classes, so the part of
+    // a row that ASCII text reads is a few cache lines at the row's start
+    // (the rows of the states text visits most stay in L1).
+    std::array<bool, 256> used{};
     for (const auto& [p, k] : phrases)
       for (unsigned char c : p)
-        if (c != ' ' && cls[c] <= 1) cls[c] = static_cast<std::uint8_t>(classes++);
+        if (c != ' ') used[c] = true;
+    for (int b = 0; b < 256; ++b)
+      if (used[static_cast<std::size_t>(b)] && cls[static_cast<std::size_t>(b)] <= 1)
+        cls[static_cast<std::size_t>(b)] = static_cast<std::uint8_t>(classes++);
     if (classes > 255) throw std::invalid_argument("reasoning lexicon uses too many distinct bytes");
 
     // Trie.
@@ -143,26 +155,73 @@ PromptAnalyzer::~PromptAnalyzer() = default;
 
 namespace {
 
-constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
-constexpr std::uint64_t kHigh = 0x8080808080808080ULL;
-constexpr std::uint64_t kLow7 = 0x7F7F7F7F7F7F7F7FULL;
+/// Sixteen bytes of text, classified at once (SSE2 on x86-64, a plain loop
+/// elsewhere). Bit i of a mask describes byte i.
+struct Block16 {
+  std::uint32_t blank = 0;    ///< bytes <= 0x20: spaces, line breaks, controls
+  std::uint32_t space = 0;    ///< ' '
+  std::uint32_t newline = 0;  ///< '\n'
+  /// Lead bytes of the UTF-8 sequences normalization may change: C2 (no-break
+  /// space), C3 (Latin-1 capitals), D0 (Cyrillic capitals), E3 (ideographic space).
+  std::uint32_t lead = 0;
+};
 
-/// High bit set in exactly the bytes of `x` that are zero.
-constexpr std::uint64_t zero_bytes(std::uint64_t x) noexcept { return ~(((x & kLow7) + kLow7) | x | kLow7); }
+constexpr bool is_rewritten_lead(unsigned char c) noexcept { return c == 0xC2 || c == 0xC3 || c == 0xD0 || c == 0xE3; }
 
-/// Eight bytes that normalization leaves as they are (up to case): ASCII
-/// 0x20..0x7F, spaces single, not first, not last.
-constexpr bool plain_block(std::uint64_t w) noexcept {
-  if ((w & kHigh) != 0 || ((w - 0x20 * kOnes) & ~w & kHigh) != 0) return false;  // >= 0x80 or < 0x20
-  const std::uint64_t sp = zero_bytes(w ^ (0x20 * kOnes));
-  return (sp & ((sp << 8) | 0x80ULL | (0x80ULL << 56))) == 0;
+#if defined(__SSE2__)
+inline Block16 classify16(const unsigned char* p) noexcept {
+  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  auto mask = [](__m128i m) { return static_cast<std::uint32_t>(_mm_movemask_epi8(m)); };
+  auto eq = [&](unsigned char c) { return _mm_cmpeq_epi8(v, _mm_set1_epi8(static_cast<char>(c))); };
+  Block16 b;
+  // Signed compares: 0x00..0x20 are the bytes in [0, 0x21).
+  b.blank = mask(_mm_andnot_si128(_mm_cmplt_epi8(v, _mm_setzero_si128()), _mm_cmplt_epi8(v, _mm_set1_epi8(0x21))));
+  b.space = mask(eq(' '));
+  b.newline = mask(eq('\n'));
+  b.lead = mask(_mm_or_si128(_mm_or_si128(eq(0xC2), eq(0xC3)), _mm_or_si128(eq(0xD0), eq(0xE3))));
+  return b;
 }
 
-/// 'A'..'Z' -> 'a'..'z' in eight ASCII bytes.
-constexpr std::uint64_t lowercase_block(std::uint64_t w) noexcept {
-  const std::uint64_t ge_a = (w + 0x3F * kOnes) & kHigh;  // byte >= 'A'
-  const std::uint64_t gt_z = (w + 0x25 * kOnes) & kHigh;  // byte > 'Z'
-  return w | ((ge_a & ~gt_z) >> 2);
+/// Stores sixteen bytes with 'A'..'Z' lowercased.
+inline void store_lower16(const unsigned char* p, char* w) noexcept {
+  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  const __m128i upper = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('A' - 1)), _mm_cmplt_epi8(v, _mm_set1_epi8('Z' + 1)));
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(w), _mm_add_epi8(v, _mm_and_si128(upper, _mm_set1_epi8(0x20))));
+}
+#else
+inline Block16 classify16(const unsigned char* p) noexcept {
+  Block16 b;
+  for (unsigned i = 0; i < 16; ++i) {
+    b.blank |= static_cast<std::uint32_t>(p[i] <= 0x20) << i;
+    b.space |= static_cast<std::uint32_t>(p[i] == ' ') << i;
+    b.newline |= static_cast<std::uint32_t>(p[i] == '\n') << i;
+    b.lead |= static_cast<std::uint32_t>(is_rewritten_lead(p[i])) << i;
+  }
+  return b;
+}
+
+inline void store_lower16(const unsigned char* p, char* w) noexcept {
+  for (unsigned i = 0; i < 16; ++i) w[i] = static_cast<char>(p[i] >= 'A' && p[i] <= 'Z' ? p[i] + 32 : p[i]);
+}
+#endif
+
+/// Length of the prefix of the sixteen bytes at `p` that normalizes to
+/// itself up to case: bytes other than blanks and rewritten UTF-8 leads, a
+/// single space between two such bytes, and (when lines are kept) one or two
+/// line breaks between two such bytes. `next` is the byte after the block
+/// (0 when there is none). 0 when the first byte needs the byte-wise path.
+inline unsigned plain_prefix16(const unsigned char* p, unsigned char next, bool keep_lines) noexcept {
+  const Block16 b = classify16(p);
+  std::uint32_t solid = ~(b.blank | b.lead) & 0xFFFFU;  // bit 16: the byte after the block
+  if (next > 0x20 && !is_rewritten_lead(next)) solid |= 0x10000U;
+  const std::uint32_t between = (solid << 1) & (solid >> 1);  // both neighbours solid
+  std::uint32_t kept = b.space & between;
+  if (keep_lines) {
+    const std::uint32_t pair = b.newline & (solid << 1) & (b.newline >> 1) & (solid >> 2);  // first of "x\n\ny"
+    kept |= (b.newline & between) | pair | (pair << 1);
+  }
+  const std::uint32_t stop = ((b.blank & ~kept) | b.lead) | 0x10000U;
+  return static_cast<unsigned>(std::countr_zero(stop));
 }
 
 }  // namespace
@@ -172,63 +231,60 @@ void PromptAnalyzer::normalize(std::string_view in, std::string& out, bool keep_
   Pending pending = None;
   const std::size_t begin = out.size();
   // Output is never longer than input plus one extra byte per collapsed
-  // paragraph break; write through a pointer, trim at the end.
-  out.resize(begin + in.size() + in.size() / 2 + 2);
+  // paragraph break; write through a pointer, trim at the end. Sixteen
+  // bytes of slack let a block store run past the end.
+  out.resize(begin + in.size() + in.size() / 2 + 2 + 16);
   char* const base = out.data() + begin;
   char* w = base;
   const auto* p = reinterpret_cast<const unsigned char*>(in.data());
   const std::size_t n = in.size();
-  for (std::size_t i = 0; i < n; ++i) {
-    // Fastest path, eight bytes at once (SWAR): ASCII prose and code whose
-    // spaces are single and between visible characters normalize to
-    // themselves, capitals lowercased. A block that starts or ends with a
-    // space, has two spaces in a row or any other byte takes the byte path.
-    if (i + 8 <= n) {
-      std::uint64_t word;
-      std::memcpy(&word, p + i, 8);
-      if (plain_block(word)) {
-        if (pending != None) {
-          if (w != base) {
-            if (pending == Space) *w++ = ' ';
-            else if (pending == Newline) *w++ = '\n';
-            else {
-              *w++ = '\n';
-              *w++ = '\n';
-            }
-          }
-          pending = None;
+  auto flush_pending = [&] {
+    if (pending != None && w != base) {
+      if (pending == Space) *w++ = ' ';
+      else if (pending == Newline) *w++ = '\n';
+      else {
+        *w++ = '\n';
+        *w++ = '\n';
+      }
+    }
+    pending = None;
+  };
+  for (std::size_t i = 0; i < n;) {
+    // Fast path, sixteen bytes at once: ASCII prose and code whose spaces
+    // are single and between visible characters normalize to themselves,
+    // capitals lowercased.
+    if (i + 16 <= n) {
+      unsigned k = plain_prefix16(p + i, i + 16 < n ? p[i + 16] : 0, keep_lines);
+      if (k > 0) {
+        flush_pending();
+        // Whole blocks advance by a constant, so the next block's load does
+        // not wait for this block's classification (no loop-carried chain
+        // through the mask while the branch predicts well).
+        while (k == 16) {
+          store_lower16(p + i, w);
+          w += 16;
+          i += 16;
+          k = i + 16 <= n ? plain_prefix16(p + i, i + 16 < n ? p[i + 16] : 0, keep_lines) : 0;
         }
-        for (;;) {
-          word = lowercase_block(word);
-          std::memcpy(w, &word, 8);
-          w += 8;
-          i += 8;
-          if (i + 8 > n) break;
-          std::memcpy(&word, p + i, 8);
-          if (!plain_block(word)) break;
+        if (k > 0) {
+          store_lower16(p + i, w);
+          w += k;
+          i += k;
         }
-        if (i >= n) break;
+        continue;
       }
     }
     const unsigned char c = p[i];
-    if (c > ' ' && c < 0x80) {  // fast path: visible ASCII
-      if (pending != None) {
-        if (w != base) {
-          if (pending == Space) *w++ = ' ';
-          else if (pending == Newline) *w++ = '\n';
-          else {
-            *w++ = '\n';
-            *w++ = '\n';
-          }
-        }
-        pending = None;
-      }
+    const unsigned char next = i + 1 < n ? p[i + 1] : 0;
+    ++i;
+    if (c > ' ' && c < 0x80) {  // visible ASCII
+      flush_pending();
       *w++ = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
       continue;
     }
-    const unsigned char next = i + 1 < n ? p[i + 1] : 0;
     if (c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v') {
       pending = std::max(pending, Space);
+      while (i < n && p[i] == ' ') ++i;  // indentation
       continue;
     }
     if (c == '\n') {
@@ -240,20 +296,12 @@ void PromptAnalyzer::normalize(std::string_view in, std::string& out, bool keep_
       ++i;
       continue;
     }
-    if (c == 0xE3 && next == 0x80 && i + 2 < n && p[i + 2] == 0x80) {  // ideographic space
+    if (c == 0xE3 && next == 0x80 && i + 1 < n && p[i + 1] == 0x80) {  // ideographic space
       pending = std::max(pending, Space);
       i += 2;
       continue;
     }
-    if (pending != None && w != base) {
-      if (pending == Space) *w++ = ' ';
-      else if (pending == Newline) *w++ = '\n';
-      else {
-        *w++ = '\n';
-        *w++ = '\n';
-      }
-    }
-    pending = None;
+    flush_pending();
     if (c < 0x80) {
       *w++ = static_cast<char>(c);  // other control characters
     } else if (c == 0xC3 && next >= 0x80 && next <= 0x9E && next != 0x97) {  // Latin-1 capitals À..Þ (not ×)
@@ -279,24 +327,6 @@ void PromptAnalyzer::normalize(std::string_view in, std::string& out, bool keep_
   out.resize(begin + static_cast<std::size_t>(w - base));
 }
 
-PromptAnalyzer::LexiconHits PromptAnalyzer::scan(std::string_view normalized) const {
-  const auto& a = *automaton_;
-  std::array<unsigned, kKinds> hits{};
-  const std::size_t classes = a.classes;
-  const std::uint32_t* jump = a.jump.data();
-  const std::uint8_t* cls = a.cls.data();
-  std::uint32_t off = static_cast<std::uint32_t>(a.start * classes);
-  for (unsigned char c : normalized) {
-    const std::uint32_t v = jump[off + cls[c]];
-    off = v & ~Automaton::kHasOut;
-    if (v & Automaton::kHasOut) {
-      const auto& o = a.out[off / classes];
-      for (std::size_t k = 0; k < kKinds; ++k) hits[k] += o[k];
-    }
-  }
-  return LexiconHits{hits[kStep], hits[kAnswer], hits[kCot], hits[kGiven], hits[kExplain]};
-}
-
 namespace {
 
 constexpr std::size_t kLongParagraphWords = 25;
@@ -313,15 +343,50 @@ const std::uint64_t kCodeTok = hash_bytes("<c>");
 const std::uint64_t kSlotTok = hash_bytes("<s>");
 const std::uint64_t kParagraphTok = hash_bytes("<p>");
 
-std::size_t count_words(std::string_view s) {
-  std::size_t words = 0;
-  bool in_word = false;
-  for (char c : s) {
-    const bool sep = c == ' ' || c == '\n';
-    if (!sep && !in_word) ++words;
-    in_word = !sep;
+/// Bit i set when byte i of the sixteen at `p` is a space or a line break.
+inline std::uint32_t separators16(const unsigned char* p) noexcept {
+#if defined(__SSE2__)
+  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  return static_cast<std::uint32_t>(
+      _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(' ')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\n')))));
+#else
+  std::uint32_t m = 0;
+  for (unsigned i = 0; i < 16; ++i) m |= static_cast<std::uint32_t>(p[i] == ' ' || p[i] == '\n') << i;
+  return m;
+#endif
+}
+
+/// Set bits of a 16-bit mask (std::popcount is a library call on baseline x86-64).
+inline unsigned popcount16(std::uint32_t x) noexcept {
+#if defined(__POPCNT__)
+  return static_cast<unsigned>(std::popcount(x));
+#else
+  x = x - ((x >> 1) & 0x5555U);
+  x = (x & 0x3333U) + ((x >> 2) & 0x3333U);
+  x = (x + (x >> 4)) & 0x0F0FU;
+  return (x + (x >> 8)) & 0x1FU;
+#endif
+}
+
+/// Words (maximal runs of bytes other than space and line break), counted
+/// as word starts sixteen bytes at a time, up to `cap` (the caller only
+/// compares the count with thresholds below it).
+std::size_t count_words(std::string_view s, std::size_t cap) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const std::size_t n = s.size();
+  std::size_t words = 0, i = 0;
+  std::uint32_t before = 1;  // the text's start acts as a separator
+  for (; i + 16 <= n && words < cap; i += 16) {
+    const std::uint32_t sep = separators16(p + i);
+    words += popcount16(~sep & ((sep << 1) | before) & 0xFFFFU);
+    before = sep >> 15;
   }
-  return words;
+  for (; i < n && words < cap; ++i) {
+    const std::uint32_t sep = p[i] == ' ' || p[i] == '\n';
+    words += !sep && before;
+    before = sep;
+  }
+  return std::min(words, cap);
 }
 
 template <class F>
@@ -339,6 +404,79 @@ bool is_header_word(std::string_view w) {
   return w.size() >= 2 && w.back() == ':' && w.find("://") == std::string_view::npos;
 }
 
+/// A word of normalized text with its hash and whether it has a digit.
+struct Word {
+  std::string_view text;
+  std::uint64_t hash = 0;
+  bool digit = false;
+};
+
+/// Whether any of the eight bytes of `v` is an ASCII digit (exact as a
+/// whole; zero bytes are not digits).
+constexpr bool has_digit8(std::uint64_t v) noexcept {
+  const std::uint64_t x = v ^ 0x3030303030303030ULL;  // digits become 0..9
+  return ((x - 0x0A0A0A0A0A0A0A0AULL) & ~x & 0x8080808080808080ULL) != 0;
+}
+
+/// Up to eight bytes at `p` (fewer when `len` < 8), zero-padded, read in one
+/// load when the buffer (ending at `end`) allows it.
+inline std::uint64_t load_upto8(const char* p, std::size_t len, const char* end) noexcept {
+  std::uint64_t v = 0;
+  if (end - p >= 8) {
+    std::memcpy(&v, p, 8);
+    if (len < 8) v &= ~0ULL >> (64 - 8 * len);  // little-endian: keep the first len bytes
+  } else {
+    std::memcpy(&v, p, len);
+  }
+  return v;
+}
+
+/// Hash and digit test of one word, eight bytes per step.
+inline Word make_word(const char* p, std::size_t len, const char* end) noexcept {
+  Word w{std::string_view(p, len)};
+  std::uint64_t h = 0x9e3779b97f4a7c15ULL ^ len;
+  bool digit = false;
+  for (std::size_t off = 0; off < len; off += 8) {
+    const std::uint64_t v = load_upto8(p + off, std::min<std::size_t>(8, len - off), end);
+    digit |= has_digit8(v);
+    h = (h ^ v) * 0xff51afd7ed558ccdULL;
+    h ^= h >> 32;
+  }
+  // A bijection of the bytes for words up to eight bytes long (no two such
+  // words share a token); shingles are mixed again before SimHash.
+  w.hash = h;
+  w.digit = digit;
+  return w;
+}
+
+/// Calls f(Word) for each space-separated word of `line` (no empty words);
+/// `end` is the end of the buffer `line` lies in (bytes up to it may be read).
+/// Word ends come from sixteen-byte separator masks, not a branch per byte.
+template <class F>
+void for_each_word(std::string_view line, const char* end, F&& f) {
+  const char* p = line.data();
+  const std::size_t n = line.size();
+  std::size_t start = 0;
+  for (std::size_t base = 0; base < n; base += 16) {
+    std::uint32_t sep;
+    if (end - (p + base) >= 16) {
+      sep = separators16(reinterpret_cast<const unsigned char*>(p + base));
+    } else {
+      sep = 0;
+      for (std::size_t k = 0; k < 16 && base + k < n; ++k)
+        sep |= static_cast<std::uint32_t>(p[base + k] == ' ' || p[base + k] == '\n') << k;
+    }
+    if (n - base < 16) sep &= (1U << (n - base)) - 1;  // bytes past the line
+    while (sep != 0) {
+      const std::size_t pos = base + static_cast<std::size_t>(std::countr_zero(sep));
+      sep &= sep - 1;
+      if (pos > start) f(make_word(p + start, pos - start, end));
+      start = pos + 1;
+    }
+  }
+  if (n > start) f(make_word(p + start, n - start, end));
+}
+
 /// Turns words into tokens with slots masked.
 class Tokenizer {
  public:
@@ -352,7 +490,8 @@ class Tokenizer {
     out_.push_back(t);
   }
 
-  void word(std::string_view w) {
+  void word(const Word& word) {
+    const std::string_view w = word.text;
     if (in_code_) {
       if (w.find("```") != std::string_view::npos) in_code_ = false;
       return;
@@ -377,16 +516,7 @@ class Tokenizer {
       if (!rest.empty() && ends_with_closer(rest)) closer_ = {};
       return;
     }
-    // Hash and digit test in one pass.
-    std::uint64_t h = 0xcbf29ce484222325ULL;
-    for (char ch : w) {
-      if (ch >= '0' && ch <= '9') {
-        emit(kNumberTok);
-        return;
-      }
-      h = (h ^ static_cast<unsigned char>(ch)) * 0x100000001b3ULL;
-    }
-    emit(mix64(h));
+    emit(word.digit ? kNumberTok : word.hash);
   }
 
   void end_paragraph() {
@@ -424,55 +554,205 @@ class Tokenizer {
 
 }  // namespace
 
+namespace {
+
+/// Counts, for each of the 64 bits, how many added hashes have it set, in
+/// 8-bit counters (64 of them in four SSE2 registers, or eight 64-bit words
+/// elsewhere) flushed to 32-bit totals every 255 hashes.
+class BitMajority {
+ public:
+  void add(std::uint64_t h) noexcept {
+#if defined(__SSE2__)
+    // Each byte of h spread over eight counter bytes, then each counter byte
+    // masked to its own bit: four compares give 0xFF (= -1) per set bit.
+    const __m128i v = _mm_cvtsi64_si128(static_cast<long long>(h));
+    const __m128i b2 = _mm_unpacklo_epi8(v, v);
+    const __m128i lo = _mm_unpacklo_epi16(b2, b2), hi = _mm_unpackhi_epi16(b2, b2);
+    const __m128i bits = _mm_set_epi8(-128, 64, 32, 16, 8, 4, 2, 1, -128, 64, 32, 16, 8, 4, 2, 1);
+    auto count = [&](__m128i& acc, __m128i bytes) {
+      acc = _mm_sub_epi8(acc, _mm_cmpeq_epi8(_mm_and_si128(bytes, bits), bits));
+    };
+    count(acc_[0], _mm_unpacklo_epi32(lo, lo));
+    count(acc_[1], _mm_unpackhi_epi32(lo, lo));
+    count(acc_[2], _mm_unpacklo_epi32(hi, hi));
+    count(acc_[3], _mm_unpackhi_epi32(hi, hi));
+#else
+    // A table turns one byte of a hash into eight 8-bit lane increments.
+    static constexpr auto kLanes = [] {
+      std::array<std::uint64_t, 256> t{};
+      for (unsigned v = 0; v < 256; ++v)
+        for (unsigned j = 0; j < 8; ++j) t[v] |= static_cast<std::uint64_t>((v >> j) & 1U) << (8 * j);
+      return t;
+    }();
+    for (unsigned k = 0; k < 8; ++k) lanes_[k] += kLanes[(h >> (8 * k)) & 0xFF];
+#endif
+    ++total_;
+    if (++pending_ == 255) flush();
+  }
+
+  /// Bit b set when more than half of the added hashes have bit b set.
+  std::uint64_t majority() noexcept {
+    flush();
+    std::uint64_t sig = 0;
+    for (unsigned b = 0; b < 64; ++b)
+      if (2 * ones_[b] > total_) sig |= 1ULL << b;
+    return sig;
+  }
+
+ private:
+  void flush() noexcept {
+#if defined(__SSE2__)
+    for (unsigned k = 0; k < 4; ++k) {
+      alignas(16) std::uint8_t c[16];
+      _mm_store_si128(reinterpret_cast<__m128i*>(c), acc_[k]);
+      for (unsigned j = 0; j < 16; ++j) ones_[16 * k + j] += c[j];
+      acc_[k] = _mm_setzero_si128();
+    }
+#else
+    for (unsigned k = 0; k < 8; ++k) {
+      for (unsigned j = 0; j < 8; ++j) ones_[8 * k + j] += static_cast<std::uint32_t>((lanes_[k] >> (8 * j)) & 0xFF);
+      lanes_[k] = 0;
+    }
+#endif
+    pending_ = 0;
+  }
+
+#if defined(__SSE2__)
+  __m128i acc_[4] = {_mm_setzero_si128(), _mm_setzero_si128(), _mm_setzero_si128(), _mm_setzero_si128()};
+#else
+  std::array<std::uint64_t, 8> lanes_{};
+#endif
+  std::array<std::uint32_t, 64> ones_{};
+  std::uint32_t pending_ = 0, total_ = 0;
+};
+
+/// A non-empty line of normalized text and where its first ':' is.
+struct Line {
+  std::size_t begin = 0, end = 0;
+  std::size_t colon = std::string_view::npos;  ///< offset in the line
+};
+
+/// Lines separated by one blank line or more form a paragraph.
+struct Paragraph {
+  std::size_t first_line = 0, end_line = 0;  ///< [first_line, end_line) of the line list
+  std::size_t words = 0;
+  bool has_colon = false;
+};
+
+/// Bits of the sixteen bytes at `p` equal to `a` and equal to `b`.
+inline std::pair<std::uint32_t, std::uint32_t> bytes16(const unsigned char* p, char a, char b) noexcept {
+#if defined(__SSE2__)
+  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  return {static_cast<std::uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(a)))),
+          static_cast<std::uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b))))};
+#else
+  std::uint32_t ma = 0, mb = 0;
+  for (unsigned i = 0; i < 16; ++i) {
+    ma |= static_cast<std::uint32_t>(p[i] == static_cast<unsigned char>(a)) << i;
+    mb |= static_cast<std::uint32_t>(p[i] == static_cast<unsigned char>(b)) << i;
+  }
+  return {ma, mb};
+#endif
+}
+
+/// Splits text into lines and paragraphs in one pass over sixteen-byte
+/// masks of line breaks and colons (no search call per line).
+void split_lines(std::string_view text, std::vector<Line>& lines, std::vector<Paragraph>& paragraphs) {
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  const std::size_t n = text.size();
+  Line cur;
+  Paragraph para;
+  auto end_line = [&](std::size_t end) {
+    if (end > cur.begin) {
+      cur.end = end;
+      para.has_colon |= cur.colon != std::string_view::npos;
+      lines.push_back(cur);
+    } else if (lines.size() > para.first_line) {  // a blank line ends the paragraph
+      para.end_line = lines.size();
+      paragraphs.push_back(para);
+      para = Paragraph{lines.size()};
+    }
+    cur = Line{end + 1};
+  };
+  for (std::size_t base = 0; base < n; base += 16) {
+    std::uint32_t nl = 0, colon = 0;
+    if (n - base >= 16) {
+      std::tie(nl, colon) = bytes16(p + base, '\n', ':');
+    } else {
+      for (std::size_t k = 0; base + k < n; ++k) {
+        nl |= static_cast<std::uint32_t>(p[base + k] == '\n') << k;
+        colon |= static_cast<std::uint32_t>(p[base + k] == ':') << k;
+      }
+    }
+    for (std::uint32_t m = nl | colon; m != 0; m &= m - 1) {
+      const unsigned b = static_cast<unsigned>(std::countr_zero(m));
+      if (nl >> b & 1U) end_line(base + b);
+      else if (cur.colon == std::string_view::npos) cur.colon = base + b - cur.begin;
+    }
+  }
+  end_line(n);
+  if (lines.size() > para.first_line) {
+    para.end_line = lines.size();
+    paragraphs.push_back(para);
+  }
+}
+
+}  // namespace
+
 std::uint64_t PromptAnalyzer::template_signature(std::string_view text) {
+  const char* const text_end = text.data() + text.size();
   thread_local std::vector<std::uint64_t> tokens;
-  thread_local std::vector<std::pair<std::string_view, std::size_t>> paragraphs;
+  thread_local std::vector<Line> lines;
+  thread_local std::vector<Paragraph> paragraphs;
   tokens.clear();
+  lines.clear();
   paragraphs.clear();
-  split(text, "\n\n", [&](std::string_view p) { paragraphs.emplace_back(p, 0); });
+  split_lines(text, lines, paragraphs);
+  auto span = [&](const Paragraph& para) {
+    const std::size_t b = lines[para.first_line].begin;
+    return text.substr(b, lines[para.end_line - 1].end - b);
+  };
   // Word counts only matter when there are paragraphs to tell apart.
   if (paragraphs.size() > 1)
-    for (auto& [p, words] : paragraphs) words = count_words(p);
+    for (auto& para : paragraphs) para.words = count_words(span(para), kLongParagraphWords + 1);
 
   // A frame exists when, besides long paragraphs, there is a short one (the
   // instruction). Then long paragraphs are slot content.
   bool has_short = false, has_long = false;
-  for (const auto& [p, words] : paragraphs) {
-    if (words > kLongParagraphWords) has_long = true;
-    else if (words >= 2) has_short = true;
+  for (const auto& para : paragraphs) {
+    if (para.words > kLongParagraphWords) has_long = true;
+    else if (para.words >= 2) has_short = true;
   }
   const bool mask_long = has_short && has_long;
 
   Tokenizer tok(tokens);
   const std::size_t last = paragraphs.size() - (paragraphs.empty() ? 0 : 1);
   for (std::size_t pi = 0; pi < paragraphs.size(); ++pi) {
-    const auto& [para, words] = paragraphs[pi];
+    const Paragraph& para = paragraphs[pi];
     // Instruction / data / output-cue: with three or more paragraphs the
     // first and the last carry the frame, the middle ones the filled-in data
     // (a review to classify, exemplars, a pasted document).
     const bool middle = pi > 0 && pi < last;
-    if (middle || (mask_long && words > kLongParagraphWords && para.find(':') == std::string_view::npos)) {
+    if (middle || (mask_long && para.words > kLongParagraphWords && !para.has_colon)) {
       tok.emit(kParagraphTok);
       continue;
     }
     bool slot_lines = false;
-    split(para, "\n", [&](std::string_view line) {
+    for (std::size_t li = para.first_line; li < para.end_line; ++li) {
+      const Line& ln = lines[li];
+      const std::string_view line = text.substr(ln.begin, ln.end - ln.begin);
       // Fast path: a line without ':' in its first words has no header.
-      const auto colon = line.find(':');
-      if (colon == std::string_view::npos || colon > 200) {
-        if (slot_lines) {
-          tok.emit(kSlotTok);
-          return;
-        }
-        split(line, " ", [&](std::string_view x) { tok.word(x); });
-        return;
+      if (ln.colon == std::string_view::npos || ln.colon > 200) {
+        if (slot_lines) tok.emit(kSlotTok);
+        else for_each_word(line, text_end, [&](const Word& x) { tok.word(x); });
+        continue;
       }
-      thread_local std::vector<std::string_view> w;
+      thread_local std::vector<Word> w;
       w.clear();
-      split(line, " ", [&](std::string_view x) { w.push_back(x); });
+      for_each_word(line, text_end, [&](const Word& x) { w.push_back(x); });
       std::size_t header = w.size();
       for (std::size_t i = 0; i < w.size() && i < kMaxHeaderWords; ++i) {
-        if (is_header_word(w[i])) {
+        if (is_header_word(w[i].text)) {
           header = i;
           break;
         }
@@ -481,54 +761,30 @@ std::uint64_t PromptAnalyzer::template_signature(std::string_view text) {
         for (std::size_t i = 0; i <= header; ++i) tok.word(w[i]);
         if (header + 1 < w.size()) tok.emit(kSlotTok);
         slot_lines = header + 1 == w.size();  // "Question:" alone: the following lines are the slot
-        return;
+        continue;
       }
       if (slot_lines) {
         tok.emit(kSlotTok);
-        return;
+        continue;
       }
-      for (auto x : w) tok.word(x);
-    });
+      for (const auto& x : w) tok.word(x);
+    }
     tok.end_paragraph();
   }
   if (tokens.empty()) return 0;
 
   // SimHash: bit b of the signature is set when most shingle hashes have
-  // bit b set. Counting is byte-sliced: a table turns one byte of a hash into
-  // eight 8-bit lane increments, so a shingle costs 8 additions, not 64.
-  static constexpr auto kLanes = [] {
-    std::array<std::uint64_t, 256> t{};
-    for (unsigned v = 0; v < 256; ++v)
-      for (unsigned j = 0; j < 8; ++j) t[v] |= static_cast<std::uint64_t>((v >> j) & 1U) << (8 * j);
-    return t;
-  }();
-  std::array<std::uint64_t, 8> lanes{};
-  std::array<std::uint32_t, 64> ones{};
-  std::uint32_t pending = 0, total = 0;
-  auto flush = [&] {
-    for (unsigned k = 0; k < 8; ++k) {
-      for (unsigned j = 0; j < 8; ++j) ones[8 * k + j] += static_cast<std::uint32_t>((lanes[k] >> (8 * j)) & 0xFF);
-      lanes[k] = 0;
-    }
-    pending = 0;
-  };
-  auto add = [&](std::uint64_t h) {
-    for (unsigned k = 0; k < 8; ++k) lanes[k] += kLanes[(h >> (8 * k)) & 0xFF];
-    ++total;
-    if (++pending == 255) flush();
-  };
+  // bit b set.
+  BitMajority votes;
   if (tokens.size() < 3) {
     std::uint64_t h = 0;
     for (auto t : tokens) h = mix64(h ^ t);
-    add(h);
+    votes.add(h);
   } else {
     for (std::size_t i = 0; i + 2 < tokens.size(); ++i)
-      add(mix64(tokens[i] ^ std::rotl(tokens[i + 1], 21) ^ std::rotl(tokens[i + 2], 42)));
+      votes.add(mix64(tokens[i] ^ std::rotl(tokens[i + 1], 21) ^ std::rotl(tokens[i + 2], 42)));
   }
-  flush();
-  std::uint64_t sig = 0;
-  for (int b = 0; b < 64; ++b)
-    if (2 * ones[b] > total) sig |= (1ULL << b);
+  const std::uint64_t sig = votes.majority();
   return sig == 0 ? 1 : sig;  // 0 means "no text"
 }
 
@@ -584,7 +840,22 @@ bool negated_after(std::string_view text, std::size_t end) {
 
 }  // namespace
 
+PromptAnalyzer::LexiconHits PromptAnalyzer::scan(std::string_view normalized) const {
+  Cues cues;
+  scan_cues(normalized, cues);
+  return cues.hits;
+}
+
 void PromptAnalyzer::scan_cues(std::string_view normalized, Cues& cues) const {
+  // The automaton is one dependent load per byte; independent lanes over
+  // parts of the text run in parallel on an out-of-order core.
+  if (normalized.size() >= 1024) scan_lanes<4>(normalized, cues);
+  else if (normalized.size() >= 256) scan_lanes<2>(normalized, cues);
+  else scan_lanes<1>(normalized, cues);
+}
+
+template <unsigned Lanes>
+void PromptAnalyzer::scan_lanes(std::string_view normalized, Cues& cues) const {
   const auto& a = *automaton_;
   std::array<unsigned, kKinds> hits{};
   const std::size_t classes = a.classes;
@@ -607,39 +878,41 @@ void PromptAnalyzer::scan_cues(std::string_view normalized, Cues& cues) const {
     }
     if (o[kExplain] && c.explains < Cues::kMaxPos) c.explain_at[c.explains++] = static_cast<std::uint32_t>(end);
   };
-  // Two independent lanes interleaved (the automaton is one dependent load
-  // per byte; two chains run in parallel on an out-of-order core): lane A
-  // reads [0, mid), lane B reads [mid - max_len, n) from the root state and
-  // reports only phrases ending after mid. Any phrase ending after mid
-  // starts after mid - max_len, so both lanes together report exactly what
-  // one pass would.
-  const std::size_t mid = n >= 512 ? n / 2 : n;
-  const std::size_t b0 = mid - std::min(mid, a.max_len + 1);
-  Cues tail;
-  std::uint32_t offa = static_cast<std::uint32_t>(a.start * classes), offb = 0;
-  std::size_t j = b0;
-  for (std::size_t i = 0; i < mid; ++i, ++j) {
-    const std::uint32_t va = jump[offa + cls[text[i]]];
-    const std::uint32_t vb = jump[offb + cls[text[j]]];
-    offa = va & ~Automaton::kHasOut;
-    offb = vb & ~Automaton::kHasOut;
-    if (va & Automaton::kHasOut) [[unlikely]] on_hit(offa, i + 1, cues);
-    if ((vb & Automaton::kHasOut) && j + 1 > mid && mid < n) [[unlikely]] on_hit(offb, j + 1, tail);
+  // Lane k owns the phrases that end in (bound[k], bound[k + 1]]. It starts
+  // reading max_len + 1 bytes before its part from the root state: a phrase
+  // ending in the part starts after that point, so together the lanes
+  // report exactly what one pass would. Lane 0 starts at the text's start
+  // after the implicit leading separator.
+  std::array<std::size_t, Lanes + 1> bound{};
+  std::array<std::size_t, Lanes> from{};
+  std::array<std::uint32_t, Lanes> off{};
+  std::array<Cues, Lanes> found{};
+  for (unsigned k = 0; k <= Lanes; ++k) bound[k] = n * k / Lanes;
+  for (unsigned k = 0; k < Lanes; ++k) from[k] = bound[k] - std::min(bound[k], a.max_len + 1);
+  off[0] = static_cast<std::uint32_t>(a.start * classes);
+  std::size_t common = n;
+  for (unsigned k = 0; k < Lanes; ++k) common = std::min(common, bound[k + 1] - from[k]);
+  auto step = [&](unsigned k, std::size_t pos) {
+    const std::uint32_t v = jump[off[k] + cls[text[pos]]];
+    off[k] = v & ~Automaton::kHasOut;
+    if ((v & Automaton::kHasOut) && pos + 1 > bound[k]) [[unlikely]] on_hit(off[k], pos + 1, found[k]);
+  };
+  for (std::size_t t = 0; t < common; ++t) {
+#pragma GCC unroll 4
+    for (unsigned k = 0; k < Lanes; ++k) step(k, from[k] + t);
   }
-  if (mid < n) {
-    for (; j < n; ++j) {
-      const std::uint32_t vb = jump[offb + cls[text[j]]];
-      offb = vb & ~Automaton::kHasOut;
-      if ((vb & Automaton::kHasOut) && j + 1 > mid) [[unlikely]] on_hit(offb, j + 1, tail);
-    }
-    cues.answer += tail.answer;
-    for (unsigned k = 0; k < std::min<unsigned>(tail.given, Cues::kMaxPos); ++k) {
-      if (cues.given < Cues::kMaxPos) cues.given_at[cues.given] = tail.given_at[k];
+  for (unsigned k = 0; k < Lanes; ++k)
+    for (std::size_t pos = from[k] + common; pos < bound[k + 1]; ++pos) step(k, pos);
+  // Lanes in text order: positions stay sorted as one pass would record them.
+  for (const Cues& c : found) {
+    cues.answer += c.answer;
+    for (unsigned k = 0; k < std::min<unsigned>(c.given, Cues::kMaxPos); ++k) {
+      if (cues.given < Cues::kMaxPos) cues.given_at[cues.given] = c.given_at[k];
       ++cues.given;
     }
-    if (tail.given > Cues::kMaxPos) cues.given += tail.given - Cues::kMaxPos;
-    for (unsigned k = 0; k < tail.explains && cues.explains < Cues::kMaxPos; ++k)
-      cues.explain_at[cues.explains++] = tail.explain_at[k];
+    if (c.given > Cues::kMaxPos) cues.given += c.given - Cues::kMaxPos;
+    for (unsigned k = 0; k < c.explains && cues.explains < Cues::kMaxPos; ++k)
+      cues.explain_at[cues.explains++] = c.explain_at[k];
   }
   cues.hits = LexiconHits{hits[kStep], hits[kAnswer], hits[kCot], hits[kGiven], hits[kExplain]};
 }

@@ -77,6 +77,8 @@ class PromptAnalyzer {
   /// scan() that also records where given-answer, answer-reasoning and
   /// explain cues are, dropping negated or conditional given-answer cues.
   void scan_cues(std::string_view normalized, Cues& cues) const;
+  template <unsigned Lanes>
+  void scan_lanes(std::string_view normalized, Cues& cues) const;
   std::unique_ptr<Automaton> automaton_;
   std::size_t max_scan_bytes_;
 };

@@ -235,33 +235,67 @@ TEST_CASE("long prompts are scanned at head and tail only", "[detectors]") {
   CHECK(f.normalized_chars > 20000);
 }
 
-TEST_CASE("normalize: the eight-bytes-at-a-time path equals the byte-wise rules", "[detectors]") {
-  // Reference: the byte-wise rules for ASCII input.
+TEST_CASE("normalize: the sixteen-bytes-at-a-time path equals the byte-wise rules", "[detectors]") {
+  // Reference: the documented rules, one byte at a time.
   auto reference = [](std::string_view in, bool keep_lines) {
     std::string out;
     int pending = 0;  // 0 none, 1 space, 2 newline, 3 blank line
-    for (char ch : in) {
-      const auto c = static_cast<unsigned char>(ch);
+    auto flush = [&] {
+      if (pending && !out.empty()) out += pending == 1 ? " " : pending == 2 ? "\n" : "\n\n";
+      pending = 0;
+    };
+    for (std::size_t i = 0; i < in.size(); ++i) {
+      const auto c = static_cast<unsigned char>(in[i]);
+      const auto next = i + 1 < in.size() ? static_cast<unsigned char>(in[i + 1]) : 0;
       if (c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v') {
         pending = std::max(pending, 1);
       } else if (c == '\n') {
         pending = !keep_lines ? std::max(pending, 1) : (pending >= 2 ? 3 : 2);
+      } else if (c == 0xC2 && next == 0xA0) {
+        pending = std::max(pending, 1);
+        ++i;
+      } else if (c == 0xE3 && next == 0x80 && i + 2 < in.size() && static_cast<unsigned char>(in[i + 2]) == 0x80) {
+        pending = std::max(pending, 1);
+        i += 2;
       } else {
-        if (pending && !out.empty()) out += pending == 1 ? " " : pending == 2 ? "\n" : "\n\n";
-        pending = 0;
-        out.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : static_cast<char>(c));
+        flush();
+        if (c == 0xC3 && next >= 0x80 && next <= 0x9E && next != 0x97) {
+          out += {static_cast<char>(c), static_cast<char>(next + 0x20)};
+          ++i;
+        } else if (c == 0xD0 && next >= 0x90 && next <= 0x9F) {
+          out += {static_cast<char>(0xD0), static_cast<char>(next + 0x20)};
+          ++i;
+        } else if (c == 0xD0 && next >= 0xA0 && next <= 0xAF) {
+          out += {static_cast<char>(0xD1), static_cast<char>(next - 0x20)};
+          ++i;
+        } else if (c == 0xD0 && next >= 0x80 && next <= 0x8F) {
+          out += {static_cast<char>(0xD1), static_cast<char>(next + 0x10)};
+          ++i;
+        } else {
+          out.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : static_cast<char>(c));
+        }
       }
     }
     return out;
   };
+  // Pieces chosen to land on every position of a sixteen-byte block: single
+  // and double spaces and line breaks, tabs, the rewritten UTF-8 sequences
+  // (also cut in half), other UTF-8 and visible ASCII runs of any length.
+  const std::vector<std::string> pieces = {" ", "  ", "\n", "\n\n", "\n\n\n", "\t", "\r\n", " \n ", "\xC3\x89",
+                                           "\xC3\x97", "\xD0\x9F", "\xD0\xAF", "\xD0\x81", "\xC2\xA0", "\xE3\x80\x80",
+                                           "\xE4\xB8\xAD", "\xC3", "\xD0", "\xE3\x80", ":", "AB", "Word",
+                                           "lowercase", "MiXeD-CaSe_09"};
   std::mt19937_64 rng(3);
-  const std::string alphabet = "abcXYZ@[`{~!09 \t\n\nQqAZaz.,:;\"'";
-  for (int round = 0; round < 2000; ++round) {
+  for (int round = 0; round < 4000; ++round) {
     std::string s;
-    const auto len = rng() % 80;
-    for (std::size_t i = 0; i < len; ++i) {
-      // Long visible runs exercise the word path, separators its exits.
-      s.push_back(rng() % 4 == 0 ? alphabet[rng() % alphabet.size()] : static_cast<char>('!' + rng() % 94));
+    const auto target = rng() % 160;
+    while (s.size() < target) {
+      if (rng() % 3 == 0) {
+        s += pieces[rng() % pieces.size()];
+      } else {
+        const auto run = rng() % 20;
+        for (std::size_t i = 0; i < run; ++i) s.push_back(static_cast<char>('!' + rng() % 94));
+      }
     }
     for (bool lines : {true, false}) {
       INFO(s);
@@ -270,22 +304,45 @@ TEST_CASE("normalize: the eight-bytes-at-a-time path equals the byte-wise rules"
   }
 }
 
-TEST_CASE("lexicon scan finds phrases wherever they sit, also across the middle of long prompts", "[detectors]") {
-  // The scan runs two interleaved lanes on long text; a phrase must be found
-  // exactly once whatever its offset relative to the split.
+TEST_CASE("template signature: a word with a digit is a slot wherever it sits in the text", "[detectors]") {
+  // Words are cut from sixteen-byte masks and hashed eight bytes at a time:
+  // every offset and length must behave the same.
+  for (std::size_t pad = 0; pad < 20; ++pad) {
+    const std::string lead = "classify the sentiment " + std::string(pad, 'x') + " of this review";
+    const auto plain = PromptAnalyzer::template_signature(norm(lead + " 7 and answer positive or negative"));
+    for (std::size_t len = 1; len < 28; ++len) {
+      for (std::size_t digit_at : {std::size_t{0}, len / 2, len - 1}) {
+        std::string word(len, 'q');
+        word[digit_at] = '5';
+        INFO("pad " << pad << " word " << word);
+        CHECK(PromptAnalyzer::template_signature(norm(lead + " " + word + " and answer positive or negative")) == plain);
+      }
+    }
+  }
+  // Words that differ only past their eighth byte are different words.
+  const auto a = PromptAnalyzer::template_signature("please summarize the supercalifragilistic article below now");
+  const auto b = PromptAnalyzer::template_signature("please summarize the supercalifragilistix article below now");
+  CHECK(a != b);
+}
+
+TEST_CASE("lexicon scan finds phrases wherever they sit, also across the lane boundaries of long prompts", "[detectors]") {
+  // The scan runs two or four interleaved lanes on longer text; a phrase
+  // must be found exactly once whatever its offset relative to a boundary.
   std::string filler;
-  while (filler.size() < 1400) filler += "lorem ipsum dolor sat amet consectetur ";  // no truncation spells "si"
-  for (std::size_t len : {600u, 1001u, 1400u}) {
-    for (std::size_t at = len / 2 - 60; at < len / 2 + 20; ++at) {
-      std::string text = filler.substr(0, at) + " Let's think step by step. 答案是18。 " + filler.substr(0, len - at);
-      INFO("len " << len << " phrase at " << at);
-      const auto f = user(text);
-      // Same count as the single-lane reference scan ("let's think", "think
-      // step", "step by step").
-      CHECK(f.reasoning_markers == analyzer().scan(norm(text)).step_by_step);
-      auto g = user(filler.substr(0, at) + " The answer is 18. Explain why. " + filler.substr(0, len - at));
-      CHECK(g.states_answer);
-      CHECK(analyzer().scan(norm(text)).step_by_step == 3);
+  while (filler.size() < 4000) filler += "lorem ipsum dolor sat amet consectetur ";  // no truncation spells "si"
+  for (std::size_t len : {300u, 600u, 1001u, 1400u, 2600u}) {
+    const std::size_t lanes = len + 30 >= 1024 ? 4 : 2;
+    for (std::size_t k = 1; k < lanes; ++k) {
+      const std::size_t boundary = len * k / lanes;
+      for (std::size_t at = boundary - 60; at < boundary + 20; ++at) {
+        const std::string text = filler.substr(0, at) + " Let's think step by step. 答案是18。 " + filler.substr(0, len - at);
+        INFO("len " << len << " phrase at " << at);
+        // "let's think", "think step", "step by step".
+        CHECK(user(text).reasoning_markers == 3);
+        CHECK(analyzer().scan(norm(text)).step_by_step == 3);
+        auto g = user(filler.substr(0, at) + " The answer is 18. Explain why. " + filler.substr(0, len - at));
+        CHECK(g.states_answer);
+      }
     }
   }
 }
