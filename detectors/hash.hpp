@@ -28,21 +28,34 @@ constexpr std::uint64_t hash_bytes(std::string_view s) noexcept {
   return mix64(h);
 }
 
-/// Hash of a long byte string, eight bytes per step (a multiply-xorshift
-/// chain over 64-bit words, then mixed): several times faster than
+/// Hash of a long byte string, 32 bytes per step in four independent
+/// multiply-xorshift chains (they run in parallel on an out-of-order core),
+/// then eight bytes per step, then mixed: several times faster than
 /// hash_bytes on kilobytes of prompt text. For identity of whole texts in
-/// sketches, not for anything adversarial.
+/// sketches, not for anything adversarial; values are not stored.
 inline std::uint64_t hash_text(std::string_view s) noexcept {
-  std::uint64_t h = 0x9e3779b97f4a7c15ULL ^ s.size();
+  constexpr std::uint64_t kMul = 0xff51afd7ed558ccdULL;
+  auto step = [](std::uint64_t h, std::uint64_t w) noexcept {
+    h = (h ^ w) * kMul;
+    return h ^ (h >> 29);
+  };
+  std::uint64_t h0 = 0x9e3779b97f4a7c15ULL ^ s.size(), h1 = 0xc2b2ae3d27d4eb4fULL, h2 = 0x165667b19e3779f9ULL,
+                h3 = 0x27d4eb2f165667c5ULL;
   const char* p = s.data();
   std::size_t n = s.size();
-  while (n >= 8) {
+  for (; n >= 32; p += 32, n -= 32) {
+    std::uint64_t w[4];
+    std::memcpy(w, p, 32);
+    h0 = step(h0, w[0]);
+    h1 = step(h1, w[1]);
+    h2 = step(h2, w[2]);
+    h3 = step(h3, w[3]);
+  }
+  std::uint64_t h = h0 ^ mix64(h1) ^ mix64(h2 + 1) ^ mix64(h3 + 2);
+  for (; n >= 8; p += 8, n -= 8) {
     std::uint64_t w;
     std::memcpy(&w, p, 8);
-    h = (h ^ w) * 0xff51afd7ed558ccdULL;
-    h ^= h >> 29;
-    p += 8;
-    n -= 8;
+    h = step(h, w);
   }
   std::uint64_t w = 0;
   std::memcpy(&w, p, n);
