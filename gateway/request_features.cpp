@@ -363,13 +363,26 @@ ExtractedRequest extract_request_features(std::string_view path, std::string_vie
   ExtractedRequest out;
   out.features.endpoint = detectors::endpoint_from_path(path);
   if (body.empty()) return out;
-  // One parser per worker thread: its buffers grow to the largest body seen
-  // and are reused. The body has no padding, so simdjson copies it once.
-  thread_local simdjson::dom::parser parser;
-  if (parser.max_depth() != kJsonMaxDepth && prepare_json_parser(parser) != simdjson::SUCCESS) return out;
+  // One parser per worker thread, reused. The body has no padding, so
+  // simdjson copies it once into the parser's buffer.
+  // A parser keeps ~15 bytes per byte of its largest document (tape, string
+  // buffer, structural indexes, the copy): a body larger than
+  // kReusedParserMaxBytes (limits.max_body_bytes allows 8 MB and more) gets a
+  // parser of its own, released at once, so that no worker holds ~120 MB
+  // after one big request.
+  constexpr std::size_t kReusedParserMaxBytes = 512 * 1024;
+  thread_local simdjson::dom::parser reused;
+  std::optional<simdjson::dom::parser> own;
+  simdjson::dom::parser* parser = &reused;
+  if (body.size() > kReusedParserMaxBytes) parser = &own.emplace();
+  if (parser->max_depth() != kJsonMaxDepth &&
+      prepare_json_parser(*parser, own ? body.size() : 64 * 1024) != simdjson::SUCCESS)
+    return out;
   element parsed;
-  if (parse_json(parser, body, /*padded=*/false, parsed) != simdjson::SUCCESS) return out;
+  if (parse_json(*parser, body, /*padded=*/false, parsed) != simdjson::SUCCESS) return out;
   extract_request_features(path, parsed, out);
+  // The same for the message scratch buffer.
+  if (std::string& text = scratch_text(); text.capacity() > kReusedParserMaxBytes) std::string().swap(text);
   return out;
 }
 

@@ -27,11 +27,15 @@ simdjson::error_code prepare_json_parser(simdjson::dom::parser& parser, std::siz
 /// the text, so simdjson reads it in place; otherwise it is copied into the
 /// parser's own (reused) buffer.
 ///
-/// An integer outside [-2^63, 2^64) is a NUMBER_ERROR in simdjson while
-/// boost::json reads it as a double: such a document (rare) is read by
-/// boost::json and re-serialized, so that it is accepted with the same values
-/// as before. Numbers that overflow a double (1e400) stay an error: boost::json
-/// made them infinities, which simdjson cannot represent.
+/// An integer outside [-2^63, 2^64) or a number beyond a double's range
+/// (1e400) is a NUMBER_ERROR in simdjson, while boost::json accepted the
+/// document (the integer as a double, 1e400 as an infinity). Such a document
+/// (rare) is read by boost::json and written again for simdjson, so it is
+/// still accepted: a client cannot hide a request from extraction (turn it
+/// into "not JSON") with one huge number. Integers keep boost::json's double
+/// values; an infinity, which simdjson cannot hold, becomes the string
+/// "Infinity" or "-Infinity" (required numeric fields reject it as before;
+/// extraction reads it as absent where boost::json read an infinity).
 simdjson::error_code parse_json(simdjson::dom::parser& parser, std::string_view text, bool padded,
                                 simdjson::dom::element& out) noexcept;
 
