@@ -1,29 +1,25 @@
 #include "gateway/replay_reader.hpp"
 
-#include <boost/json.hpp>
+#include "gateway/simd_json.hpp"
 
+#include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <new>
 
 namespace dg::gateway {
 
-namespace json = boost::json;
-
 namespace {
-constexpr std::size_t kChunk = 4 << 20;
+constexpr std::size_t kPadding = simdjson::SIMDJSON_PADDING;
 }
 
-namespace {
-constexpr std::size_t kArenaBytes = 256 * 1024;
-}
-
-TrafficReader::TrafficReader() : arena_buf_(std::make_unique<unsigned char[]>(kArenaBytes)) {
-  buf_.resize(kChunk);
+TrafficReader::TrafficReader(std::size_t chunk) {
+  buf_.resize(std::max<std::size_t>(chunk, 1) + kPadding);
+  if (prepare_json_parser(parser_) != simdjson::SUCCESS) throw std::bad_alloc();
 }
 
 TrafficReader::~TrafficReader() {
-  value_ = json::value();
-  parser_.reset();
   if (file_ && owns_file_) std::fclose(file_);
 }
 
@@ -63,13 +59,15 @@ bool TrafficReader::next_line(std::string_view& line) {
       begin_ = end_;
       return true;
     }
-    // Move the partial line to the front; grow when one line fills the buffer.
+    // Move the partial line to the front; grow when one line fills the
+    // buffer. Reads never fill the last kPadding bytes.
     const std::size_t partial = end_ - begin_;
     if (begin_ > 0) std::memmove(buf_.data(), start, partial);
     begin_ = 0;
     end_ = partial;
-    if (end_ == buf_.size()) buf_.resize(buf_.size() * 2);
-    const std::size_t got = std::fread(buf_.data() + end_, 1, buf_.size() - end_, file_);
+    const std::size_t data_capacity = buf_.size() - kPadding;
+    if (end_ == data_capacity) buf_.resize(2 * data_capacity + kPadding);
+    const std::size_t got = std::fread(buf_.data() + end_, 1, buf_.size() - kPadding - end_, file_);
     end_ += got;
     if (got == 0) eof_ = true;
   }
@@ -83,21 +81,16 @@ TrafficReader::Result TrafficReader::next(TrafficRecord& out) {
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     if (line.find_first_not_of(" \t") != std::string_view::npos) break;
   }
-  // Release the previous line's value and arena before parsing the next.
-  value_ = json::value();
-  parser_.reset();
-  arena_.reset();
-  arena_.emplace(arena_buf_.get(), kArenaBytes);
-  parser_.reset(json::storage_ptr(&*arena_));
-  json::error_code ec;
-  parser_.write(line.data(), line.size(), ec);
-  if (ec) {
-    parser_.reset();
-    error_ = "invalid JSON: " + ec.message();
+  // The line lies in buf_ before end_, and kPadding readable bytes follow
+  // end_: simdjson parses it in place. Its strings are copied into the
+  // parser's document, so moving the buffer later does not invalidate `out`.
+  simdjson::dom::element root;
+  if (const auto error = parse_json(parser_, line, /*padded=*/true, root); error != simdjson::SUCCESS) {
+    error_ = "invalid JSON: ";
+    error_ += simdjson::error_message(error);
     return Result::BadLine;
   }
-  value_ = parser_.release();
-  if (!read_traffic_record(value_, out, error_)) return Result::BadLine;
+  if (!read_traffic_record(root, out, error_)) return Result::BadLine;
   if (out.ts < last_ts_) {
     char buf[128];
     std::snprintf(buf, sizeof buf, "timestamp %.3f is earlier than the previous line's %.3f (lines must be in ts order)",

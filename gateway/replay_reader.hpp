@@ -1,15 +1,12 @@
 #pragma once
-/// Reads traffic files line by line for replay: big buffered reads, one
-/// reused boost::json parser, and a monotonic arena released after every
-/// line, so parsing allocates almost nothing per record.
+/// Reads traffic files line by line for replay: big buffered reads, and one
+/// reused simdjson parser that reads each line in place (the buffer keeps
+/// simdjson::SIMDJSON_PADDING bytes after its data), so parsing allocates
+/// nothing per record once the buffers have grown to the longest line.
 
-#include <boost/json/monotonic_resource.hpp>
-#include <boost/json/parser.hpp>
-#include <boost/json/value.hpp>
+#include <simdjson.h>
 
 #include <cstdio>
-#include <memory>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -22,10 +19,13 @@ class TrafficReader {
  public:
   enum class Result { Record, BadLine, End };
 
-  TrafficReader();
+  /// `chunk`: bytes per read (the buffer doubles when one line is longer).
+  explicit TrafficReader(std::size_t chunk = kDefaultChunk);
   ~TrafficReader();
   TrafficReader(const TrafficReader&) = delete;
   TrafficReader& operator=(const TrafficReader&) = delete;
+
+  static constexpr std::size_t kDefaultChunk = 4 << 20;
 
   /// Opens `path` ("-" reads standard input). False (and error()) when it cannot be opened.
   bool open(const std::string& path);
@@ -53,18 +53,15 @@ class TrafficReader {
   std::FILE* file_ = nullptr;
   bool owns_file_ = false;
   std::string path_;
+  // Data in [begin_, end_); the last SIMDJSON_PADDING bytes of buf_ are never
+  // filled, so every line is followed by that many readable bytes.
   std::vector<char> buf_;
   std::size_t begin_ = 0, end_ = 0;
   bool eof_ = false;
   std::uint64_t line_ = 0, consumed_ = 0, size_ = 0;
   std::string error_;
   double last_ts_ = -1e300;
-  // A fresh arena over the same fixed buffer per line: cheap to build, and
-  // Boost 1.81's monotonic_resource::release() is not reliable for reuse.
-  std::unique_ptr<unsigned char[]> arena_buf_;
-  std::optional<boost::json::monotonic_resource> arena_;
-  boost::json::parser parser_;
-  boost::json::value value_;
+  simdjson::dom::parser parser_;
 };
 
 }  // namespace dg::gateway

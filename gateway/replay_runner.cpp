@@ -62,6 +62,7 @@ struct ReplayRunner::Impl {
   std::unordered_map<std::string, std::string, StringHash, std::equal_to<>> fp_cache;  // raw key -> fingerprint
   std::unordered_map<std::string, ReplayKeySummary, StringHash, std::equal_to<>> keys;
   std::string line;
+  ExtractedRequest extracted;  // reused: its strings keep their capacity across records
   detectors::EngineConfig config;
   std::unique_ptr<detectors::PromptAnalyzer> analyzer;
   std::unique_ptr<detectors::Engine> engine;
@@ -138,9 +139,9 @@ void ReplayRunner::observe(const TrafficRecord& r) {
   ex.user_agent.assign(r.user_agent);
   ex.method.assign(r.method);
   ex.path.assign(r.path);
-  auto extracted = extract_request_features(r.path, *r.request);
-  ex.request = std::move(extracted.features);
-  ex.request.prompt = m.analyzer->analyze(extracted.text);
+  extract_request_features(r.path, r.request, m.extracted);
+  ex.request = m.extracted.features;
+  ex.request.prompt = m.analyzer->analyze(m.extracted.text);
   ex.response.status = r.status;
   ex.response.prompt_tokens = r.prompt_tokens.value_or(0);
   ex.response.completion_tokens = r.completion_tokens.value_or(0);

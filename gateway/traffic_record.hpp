@@ -1,8 +1,9 @@
 #pragma once
 /// One line of a traffic file (traffic-format.md), read without copying: the
-/// views point into the parsed JSON value, which must outlive the record.
+/// views point into the simdjson document of the line, which must outlive
+/// the record (TrafficReader: until its next line).
 
-#include <boost/json/value.hpp>
+#include <simdjson.h>
 
 #include <cstdint>
 #include <optional>
@@ -18,7 +19,7 @@ struct TrafficRecord {
   std::string_view user_agent;  ///< empty when absent
   std::string_view method = "POST";
   std::string_view path = "/v1/chat/completions";
-  const boost::json::value* request = nullptr;  ///< the request body (an object)
+  simdjson::dom::element request;  ///< the request body (an object)
   int status = 0;
   std::optional<std::uint64_t> prompt_tokens;
   std::optional<std::uint64_t> completion_tokens;
@@ -27,7 +28,8 @@ struct TrafficRecord {
 
 /// Reads the fields of one parsed line. Returns false and sets `error` (a
 /// reason without location, e.g. "missing required field 'ts'") when a
-/// required field is absent or has the wrong type. Unknown fields are ignored.
-bool read_traffic_record(const boost::json::value& line, TrafficRecord& out, std::string& error);
+/// required field is absent or has the wrong type. Unknown fields are
+/// ignored; of duplicate keys the last one counts (as with boost::json).
+bool read_traffic_record(simdjson::dom::element line, TrafficRecord& out, std::string& error);
 
 }  // namespace dg::gateway

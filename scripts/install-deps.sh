@@ -3,7 +3,7 @@
 # Idempotent: does nothing when everything is already present.
 set -euo pipefail
 pkgs=(cmake g++ make libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libssl-dev
-      libspdlog-dev libyaml-cpp-dev catch2 ca-certificates
+      libspdlog-dev libyaml-cpp-dev libsimdjson-dev catch2 ca-certificates
       curl jq bsdextrautils)   # the demo (scripts/demo.sh) and its test: HTTP calls, JSON, `column`
 missing=()
 for p in "${pkgs[@]}"; do

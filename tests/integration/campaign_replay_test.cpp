@@ -93,7 +93,7 @@ TEST_CASE("simulated campaigns: hydra found within 24 h, rotated keys within 50 
     ex.key_fp = gateway::key_fingerprint(json::value_to<std::string>(rec.at("key")));
     if (auto* ip = rec.if_contains("client_ip")) ex.client_ip = json::value_to<std::string>(*ip);
     if (auto* ua = rec.if_contains("user_agent")) ex.user_agent = json::value_to<std::string>(*ua);
-    auto extracted = gateway::extract_request_features(ex.path, rec.at("request"));
+    auto extracted = gateway::extract_request_features(ex.path, json::serialize(rec.at("request")));
     ex.request = std::move(extracted.features);
     ex.request.prompt = analyzer.analyze(extracted.text);
 

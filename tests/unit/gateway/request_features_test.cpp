@@ -1,6 +1,10 @@
 #include <catch2/catch.hpp>
 
 #include "gateway/request_features.hpp"
+#include "gateway/simd_json.hpp"
+
+#include <cstdint>
+#include <string>
 
 using dg::detectors::Endpoint;
 using dg::gateway::extract_request_features;
@@ -134,4 +138,109 @@ TEST_CASE("wrongly typed fields are ignored", "[features]") {
   CHECK_FALSE(r.features.temperature);
   CHECK(r.features.messages == 2);
   CHECK(r.features.user_turns == 1);
+}
+
+namespace {
+
+/// The replay path: a body parsed by simdjson, extracted into a reused `out`.
+void extract_into(simdjson::dom::parser& parser, std::string_view path, std::string_view body,
+                  dg::gateway::ExtractedRequest& out) {
+  simdjson::dom::element root;
+  REQUIRE(dg::gateway::parse_json(parser, body, /*padded=*/false, root) == simdjson::SUCCESS);
+  extract_request_features(path, root, out);
+}
+
+}  // namespace
+
+TEST_CASE("a reused ExtractedRequest carries nothing over from the previous record", "[features]") {
+  simdjson::dom::parser parser;
+  REQUIRE(dg::gateway::prepare_json_parser(parser) == simdjson::SUCCESS);
+  dg::gateway::ExtractedRequest out;
+  extract_into(parser, "/v1/chat/completions", R"({
+    "model": "gpt-4o", "temperature": 0.2, "n": 2, "max_tokens": 9, "logprobs": true, "top_logprobs": 5,
+    "logit_bias": {"1": 1, "2": -1}, "tools": [{"name": "t"}], "reasoning_effort": "high", "stream": true,
+    "messages": [{"role": "system", "content": "Be brief and always exact in every single answer."},
+                 {"role": "user", "content": "A first question that is long enough to leave the small-string buffer."},
+                 {"role": "assistant", "content": "ok"}, {"role": "tool", "content": "r"}]})",
+               out);
+  CHECK(out.features.user_turns == 1);
+  CHECK(out.features.logit_bias_size == 2);
+  const char* user_buffer = out.text.last_user.data();
+
+  extract_into(parser, "/v1/chat/completions", R"({"messages": [{"role": "user", "content": "Short one"}]})", out);
+  const auto& f = out.features;
+  CHECK(f.body_is_json);
+  CHECK(f.model.empty());
+  CHECK_FALSE(f.temperature);
+  CHECK(f.n == 1);
+  CHECK_FALSE(f.max_tokens);
+  CHECK_FALSE(f.logprobs);
+  CHECK(f.top_logprobs == 0);
+  CHECK(f.logit_bias_size == 0);
+  CHECK(f.logit_bias_hash == 0);
+  CHECK_FALSE(f.has_tools);
+  CHECK_FALSE(f.stream);
+  CHECK(f.reasoning_effort.empty());
+  CHECK(f.messages == 1);
+  CHECK(f.system_turns == 0);
+  CHECK(f.user_turns == 1);
+  CHECK(f.assistant_turns == 0);
+  CHECK(f.tool_turns == 0);
+  CHECK(f.prompt_chars == 9);
+  CHECK(out.text.system.empty());
+  CHECK(out.text.last_user == "Short one");
+  CHECK(out.text.last_user.data() == user_buffer);  // assigned into the same buffer, no new string
+
+  // A record that is not an object (or has no messages) clears the text too.
+  extract_into(parser, "/v1/embeddings", "[1, 2]", out);
+  CHECK_FALSE(out.features.body_is_json);
+  CHECK(out.features.endpoint == Endpoint::Embeddings);
+  CHECK(out.features.user_turns == 0);
+  CHECK(out.text.last_user.empty());
+}
+
+TEST_CASE("duplicate keys: the last one counts, as boost::json kept it", "[features]") {
+  auto r = extract_request_features("/v1/chat/completions", R"({"model": "a", "model": "b",
+    "logit_bias": {"7": 1, "8": 1, "7": -1},
+    "messages": [{"role": "user", "role": "system", "content": "x", "content": "sys"}]})");
+  CHECK(r.features.model == "b");
+  CHECK(r.features.system_turns == 1);
+  CHECK(r.features.user_turns == 0);
+  CHECK(r.text.system == "sys");
+  CHECK(r.features.logit_bias_size == 2);  // distinct token ids
+  CHECK(r.features.logit_bias_hash ==
+        extract_request_features("/v1/chat/completions", R"({"logit_bias": {"8": 0, "7": 0}})").features.logit_bias_hash);
+}
+
+TEST_CASE("numbers simdjson cannot hold do not turn a body into 'not JSON'", "[features]") {
+  // boost::json read integers beyond 64 bits as doubles and 1e400 as an
+  // infinity; simdjson rejects both, so parse_json falls back.
+  auto r = extract_request_features("/v1/chat/completions", R"({"model": "m", "seed": 100000000000000000000,
+    "user_id": -9223372036854775809, "temperature": 100000000000000000000, "top_p": 1e400,
+    "max_tokens": 18446744073709551615, "messages": [{"role": "user", "content": "hi"}]})");
+  CHECK(r.features.body_is_json);
+  CHECK(r.features.model == "m");
+  CHECK(r.features.temperature == 1e20);
+  CHECK_FALSE(r.features.top_p);  // an infinity, read as absent
+  CHECK(r.features.max_tokens == INT64_MAX);
+  CHECK(r.text.last_user == "hi");
+  // Numbers that are not JSON stay errors.
+  CHECK_FALSE(extract_request_features("/v1/chat/completions", R"({"n": 01})").features.body_is_json);
+  CHECK_FALSE(extract_request_features("/v1/chat/completions", R"({"n": 1.})").features.body_is_json);
+}
+
+TEST_CASE("nesting limit and encoding as with boost::json", "[features]") {
+  const auto nested = [](int depth) {  // `depth` non-empty containers, the body included
+    std::string s = "{\"model\": \"m\", \"x\": ";
+    for (int i = 1; i < depth; ++i) s += "[";
+    s += "1";
+    for (int i = 1; i < depth; ++i) s += "]";
+    return s + "}";
+  };
+  CHECK(extract_request_features("/v1/chat/completions", nested(32)).features.body_is_json);
+  CHECK_FALSE(extract_request_features("/v1/chat/completions", nested(33)).features.body_is_json);
+  CHECK_FALSE(extract_request_features("/v1/chat/completions", "{\"model\": \"\xff\"}").features.body_is_json);
+  CHECK_FALSE(extract_request_features("/v1/chat/completions", R"({"model": "\ud800"})").features.body_is_json);
+  auto r = extract_request_features("/v1/chat/completions", R"({"messages": [{"role": "user", "content": "a\u0000b \u00e9"}]})");
+  CHECK(r.text.last_user == std::string("a\0b \xc3\xa9", 6));
 }

@@ -4,11 +4,14 @@
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <string>
+#include <vector>
 #include <unistd.h>
 
 #include "gateway/key_fingerprint.hpp"
 #include "gateway/replay_reader.hpp"
 #include "gateway/replay_runner.hpp"
+#include "gateway/request_features.hpp"
 
 using dg::gateway::TrafficReader;
 using dg::gateway::TrafficRecord;
@@ -132,4 +135,117 @@ TEST_CASE("replay runner: fingerprints pass through, a configured salt changes t
 TEST_CASE("replay runner: an invalid detection section is a located config error", "[replay]") {
   const auto config = write_temp("invalid.yaml", "detection:\n  no_such_detector: {}\n");
   CHECK_THROWS_WITH(dg::gateway::ReplayRunner(config, nullptr), Catch::Contains("invalid.yaml:2:"));
+}
+
+namespace {
+
+/// Every record of `path` read with a buffer of `chunk` bytes: (line, ts, key, prompt) or (line, error).
+std::vector<std::string> read_all(const std::string& path, std::size_t chunk) {
+  TrafficReader r(chunk);
+  REQUIRE(r.open(path));
+  TrafficRecord rec;
+  std::vector<std::string> seen;
+  for (;;) {
+    const auto res = r.next(rec);
+    if (res == TrafficReader::Result::End) break;
+    if (res == TrafficReader::Result::BadLine) {
+      seen.push_back(std::to_string(r.line()) + " bad: " + r.error());
+      continue;
+    }
+    const auto extracted = dg::gateway::extract_request_features(rec.path, rec.request);
+    seen.push_back(std::to_string(r.line()) + " " + std::to_string(rec.ts) + " " + std::string(rec.key) + " " +
+                   extracted.text.last_user);
+  }
+  CHECK(r.bytes_read() == std::filesystem::file_size(path));
+  return seen;
+}
+
+std::string line_with(double ts, const std::string& key, const std::string& text) {
+  return R"({"ts": )" + std::to_string(ts) + R"(, "key": ")" + key +
+         R"(", "request": {"messages": [{"role": "user", "content": ")" + text +
+         R"("}]}, "response": {"status": 200}})";
+}
+
+}  // namespace
+
+TEST_CASE("traffic reader: lines longer than the buffer, and any buffer size, read the same records", "[replay]") {
+  const std::string long_text(5000, 'x');
+  const std::string last = line_with(4, "sk-d", "last");  // no newline after it
+  const auto path = write_temp("sizes.jsonl", line_with(1, "sk-a", "first") + "\r\n\n" + line_with(2, "sk-b", long_text) +
+                                                  "\n{\"ts\": 3, \"key\": \"k\", \"request\": {}, \"resp\n" +  // truncated
+                                                  line_with(3, "sk-c", "third") + "\n" + last);
+  const auto reference = read_all(path, TrafficReader::kDefaultChunk);
+  REQUIRE(reference.size() == 5);
+  CHECK(reference[0] == "1 1.000000 sk-a first");
+  CHECK(reference[1] == "3 2.000000 sk-b " + long_text);
+  CHECK_THAT(reference[2], Catch::StartsWith("4 bad: invalid JSON: "));
+  CHECK(reference[3] == "5 3.000000 sk-c third");
+  CHECK(reference[4] == "6 4.000000 sk-d last");
+  // Chunks smaller than one line (the buffer grows), and chunks that end
+  // exactly where a line or the file ends.
+  const auto size = std::filesystem::file_size(path);
+  for (std::size_t chunk : {std::size_t{1}, std::size_t{7}, std::size_t{64}, std::size_t{4096}, last.size(),
+                            size - 1, size, size + 1}) {
+    INFO("chunk " << chunk);
+    CHECK(read_all(path, chunk) == reference);
+  }
+}
+
+TEST_CASE("traffic reader: a line that ends exactly where the file ends, without a newline", "[replay]") {
+  const std::string line = line_with(7, "sk-e", "only");
+  const auto path = write_temp("exact.jsonl", line);
+  for (std::size_t chunk : {line.size(), line.size() - 1, line.size() + 1, TrafficReader::kDefaultChunk})
+    CHECK(read_all(path, chunk) == std::vector<std::string>{"1 7.000000 sk-e only"});
+}
+
+TEST_CASE("traffic reader: invalid UTF-8, truncated JSON, big numbers, odd requests", "[replay]") {
+  const std::string ok = R"("request": {}, "response": {"status": 200}})";
+  const auto path = write_temp(
+      "odd.jsonl",
+      std::string("{\"ts\": 1, \"key\": \"k\xff\", ") + ok + "\n" +  // 1: invalid UTF-8
+          R"({"ts": 1, "key": "k", "request": {"messages": [)" + "\n" +                                   // 2
+          R"({"ts": 1, "key": "k", "seed": 100000000000000000000, "neg": -9223372036854775809, )" + ok + "\n" +  // 3
+          R"({"ts": 100000000000000000000, "key": "k", )" + ok + "\n" +                                   // 4: 1e20
+          R"({"ts": 5, "key": "k", )" + ok + "\n" +                                                        // 5: out of order
+          R"({"ts": 1e400, "key": "k", )" + ok + "\n" +                                                    // 6
+          R"({"ts": 1e20, "key": "k", "request": [1], "response": {"status": 200}})" "\n"                 // 7
+          R"({"ts": 1e20, "key": "k", "request": null, "response": {"status": 200}})" "\n"                // 8
+          R"({"ts": 1e20, "key": "a", "key": "b", "request": {}, "response": {"status": 404, "status": 200}})" "\n"  // 9
+          R"({"ts": 1e20, "key": "k", "request": {}, "response": {"status": 200, "prompt_tokens": -1}})" "\n"  // 10
+          R"([1, 2])" "\n");                                                                              // 11
+  TrafficReader r;
+  REQUIRE(r.open(path));
+  TrafficRecord rec;
+  std::vector<std::pair<std::uint64_t, std::string>> bad;
+  std::vector<std::pair<std::uint64_t, double>> good;
+  std::string last_key;
+  int last_status = 0;
+  for (;;) {
+    const auto res = r.next(rec);
+    if (res == TrafficReader::Result::End) break;
+    if (res == TrafficReader::Result::BadLine) {
+      bad.emplace_back(r.line(), r.error());
+    } else {
+      good.emplace_back(r.line(), rec.ts);
+      last_key = rec.key;
+      last_status = rec.status;
+    }
+  }
+  REQUIRE(good.size() == 3);
+  CHECK(good[0] == std::pair<std::uint64_t, double>{3, 1.0});
+  CHECK(good[1] == std::pair<std::uint64_t, double>{4, 1e20});
+  CHECK(good[2].first == 9);
+  CHECK(last_key == "b");
+  CHECK(last_status == 200);
+  REQUIRE(bad.size() == 8);
+  CHECK(bad[0] == std::pair<std::uint64_t, std::string>{1, "invalid JSON: The input is not valid UTF-8"});
+  CHECK(bad[1].first == 2);
+  CHECK_THAT(bad[1].second, Catch::StartsWith("invalid JSON: "));
+  CHECK(bad[2].first == 5);
+  CHECK_THAT(bad[2].second, Catch::Contains("earlier than the previous"));
+  CHECK(bad[3] == std::pair<std::uint64_t, std::string>{6, "field 'ts' must be a number (Unix seconds)"});
+  CHECK(bad[4] == std::pair<std::uint64_t, std::string>{7, "field 'request' must be an object"});
+  CHECK(bad[5] == std::pair<std::uint64_t, std::string>{8, "field 'request' must be an object"});
+  CHECK(bad[6] == std::pair<std::uint64_t, std::string>{10, "field 'response.prompt_tokens' must be a non-negative integer"});
+  CHECK(bad[7] == std::pair<std::uint64_t, std::string>{11, "line is not a JSON object"});
 }

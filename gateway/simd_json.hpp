@@ -1,0 +1,79 @@
+#pragma once
+/// simdjson DOM parsing for the hot paths (traffic lines in replay, request
+/// bodies in the proxy), accepting the same documents boost::json accepted
+/// before, so that moving a parser never changes what is detected.
+/// Everything else (config, output, degrade rewrite, alerts) stays on boost::json.
+
+#include <simdjson.h>
+
+#include <array>
+#include <cstddef>
+#include <string_view>
+
+namespace dg::gateway {
+
+/// simdjson counts only non-empty containers and rejects depth >= max_depth;
+/// boost::json's default (32) counts every container. 33 accepts everything
+/// boost::json accepted; it also accepts a document whose 33rd level is an
+/// empty `[]` or `{}`, which boost::json rejected (harmless).
+inline constexpr std::size_t kJsonMaxDepth = 33;
+
+/// Gives `parser` its depth limit and a first capacity (it grows with the
+/// longest document). Returns simdjson's error (MEMALLOC) on failure.
+simdjson::error_code prepare_json_parser(simdjson::dom::parser& parser, std::size_t capacity = 64 * 1024) noexcept;
+
+/// Parses `text` into `parser`'s document; `out` is valid until its next
+/// parse. `padded`: at least simdjson::SIMDJSON_PADDING readable bytes follow
+/// the text, so simdjson reads it in place; otherwise it is copied into the
+/// parser's own (reused) buffer.
+///
+/// An integer outside [-2^63, 2^64) or a number beyond a double's range
+/// (1e400) is a NUMBER_ERROR in simdjson, while boost::json accepted the
+/// document (the integer as a double, 1e400 as an infinity). Such a document
+/// (rare) is read by boost::json and written again for simdjson, so it is
+/// still accepted: a client cannot hide a request from extraction (turn it
+/// into "not JSON") with one huge number. Integers keep boost::json's double
+/// values; an infinity, which simdjson cannot hold, becomes the string
+/// "Infinity" or "-Infinity" (required numeric fields reject it as before;
+/// extraction reads it as absent where boost::json read an infinity).
+simdjson::error_code parse_json(simdjson::dom::parser& parser, std::string_view text, bool padded,
+                                simdjson::dom::element& out) noexcept;
+
+/// Number of elements of `a` (simdjson's count saturates at 2^24 - 1).
+std::size_t array_size(simdjson::dom::array a) noexcept;
+
+/// The value of an element whose type the caller checked (get() cannot fail then).
+template <class T>
+T json_as(simdjson::dom::element e) noexcept {
+  T v{};
+  if (e.get(v) != simdjson::SUCCESS) return T{};  // (void) does not silence warn_unused_result in GCC
+  return v;
+}
+
+/// The fields of an object that the caller asks for, found in one pass (a
+/// simdjson lookup is a linear scan too). Of duplicate keys the last one
+/// counts, as boost::json kept the last: extraction must not change with the
+/// parser.
+template <std::size_t N>
+class JsonFields {
+ public:
+  JsonFields(simdjson::dom::object o, const std::array<std::string_view, N>& names) noexcept {
+    for (const auto kv : o) {
+      for (std::size_t i = 0; i < N; ++i) {
+        if (kv.key == names[i]) {
+          values_[i] = kv.value;
+          found_[i] = true;
+          break;
+        }
+      }
+    }
+  }
+  /// The value of names[i], or nullptr when the object has no such key.
+  const simdjson::dom::element* operator[](std::size_t i) const noexcept { return found_[i] ? &values_[i] : nullptr; }
+
+ private:
+  std::array<simdjson::dom::element, N> values_{};
+  std::array<bool, N> found_{};
+};
+
+}  // namespace dg::gateway
