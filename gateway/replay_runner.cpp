@@ -60,6 +60,7 @@ struct ReplayRunner::Impl {
   double threshold = 0.8;
   ReplayStats stats;
   std::unordered_map<std::string, std::string, StringHash, std::equal_to<>> fp_cache;  // raw key -> fingerprint
+  detectors::Exchange exchange;  ///< reused by observe()
   std::unordered_map<std::string, ReplayKeySummary, StringHash, std::equal_to<>> keys;
   std::string line;
   ExtractedRequest extracted;  // reused: its strings keep their capacity across records
@@ -132,7 +133,9 @@ void ReplayRunner::observe(const TrafficRecord& r) {
   sum.prompt_tokens += r.prompt_tokens.value_or(0);
   sum.completion_tokens += r.completion_tokens.value_or(0);
   if (!m.detect) return;
-  detectors::Exchange ex;
+  // One Exchange reused across records: its strings keep their capacity, so
+  // building it allocates nothing in the steady state. Every field is set.
+  detectors::Exchange& ex = m.exchange;
   ex.ts = r.ts;
   ex.key_fp = fp;
   ex.client_ip.assign(r.client_ip);
@@ -142,6 +145,7 @@ void ReplayRunner::observe(const TrafficRecord& r) {
   extract_request_features(r.path, r.request, m.extracted);
   ex.request = m.extracted.features;
   ex.request.prompt = m.analyzer->analyze(m.extracted.text);
+  ex.response = detectors::ResponseFeatures{};
   ex.response.status = r.status;
   ex.response.prompt_tokens = r.prompt_tokens.value_or(0);
   ex.response.completion_tokens = r.completion_tokens.value_or(0);

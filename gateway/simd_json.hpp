@@ -60,7 +60,9 @@ class JsonFields {
   JsonFields(simdjson::dom::object o, const std::array<std::string_view, N>& names) noexcept {
     for (const auto kv : o) {
       for (std::size_t i = 0; i < N; ++i) {
-        if (kv.key == names[i]) {
+        // Length and first byte before the byte compare: most keys differ there.
+        const std::string_view key = kv.key;
+        if (key.size() == names[i].size() && !key.empty() && key.front() == names[i].front() && key == names[i]) {
           values_[i] = kv.value;
           found_[i] = true;
           break;

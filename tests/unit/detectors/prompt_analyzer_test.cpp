@@ -326,23 +326,21 @@ TEST_CASE("template signature: a word with a digit is a slot wherever it sits in
 }
 
 TEST_CASE("lexicon scan finds phrases wherever they sit, also across the lane boundaries of long prompts", "[detectors]") {
-  // The scan runs two or four interleaved lanes on longer text; a phrase
-  // must be found exactly once whatever its offset relative to a boundary.
+  // The scan runs four interleaved lanes on text from 128 bytes; a phrase
+  // must be found exactly once whatever its offset, so it is tried at every
+  // offset (every third one in the longest texts).
   std::string filler;
   while (filler.size() < 4000) filler += "lorem ipsum dolor sat amet consectetur ";  // no truncation spells "si"
-  for (std::size_t len : {300u, 600u, 1001u, 1400u, 2600u}) {
-    const std::size_t lanes = len + 30 >= 1024 ? 4 : 2;
-    for (std::size_t k = 1; k < lanes; ++k) {
-      const std::size_t boundary = len * k / lanes;
-      for (std::size_t at = boundary - 60; at < boundary + 20; ++at) {
-        const std::string text = filler.substr(0, at) + " Let's think step by step. 答案是18。 " + filler.substr(0, len - at);
-        INFO("len " << len << " phrase at " << at);
-        // "let's think", "think step", "step by step".
-        CHECK(user(text).reasoning_markers == 3);
-        CHECK(analyzer().scan(norm(text)).step_by_step == 3);
-        auto g = user(filler.substr(0, at) + " The answer is 18. Explain why. " + filler.substr(0, len - at));
-        CHECK(g.states_answer);
-      }
+  for (std::size_t len : {90u, 150u, 300u, 600u, 1001u, 1400u, 2600u}) {
+    const std::size_t stride = len > 1100 ? 3 : 1;
+    for (std::size_t at = 0; at <= len; at += stride) {
+      const std::string text = filler.substr(0, at) + " Let's think step by step. 答案是18。 " + filler.substr(0, len - at);
+      INFO("len " << len << " phrase at " << at);
+      // "let's think", "think step", "step by step".
+      CHECK(user(text).reasoning_markers == 3);
+      CHECK(analyzer().scan(norm(text)).step_by_step == 3);
+      auto g = user(filler.substr(0, at) + " The answer is 18. Explain why. " + filler.substr(0, len - at));
+      CHECK(g.states_answer);
     }
   }
 }
