@@ -184,6 +184,9 @@ void ReplayRunner::observe(const TrafficRecord& r) {
     sum.alert_index = a.request_index;
   }
   for (const auto& f : a.scores) {
+    // Every detector is listed from the key's first record on; later a zero
+    // score cannot raise its maximum (the map lookup is the cost here).
+    if (f.score <= 0 && sum.requests > 1) continue;
     auto& best = sum.max_scores[f.detector];
     best = std::max(best, f.score);
   }
