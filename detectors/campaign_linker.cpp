@@ -1,6 +1,7 @@
 #include "detectors/campaign_linker.hpp"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <bit>
 #include <cmath>
@@ -474,7 +475,7 @@ void CampaignLinker::cluster(double now) {
       std::uint32_t node;
       std::uint64_t sig;
     };
-    std::vector<Entry> entries;
+    std::vector<Entry> entries, sorted;
     entries.reserve(static_cast<std::size_t>(n) * 4);
     for (std::uint32_t i = 0; i < n; ++i)
       for (int t = 0; t < nodes[i].ntemplates; ++t) {
@@ -482,9 +483,17 @@ void CampaignLinker::cluster(double now) {
         for (std::uint32_t b = 0; b < 4; ++b)
           entries.push_back(Entry{(b << 16) | static_cast<std::uint32_t>((sig >> (16 * b)) & 0xFFFF), i, sig});
       }
-    std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
-      return a.band != b.band ? a.band < b.band : a.node < b.node;
-    });
+    // Order by (band, node): entries are generated in node order, so a
+    // stable LSD radix sort on the 18-bit band key (three 6-bit digits)
+    // finishes it in linear time (this runs on every clustering pass).
+    sorted.resize(entries.size());
+    for (unsigned shift = 0; shift < 18; shift += 6) {
+      std::array<std::uint32_t, 65> start{};
+      for (const Entry& e : entries) ++start[((e.band >> shift) & 63U) + 1];
+      for (std::size_t d = 1; d < start.size(); ++d) start[d] += start[d - 1];
+      for (const Entry& e : entries) sorted[start[(e.band >> shift) & 63U]++] = e;
+      entries.swap(sorted);
+    }
     std::vector<const Entry*> leaders;
     for (std::size_t i = 0; i < entries.size();) {
       std::size_t j = i;

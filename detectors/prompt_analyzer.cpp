@@ -182,11 +182,13 @@ inline Block16 classify16(const unsigned char* p) noexcept {
   auto mask = [](__m128i m) { return static_cast<std::uint32_t>(_mm_movemask_epi8(m)); };
   auto eq = [&](unsigned char c) { return _mm_cmpeq_epi8(v, _mm_set1_epi8(static_cast<char>(c))); };
   Block16 b;
-  // Signed compares: 0x00..0x20 are the bytes in [0, 0x21).
-  b.blank = mask(_mm_andnot_si128(_mm_cmplt_epi8(v, _mm_setzero_si128()), _mm_cmplt_epi8(v, _mm_set1_epi8(0x21))));
+  const std::uint32_t high = mask(v);  // bytes >= 0x80
+  // Signed compare: bytes < 0x21 and bytes >= 0x80 (negative) at once.
+  b.blank = mask(_mm_cmplt_epi8(v, _mm_set1_epi8(0x21))) & ~high;
   b.space = mask(eq(' '));
   b.newline = mask(eq('\n'));
-  b.lead = mask(_mm_or_si128(_mm_or_si128(eq(0xC2), eq(0xC3)), _mm_or_si128(eq(0xD0), eq(0xE3))));
+  // ASCII blocks (most) skip the lead-byte compares.
+  if (high != 0) b.lead = mask(_mm_or_si128(_mm_or_si128(eq(0xC2), eq(0xC3)), _mm_or_si128(eq(0xD0), eq(0xE3))));
   return b;
 }
 
@@ -234,15 +236,24 @@ inline unsigned plain_prefix16(const unsigned char* p, unsigned char next, bool 
 
 }  // namespace
 
+namespace {
+
+/// Room normalize_into needs for `in`: output is never longer than the input
+/// plus one extra byte per collapsed paragraph break, and sixteen bytes of
+/// slack let a block store run past the end.
+constexpr std::size_t normalized_room(std::size_t in) noexcept { return in + in / 2 + 2 + 16; }
+
+}  // namespace
+
 void PromptAnalyzer::normalize(std::string_view in, std::string& out, bool keep_lines) {
+  const std::size_t begin = out.size();
+  out.resize(begin + normalized_room(in.size()));
+  out.resize(begin + normalize_into(in, out.data() + begin, keep_lines));
+}
+
+std::size_t PromptAnalyzer::normalize_into(std::string_view in, char* const base, bool keep_lines) noexcept {
   enum Pending { None, Space, Newline, Blank };
   Pending pending = None;
-  const std::size_t begin = out.size();
-  // Output is never longer than input plus one extra byte per collapsed
-  // paragraph break; write through a pointer, trim at the end. Sixteen
-  // bytes of slack let a block store run past the end.
-  out.resize(begin + in.size() + in.size() / 2 + 2 + 16);
-  char* const base = out.data() + begin;
   char* w = base;
   const auto* p = reinterpret_cast<const unsigned char*>(in.data());
   const std::size_t n = in.size();
@@ -332,7 +343,7 @@ void PromptAnalyzer::normalize(std::string_view in, std::string& out, bool keep_
       *w++ = static_cast<char>(c);
     }
   }
-  out.resize(begin + static_cast<std::size_t>(w - base));
+  return static_cast<std::size_t>(w - base);
 }
 
 namespace {
@@ -501,7 +512,8 @@ class Tokenizer {
     if (!in_code_ && closer_.empty()) [[likely]] {
       const auto first = static_cast<unsigned char>(word.text.front());
       if (first != '`' && first != '"' && first != '\'' && first < 0xC2) {
-        emit(word.digit ? kNumberTok : word.hash);
+        if (word.digit) emit(kNumberTok);  // a number token may follow a placeholder
+        else if (out_.size() < kMaxTokens) out_.push_back(word.hash);
         return;
       }
     }
@@ -855,8 +867,9 @@ void PromptAnalyzer::scan_cues(std::string_view normalized, Cues& cues) const {
   // The automaton is one dependent load per byte; independent lanes over
   // parts of the text run in parallel on an out-of-order core.
   // Each extra lane rereads max_len + 1 bytes before its part; from about
-  // 128 bytes four lanes already finish sooner than one.
+  // 128 bytes four lanes already finish sooner than one, from 64 two.
   if (normalized.size() >= 128) scan_lanes<4>(normalized, cues);
+  else if (normalized.size() >= 64) scan_lanes<2>(normalized, cues);
   else scan_lanes<1>(normalized, cues);
 }
 
@@ -954,26 +967,30 @@ void PromptAnalyzer::scan_lanes(std::string_view normalized, Cues& cues) const {
 }
 
 PromptFeatures PromptAnalyzer::analyze(const PromptText& text) const {
-  thread_local std::string sys, user;
-  sys.clear();
-  user.clear();
+  // One buffer per thread that only grows: no allocation and no zero-fill
+  // per prompt.
+  thread_local std::vector<char> buffer;
+  // Head and tail of a long text: up to max_scan_bytes + 3 bytes (the tail
+  // starts on a UTF-8 boundary) and the "\n\n" between them.
+  auto room_for = [&](std::size_t raw) { return normalized_room(std::min(raw, max_scan_bytes_) + 4) + 8; };
+  const std::size_t sys_room = room_for(text.system.size());
+  const std::size_t room = sys_room + room_for(text.last_user.size());
+  if (buffer.size() < room) buffer.resize(std::max(room, 2 * buffer.size()));
   std::size_t skipped = 0;
-  auto bounded = [&](std::string_view raw, std::string& out) {
-    if (raw.size() <= max_scan_bytes_) {
-      normalize(raw, out, true);
-      return;
-    }
+  auto bounded = [&](std::string_view raw, char* out) -> std::string_view {
+    if (raw.size() <= max_scan_bytes_) return {out, normalize_into(raw, out, true)};
     const std::size_t head = utf8_floor(raw, max_scan_bytes_ * 3 / 4);
     const std::size_t tail = utf8_floor(raw, raw.size() - max_scan_bytes_ / 4);
-    normalize(raw.substr(0, head), out, true);
-    out.append("\n\n");
-    normalize(raw.substr(tail), out, true);
+    std::size_t n = normalize_into(raw.substr(0, head), out, true);
+    out[n++] = '\n';
+    out[n++] = '\n';
+    n += normalize_into(raw.substr(tail), out + n, true);
     skipped += tail - head;
+    return {out, n};
   };
-  bounded(text.system, sys);
+  const std::string_view sys = bounded(text.system, buffer.data());
   skipped = 0;
-  bounded(text.last_user, user);
-
+  const std::string_view user = bounded(text.last_user, buffer.data() + sys_room);
   PromptFeatures f;
   if (!sys.empty()) {
     // Digits are folded so that a date or a counter in a system prompt does

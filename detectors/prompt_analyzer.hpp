@@ -77,6 +77,9 @@ class PromptAnalyzer {
   /// scan() that also records where given-answer, answer-reasoning and
   /// explain cues are, dropping negated or conditional given-answer cues.
   void scan_cues(std::string_view normalized, Cues& cues) const;
+  /// normalize() into a buffer with room for the result (see the .cpp);
+  /// returns the length written.
+  static std::size_t normalize_into(std::string_view in, char* out, bool keep_lines) noexcept;
   template <unsigned Lanes>
   void scan_lanes(std::string_view normalized, Cues& cues) const;
   std::unique_ptr<Automaton> automaton_;

@@ -59,9 +59,11 @@ struct ReplayRunner::Impl {
   std::string salt;
   double threshold = 0.8;
   ReplayStats stats;
-  std::unordered_map<std::string, std::string, StringHash, std::equal_to<>> fp_cache;  // raw key -> fingerprint
+  std::unordered_map<std::string, ReplayKeySummary, StringHash, std::equal_to<>> keys;  // by fingerprint
+  /// Raw key -> its summary (whose key_fp is the fingerprint): one lookup
+  /// per record. Map nodes do not move, so the pointers stay valid.
+  std::unordered_map<std::string, ReplayKeySummary*, StringHash, std::equal_to<>> by_raw_key;
   detectors::Exchange exchange;  ///< reused by observe()
-  std::unordered_map<std::string, ReplayKeySummary, StringHash, std::equal_to<>> keys;
   std::string line;
   ExtractedRequest extracted;  // reused: its strings keep their capacity across records
   detectors::EngineConfig config;
@@ -76,11 +78,12 @@ struct ReplayRunner::Impl {
   void write_line(std::string_view event, double ts, const std::string& fp, const detectors::KeyAssessment& a,
                   const detectors::Decision* d);
 
-  const std::string& fingerprint(std::string_view key) {
-    auto it = fp_cache.find(key);
-    if (it != fp_cache.end()) return it->second;
+  ReplayKeySummary& summary_of(std::string_view key) {
+    if (auto it = by_raw_key.find(key); it != by_raw_key.end()) return *it->second;
     std::string fp = is_fingerprint(key) ? std::string(key) : key_fingerprint(key, salt);
-    return fp_cache.emplace(std::string(key), std::move(fp)).first->second;
+    auto [k, added] = keys.try_emplace(fp);
+    if (added) k->second.key_fp = fp;
+    return *by_raw_key.emplace(std::string(key), &k->second).first->second;
   }
 };
 
@@ -122,13 +125,8 @@ std::map<std::string, double> ReplayRunner::detector_thresholds() const {
 void ReplayRunner::observe(const TrafficRecord& r) {
   Impl& m = *impl_;
   ++m.stats.records;
-  const std::string& fp = m.fingerprint(r.key);
-  auto it = m.keys.find(fp);
-  if (it == m.keys.end()) {
-    it = m.keys.try_emplace(fp).first;
-    it->second.key_fp = fp;
-  }
-  ReplayKeySummary& sum = it->second;
+  ReplayKeySummary& sum = m.summary_of(r.key);
+  const std::string& fp = sum.key_fp;
   ++sum.requests;
   sum.prompt_tokens += r.prompt_tokens.value_or(0);
   sum.completion_tokens += r.completion_tokens.value_or(0);

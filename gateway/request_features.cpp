@@ -101,10 +101,10 @@ void collect_text(element content, std::string& out, int depth = 0) {
 }
 
 void count_role(detectors::RequestFeatures& f, std::string_view role) {
-  if (role == "system" || role == "developer") ++f.system_turns;
-  else if (role == "user") ++f.user_turns;
-  else if (role == "assistant" || role == "model") ++f.assistant_turns;
-  else if (role == "tool" || role == "function") ++f.tool_turns;
+  if (same_key(role, "system") || same_key(role, "developer")) ++f.system_turns;
+  else if (same_key(role, "user")) ++f.user_turns;
+  else if (same_key(role, "assistant") || same_key(role, "model")) ++f.assistant_turns;
+  else if (same_key(role, "tool") || same_key(role, "function")) ++f.tool_turns;
 }
 
 /// Anthropic user turns that only carry tool_result blocks are tool turns.
@@ -146,16 +146,24 @@ void read_messages(array messages, ExtractedRequest& out) {
     const JsonFields<4> o(as_object(m), {"role", "type", "content", "output"});
     std::string_view role = str(o[Role]);
     const std::string_view type = str(o[Type]);
-    if (role.empty() && (type == "function_call_output" || type == "function_call")) role = "tool";
+    if (role.empty() && (same_key(type, "function_call_output") || same_key(type, "function_call"))) role = "tool";
     const element* content = o[Content];
-    if (role == "user" && content && is_tool_result_turn(*content)) role = "tool";
+    if (same_key(role, "user") && content && is_tool_result_turn(*content)) role = "tool";
     count_role(f, role);
-    text.clear();
-    if (content) collect_text(*content, text);
-    if (const element* output = o[Output]; output && role == "tool") collect_text(*output, text);
-    f.prompt_chars += text.size();
-    if (role == "system" || role == "developer") append_text(out.text.system, text);
-    else if (role == "user") out.text.last_user.assign(text);
+    const element* output = o[Output];
+    const bool tool_output = output && same_key(role, "tool");
+    std::string_view turn;
+    if (content && content->type() == element_type::STRING && !tool_output) {
+      turn = as_string(*content);  // the common case: no copy (earlier turns are only counted)
+    } else {
+      text.clear();
+      if (content) collect_text(*content, text);
+      if (tool_output) collect_text(*output, text);
+      turn = text;
+    }
+    f.prompt_chars += turn.size();
+    if (same_key(role, "system") || same_key(role, "developer")) append_text(out.text.system, turn);
+    else if (same_key(role, "user")) out.text.last_user.assign(turn);
   }
 }
 

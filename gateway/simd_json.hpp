@@ -54,15 +54,22 @@ T json_as(simdjson::dom::element e) noexcept {
 /// simdjson lookup is a linear scan too). Of duplicate keys the last one
 /// counts, as boost::json kept the last: extraction must not change with the
 /// parser.
+/// Key equality without a library call per compare: keys are a few bytes,
+/// and most differ in length or first byte.
+inline bool same_key(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (a[i] != b[i]) return false;
+  return true;
+}
+
 template <std::size_t N>
 class JsonFields {
  public:
   JsonFields(simdjson::dom::object o, const std::array<std::string_view, N>& names) noexcept {
     for (const auto kv : o) {
       for (std::size_t i = 0; i < N; ++i) {
-        // Length and first byte before the byte compare: most keys differ there.
-        const std::string_view key = kv.key;
-        if (key.size() == names[i].size() && !key.empty() && key.front() == names[i].front() && key == names[i]) {
+        if (same_key(kv.key, names[i])) {
           values_[i] = kv.value;
           found_[i] = true;
           break;
