@@ -140,7 +140,9 @@ struct CampaignLinker::Impl {
   StringMap<RotationLink> rotations;
 
   std::mutex cluster_mu;
-  double last_cluster = -std::numeric_limits<double>::infinity();
+  /// Written under cluster_mu; read without it by maybe_cluster (called per
+  /// exchange in replay, where a lock per record is measurable).
+  std::atomic<double> last_cluster{-std::numeric_limits<double>::infinity()};
   std::uint64_t next_campaign = 1;
 
   mutable std::mutex pub_mu;
@@ -362,10 +364,7 @@ void CampaignLinker::note_actioned(std::string_view key_fp, std::string_view act
 }
 
 bool CampaignLinker::maybe_cluster(double now) {
-  {
-    std::lock_guard lock(impl_->cluster_mu);
-    if (now - impl_->last_cluster < config_.cluster_interval_s) return false;
-  }
+  if (now - impl_->last_cluster.load(std::memory_order_relaxed) < config_.cluster_interval_s) return false;
   cluster(now);
   return true;
 }
@@ -414,7 +413,7 @@ void CampaignLinker::cluster(double now) {
   auto& im = *impl_;
   const auto& c = config_;
   std::lock_guard cluster_lock(im.cluster_mu);
-  im.last_cluster = now;
+  im.last_cluster.store(now, std::memory_order_relaxed);
   im.cluster_runs.fetch_add(1, std::memory_order_relaxed);
   auto now_bucket = static_cast<std::int64_t>(std::floor(now / c.bucket_seconds));
 
