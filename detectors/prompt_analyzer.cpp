@@ -220,7 +220,7 @@ inline void store_lower16(const unsigned char* p, char* w) noexcept {
 /// single space between two such bytes, and (when lines are kept) one or two
 /// line breaks between two such bytes. `next` is the byte after the block
 /// (0 when there is none). 0 when the first byte needs the byte-wise path.
-inline unsigned plain_prefix16(const unsigned char* p, unsigned char next, bool keep_lines) noexcept {
+[[gnu::always_inline]] inline unsigned plain_prefix16(const unsigned char* p, unsigned char next, bool keep_lines) noexcept {
   const Block16 b = classify16(p);
   std::uint32_t solid = ~(b.blank | b.lead) & 0xFFFFU;  // bit 16: the byte after the block
   if (next > 0x20 && !is_rewritten_lead(next)) solid |= 0x10000U;

@@ -42,7 +42,7 @@ namespace dg::detectors {
 
 class PromptAnalyzer {
  public:
-  explicit PromptAnalyzer(const ReasoningLexicon& lexicon, std::size_t max_scan_bytes = 4096);
+  explicit PromptAnalyzer(const ReasoningLexicon& lexicon, std::size_t max_scan_bytes = 2048);
   ~PromptAnalyzer();
   PromptAnalyzer(const PromptAnalyzer&) = delete;
   PromptAnalyzer& operator=(const PromptAnalyzer&) = delete;

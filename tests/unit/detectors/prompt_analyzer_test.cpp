@@ -329,6 +329,8 @@ TEST_CASE("lexicon scan finds phrases wherever they sit, also across the lane bo
   // The scan runs two or four interleaved lanes on text from 64 bytes; a phrase
   // must be found exactly once whatever its offset, so it is tried at every
   // offset (every third one in the longest texts).
+  // A window wider than the texts: this is about lanes, not the window.
+  const PromptAnalyzer wide(ReasoningLexicon::defaults(), 8192);
   std::string filler;
   while (filler.size() < 4000) filler += "lorem ipsum dolor sat amet consectetur ";  // no truncation spells "si"
   for (std::size_t len : {30u, 90u, 150u, 300u, 600u, 1001u, 1400u, 2600u}) {
@@ -337,9 +339,9 @@ TEST_CASE("lexicon scan finds phrases wherever they sit, also across the lane bo
       const std::string text = filler.substr(0, at) + " Let's think step by step. 答案是18。 " + filler.substr(0, len - at);
       INFO("len " << len << " phrase at " << at);
       // "let's think", "think step", "step by step".
-      CHECK(user(text).reasoning_markers == 3);
-      CHECK(analyzer().scan(norm(text)).step_by_step == 3);
-      auto g = user(filler.substr(0, at) + " The answer is 18. Explain why. " + filler.substr(0, len - at));
+      CHECK(wide.analyze(PromptText{"", text}).reasoning_markers == 3);
+      CHECK(wide.scan(norm(text)).step_by_step == 3);
+      auto g = wide.analyze(PromptText{"", filler.substr(0, at) + " The answer is 18. Explain why. " + filler.substr(0, len - at)});
       CHECK(g.states_answer);
     }
   }
