@@ -16,7 +16,7 @@ namespace {
 
 /// boost::json's text of `v`, except that infinities (boost::json reads
 /// 1e400 as one; simdjson has no such number) are written as the strings
-/// "Infinity" / "-Infinity". The depth is bounded by boost::json's parser (32).
+/// "Infinity" / "-Infinity". The depth is bounded by the parse (kJsonMaxDepth).
 void write_json(const boost::json::value& v, std::string& out) {
   switch (v.kind()) {
     case boost::json::kind::object: {
@@ -65,7 +65,9 @@ simdjson::error_code parse_json(simdjson::dom::parser& parser, std::string_view 
   // the same double, so the values are those boost::json read.
   try {
     boost::system::error_code ec;
-    const boost::json::value value = boost::json::parse(text, ec);
+    boost::json::parse_options options;
+    options.max_depth = kJsonMaxDepth - 1;
+    const boost::json::value value = boost::json::parse(text, ec, {}, options);
     if (ec) return error;
     std::string again;
     again.reserve(text.size() + simdjson::SIMDJSON_PADDING);

@@ -12,11 +12,12 @@
 
 namespace dg::gateway {
 
-/// simdjson counts only non-empty containers and rejects depth >= max_depth;
-/// boost::json's default (32) counts every container. 33 accepts everything
-/// boost::json accepted; it also accepts a document whose 33rd level is an
-/// empty `[]` or `{}`, which boost::json rejected (harmless).
-inline constexpr std::size_t kJsonMaxDepth = 33;
+/// Nesting accepted in traffic lines and request bodies: 1024 levels
+/// (simdjson rejects depth >= max_depth). A body we cannot parse is "not
+/// JSON" and yields no prompt features, so a limit far below what upstream
+/// servers accept would let a client hide its requests from detection by
+/// adding one deeply nested dummy field (boost::json's default of 32 did).
+inline constexpr std::size_t kJsonMaxDepth = 1025;
 
 /// Gives `parser` its depth limit and a first capacity (it grows with the
 /// longest document). Returns simdjson's error (MEMALLOC) on failure.
