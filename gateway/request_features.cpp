@@ -58,7 +58,13 @@ std::optional<std::int64_t> integer(const element* v) noexcept {
     case element_type::INT64: return json_as<std::int64_t>(*v);
     case element_type::UINT64:
       return static_cast<std::int64_t>(std::min<std::uint64_t>(json_as<std::uint64_t>(*v), INT64_MAX));
-    case element_type::DOUBLE: return static_cast<std::int64_t>(json_as<double>(*v));
+    case element_type::DOUBLE: {
+      // Saturate: casting a double outside int64's range is undefined.
+      const double d = json_as<double>(*v);
+      if (d >= 9223372036854775807.0) return INT64_MAX;
+      if (d <= -9223372036854775808.0) return INT64_MIN;
+      return static_cast<std::int64_t>(d);
+    }
     default: return std::nullopt;
   }
 }
@@ -212,7 +218,7 @@ void read_chat(const BodyFields& body, ExtractedRequest& out) {
   if (const element* m = body[Body::Messages]; is(m, element_type::ARRAY)) read_messages(as_array(*m), out);
   f.logprobs = truthy(body[Body::Logprobs]);
   if (auto v = integer(body[Body::TopLogprobs]); v && *v > 0) {
-    f.top_logprobs = static_cast<std::uint32_t>(*v);
+    f.top_logprobs = static_cast<std::uint32_t>(std::min<std::int64_t>(*v, UINT32_MAX));
     f.logprobs = true;
   }
   f.reasoning_effort.assign(str(body[Body::ReasoningEffort]));
@@ -238,7 +244,7 @@ void read_completions(const BodyFields& body, ExtractedRequest& out) {
   // Legacy completions: `logprobs` is an integer (the number of top tokens).
   if (auto v = integer(body[Body::Logprobs]); v && *v > 0) {
     f.logprobs = true;
-    f.top_logprobs = static_cast<std::uint32_t>(*v);
+    f.top_logprobs = static_cast<std::uint32_t>(std::min<std::int64_t>(*v, UINT32_MAX));
   }
   if (auto best_of = integer(body[Body::BestOf]); best_of && *best_of > static_cast<std::int64_t>(f.n))
     f.n = static_cast<std::uint32_t>(std::min<std::int64_t>(*best_of, 1 << 20));
@@ -263,7 +269,7 @@ void read_responses(const BodyFields& body, ExtractedRequest& out) {
     }
   }
   if (auto v = integer(body[Body::TopLogprobs]); v && *v > 0) {
-    f.top_logprobs = static_cast<std::uint32_t>(*v);
+    f.top_logprobs = static_cast<std::uint32_t>(std::min<std::int64_t>(*v, UINT32_MAX));
     f.logprobs = true;
   }
   if (const element* include = body[Body::Include]; is(include, element_type::ARRAY)) {

@@ -36,7 +36,8 @@ bool count_of(element v, std::uint64_t& out) noexcept {
     case element_type::UINT64: out = json_as<std::uint64_t>(v); return true;
     case element_type::DOUBLE: {
       const auto d = json_as<double>(v);
-      if (!(d >= 0) || !std::isfinite(d)) return false;
+      // 2^64 and above do not fit (the cast would be undefined): an error.
+      if (!(d >= 0) || !(d < 18446744073709551616.0)) return false;
       out = static_cast<std::uint64_t>(d);
       return true;
     }

@@ -229,18 +229,31 @@ TEST_CASE("numbers simdjson cannot hold do not turn a body into 'not JSON'", "[f
   CHECK_FALSE(extract_request_features("/v1/chat/completions", R"({"n": 1.})").features.body_is_json);
 }
 
-TEST_CASE("nesting limit and encoding as with boost::json", "[features]") {
+TEST_CASE("a deeply nested dummy field does not hide a request from extraction; encoding errors do", "[features]") {
   const auto nested = [](int depth) {  // `depth` non-empty containers, the body included
-    std::string s = "{\"model\": \"m\", \"x\": ";
+    std::string s = R"({"model": "m", "messages": [{"role": "user", "content": "Explain why the answer is 4."}], "x": )";
     for (int i = 1; i < depth; ++i) s += "[";
     s += "1";
     for (int i = 1; i < depth; ++i) s += "]";
     return s + "}";
   };
-  CHECK(extract_request_features("/v1/chat/completions", nested(32)).features.body_is_json);
-  CHECK_FALSE(extract_request_features("/v1/chat/completions", nested(33)).features.body_is_json);
+  for (int depth : {33, 200, 1024}) {
+    const auto r = extract_request_features("/v1/chat/completions", nested(depth));
+    INFO("depth " << depth);
+    CHECK(r.features.body_is_json);
+    CHECK(r.text.last_user == "Explain why the answer is 4.");
+  }
+  CHECK_FALSE(extract_request_features("/v1/chat/completions", nested(1025)).features.body_is_json);
   CHECK_FALSE(extract_request_features("/v1/chat/completions", "{\"model\": \"\xff\"}").features.body_is_json);
   CHECK_FALSE(extract_request_features("/v1/chat/completions", R"({"model": "\ud800"})").features.body_is_json);
   auto r = extract_request_features("/v1/chat/completions", R"({"messages": [{"role": "user", "content": "a\u0000b \u00e9"}]})");
   CHECK(r.text.last_user == std::string("a\0b \xc3\xa9", 6));
+}
+
+TEST_CASE("numbers beyond the integer range saturate instead of overflowing", "[features]") {
+  auto r = extract_request_features("/v1/chat/completions", R"({"max_tokens": 1e300, "n": -1e300, "top_logprobs": 1e19})");
+  REQUIRE(r.features.max_tokens);
+  CHECK(*r.features.max_tokens == INT64_MAX);
+  CHECK(r.features.n == 1);  // negative n is ignored
+  CHECK(r.features.top_logprobs == UINT32_MAX);
 }

@@ -212,7 +212,8 @@ TEST_CASE("traffic reader: invalid UTF-8, truncated JSON, big numbers, odd reque
           R"({"ts": 1e20, "key": "k", "request": null, "response": {"status": 200}})" "\n"                // 8
           R"({"ts": 1e20, "key": "a", "key": "b", "request": {}, "response": {"status": 404, "status": 200}})" "\n"  // 9
           R"({"ts": 1e20, "key": "k", "request": {}, "response": {"status": 200, "prompt_tokens": -1}})" "\n"  // 10
-          R"([1, 2])" "\n");                                                                              // 11
+          R"([1, 2])" "\n"                                                                               // 11
+          R"({"ts": 1e20, "key": "k", "request": {}, "response": {"status": 200, "completion_tokens": 1e26}})" "\n");  // 12
   TrafficReader r;
   REQUIRE(r.open(path));
   TrafficRecord rec;
@@ -237,7 +238,7 @@ TEST_CASE("traffic reader: invalid UTF-8, truncated JSON, big numbers, odd reque
   CHECK(good[2].first == 9);
   CHECK(last_key == "b");
   CHECK(last_status == 200);
-  REQUIRE(bad.size() == 8);
+  REQUIRE(bad.size() == 9);
   CHECK(bad[0] == std::pair<std::uint64_t, std::string>{1, "invalid JSON: The input is not valid UTF-8"});
   CHECK(bad[1].first == 2);
   CHECK_THAT(bad[1].second, Catch::StartsWith("invalid JSON: "));
@@ -248,4 +249,6 @@ TEST_CASE("traffic reader: invalid UTF-8, truncated JSON, big numbers, odd reque
   CHECK(bad[5] == std::pair<std::uint64_t, std::string>{8, "field 'request' must be an object"});
   CHECK(bad[6] == std::pair<std::uint64_t, std::string>{10, "field 'response.prompt_tokens' must be a non-negative integer"});
   CHECK(bad[7] == std::pair<std::uint64_t, std::string>{11, "line is not a JSON object"});
+  // Beyond 2^64 a token count cannot be represented: an error, not a wrapped value.
+  CHECK(bad[8] == std::pair<std::uint64_t, std::string>{12, "field 'response.completion_tokens' must be a non-negative integer"});
 }
