@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 
@@ -98,8 +99,50 @@ double Enforcer::budget_used(std::string_view key_fp, double now) const {
   auto& s = shard_of(key_fp);
   std::lock_guard lock(s.mutex);
   auto it = s.map.find(key_fp);
-  return it == s.map.end() ? 0 : window_value(it->second, now, window);
+  return it == s.map.end() ? 0 : window_value(it->second, now, window) + it->second.in_flight;
 }
+
+/// One stream's claim on its key's output budget. The stream reports what it
+/// relayed so far; that is added to the key's in-flight tokens, which every
+/// other stream and every new request of the key sees. The claim ends when
+/// the proxy drops this object, after on_exchange has counted the finished
+/// exchange (so for a moment the tokens count twice: stricter, never looser).
+class Enforcer::SharedBudget final : public StreamBudget {
+ public:
+  SharedBudget(Enforcer& e, std::string key_fp, std::uint64_t budget, double window, double now)
+      : e_(e), key_fp_(std::move(key_fp)), budget_(budget), window_(window), admitted_(now),
+        started_(std::chrono::steady_clock::now()) {}
+
+  ~SharedBudget() override {
+    auto& s = e_.shard_of(key_fp_);
+    std::lock_guard lock(s.mutex);
+    if (auto it = s.map.find(key_fp_); it != s.map.end())
+      it->second.in_flight = std::max(0.0, it->second.in_flight - static_cast<double>(charged_));
+  }
+
+  std::uint64_t allowance(std::uint64_t tokens) override {
+    // Event time of the request plus the time the stream has been running.
+    const double now = admitted_ + std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+    auto& s = e_.shard_of(key_fp_);
+    std::lock_guard lock(s.mutex);
+    auto& r = s.map[key_fp_];
+    if (tokens > charged_) {
+      r.in_flight += static_cast<double>(tokens - charged_);
+      charged_ = tokens;
+    }
+    const double left = static_cast<double>(budget_) - window_value(r, now, window_) - r.in_flight;
+    return tokens + (left > 0 ? static_cast<std::uint64_t>(left) : 0);
+  }
+
+ private:
+  Enforcer& e_;
+  const std::string key_fp_;
+  const std::uint64_t budget_;
+  const double window_;
+  const double admitted_;
+  const std::chrono::steady_clock::time_point started_;
+  std::uint64_t charged_ = 0;  ///< tokens of this stream in the key's in_flight
+};
 
 GateVerdict Enforcer::throttle(const RequestInfo& info, const Decision& d) {
   const double rpm = d.throttle_rpm > 0 ? d.throttle_rpm : policy_.policy()->throttle.requests_per_minute;
@@ -227,6 +270,7 @@ GateVerdict Enforcer::on_request(const RequestInfo& info) {
         return v;
       }
       verdict.output_token_budget = budget - static_cast<std::uint64_t>(used);
+      verdict.stream_budget = std::make_shared<SharedBudget>(*this, std::string(info.key_fp), budget, window, info.now);
     }
   }
   return verdict;

@@ -79,7 +79,8 @@ class Enforcer final : public ProxyHooks {
 
   const EnforcerStats& stats() const { return stats_; }
 
-  /// Output tokens counted against the key's budget at `now` (sliding window).
+  /// Output tokens counted against the key's budget at `now`: finished
+  /// exchanges in the sliding window plus what its streams in flight relayed.
   double budget_used(std::string_view key_fp, double now) const;
 
   /// How long detection counts as failed after its last failure (fail-closed).
@@ -93,6 +94,7 @@ class Enforcer final : public ProxyHooks {
     double bucket_rpm = 0, bucket_burst = 0, bucket_created = 0;
     double window_start = 0, window_len = 0, curr = 0, prev = 0;
     double last_seen = 0;
+    double in_flight = 0;  ///< output tokens relayed by streams not finished yet (SharedBudget)
     std::array<detectors::PromptFeatures, 4> pending{};  // analyzed prompts awaiting their exchange
     std::uint8_t pending_head = 0, pending_count = 0;
   };
@@ -113,6 +115,7 @@ class Enforcer final : public ProxyHooks {
   static void window_add(KeyRuntime& r, double now, double window, double amount);
   void evict_idle(Shard& s, double now, double window);
 
+  class SharedBudget;
   GateVerdict throttle(const RequestInfo& info, const detectors::Decision& d);
   bool detection_failed_recently(double now) const;
 

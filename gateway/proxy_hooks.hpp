@@ -5,6 +5,7 @@
 /// by all workers, so every method must be thread-safe and must not block.
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -28,6 +29,19 @@ struct RequestInfo {
   std::string_view body;           ///< the raw request body (degrade rewrites it into GateVerdict::rewritten_body)
 };
 
+/// A key's output-token budget shared by all of its streams in flight, so
+/// that N concurrent streams cannot each spend the whole remainder. The
+/// proxy asks it before relaying each piece of an SSE stream; dropping it
+/// ends the stream's claim.
+class StreamBudget {
+ public:
+  virtual ~StreamBudget() = default;
+  /// This stream has relayed `tokens` output tokens so far (non-decreasing).
+  /// Returns how many it may relay in all: `tokens` plus what is left of the
+  /// key's budget after its finished exchanges and its other streams.
+  virtual std::uint64_t allowance(std::uint64_t tokens) = 0;
+};
+
 /// What the enforcement phase decided for one request.
 struct GateVerdict {
   enum class Kind : std::uint8_t { Forward, Reject };
@@ -45,6 +59,9 @@ struct GateVerdict {
   // after which a stream is ended cleanly with an SSE error event.
   std::optional<std::string> rewritten_body;
   std::optional<std::uint64_t> output_token_budget;
+  /// When set (with output_token_budget), streams consult it as they go
+  /// instead of keeping the remainder known at admission.
+  std::shared_ptr<StreamBudget> stream_budget;
 };
 
 /// Hook points of the proxy. The default implementation allows everything.

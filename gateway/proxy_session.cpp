@@ -99,7 +99,7 @@ template <class Stream>
 net::awaitable<RelayResult> forward_and_relay(WorkerContext& ctx, Stream& upstream, UpstreamConnection& conn,
                                               http::request<http::string_body>& up_req, beast::tcp_stream& client,
                                               unsigned client_version, bool client_keep_alive, bool is_head,
-                                              std::optional<std::uint64_t> budget) {
+                                              std::optional<std::uint64_t> budget, StreamBudget* shared_budget) {
   const auto& t = ctx.cfg.timeouts;
   RelayResult r;
   auto& up_tcp = conn.tcp();
@@ -194,6 +194,8 @@ net::awaitable<RelayResult> forward_and_relay(WorkerContext& ctx, Stream& upstre
     }
     const std::size_t got = chunk.size() - rp.get().body().size;
     if (got == 0) continue;  // trap 2: never hand the serializer an empty piece
+    // A budget shared with the key's other streams: what is left of it now.
+    if (budget && shared_budget) budget = shared_budget->allowance(scanner.output_tokens_so_far());
     const std::size_t forward = scanner.feed(std::string_view(chunk.data(), got), budget);
     if (forward > 0) {
       out.body().data = chunk.data();
@@ -392,10 +394,10 @@ net::awaitable<bool> handle_request(WorkerContext& ctx, beast::tcp_stream& clien
   RelayResult r;
   if (conn->is_tls())
     r = co_await forward_and_relay(ctx, conn->tls(), *conn, up_req, client, version, client_keep_alive, is_head,
-                                   verdict.output_token_budget);
+                                   verdict.output_token_budget, verdict.stream_budget.get());
   else
     r = co_await forward_and_relay(ctx, conn->plain(), *conn, up_req, client, version, client_keep_alive, is_head,
-                                   verdict.output_token_budget);
+                                   verdict.output_token_budget, verdict.stream_budget.get());
   upstream_done = r.upstream_done;
   bytes_out = r.bytes_out;
   ex.response.prompt_tokens = r.usage.prompt_tokens;

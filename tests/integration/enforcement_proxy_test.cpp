@@ -14,6 +14,7 @@
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <thread>
 
 #include "gateway/admin_routes.hpp"
 #include "gateway/enforcer.hpp"
@@ -235,6 +236,34 @@ TEST_CASE("the output-token budget ends a stream mid-way, then refuses the key",
   CHECK(json::parse(next.body).at("error").at("code") == "output_token_budget_exceeded");
   CHECK(next.headers.count("retry-after") == 1);
   CHECK(s.send(kBenignKey).status == 200);
+}
+
+TEST_CASE("concurrent streams of one key share its output-token budget", "[integration][enforcement]") {
+  // Two endless streams at once (an event of 1 token every 2 ms): each used
+  // to get the whole remainder known at admission, so together they spent
+  // the budget twice. Now what one relays the other loses.
+  Stack s("shared-budget", "output_budget: {tokens: 100, window: 1h}\n");
+  dg::test::Response first, second;
+  std::thread a([&] { first = s.send(kDistillerKey, "/endless", kChatStream); });
+  std::thread b([&] { second = s.send(kDistillerKey, "/endless", kChatStream); });
+  a.join();
+  b.join();
+  auto events = [](const dg::test::Response& r) {
+    std::size_t n = 0;
+    for (auto at = r.body.find("tick"); at != std::string::npos; at = r.body.find("tick", at + 4)) ++n;
+    return n;
+  };
+  INFO("first " << first.status << ": " << events(first) << " events; second " << second.status << ": "
+                << events(second) << " events");
+  // Both were admitted (or the later one found the budget spent), and the
+  // streams that ran were cut with the budget error event.
+  for (const auto* r : {&first, &second}) {
+    CHECK((r->status == 200 || r->status == 429));
+    if (r->status == 200) CHECK(r->body.find(R"("code":"output_token_budget")") != std::string::npos);
+  }
+  // Together at most the budget, plus the one event each stream may finish.
+  CHECK(events(first) + events(second) <= 102);
+  CHECK(events(first) + events(second) >= 90);
 }
 
 TEST_CASE("a block survives kill -9 and a restart", "[integration][enforcement]") {

@@ -274,6 +274,47 @@ TEST_CASE("enforcer: output-token budget per sliding window", "[enforcer][budget
   CHECK_FALSE(f.request(kGood, 2).output_token_budget);
 }
 
+TEST_CASE("enforcer: streams in flight share their key's output budget", "[enforcer][budget]") {
+  Fixture f;
+  auto p = std::make_shared<Policy>();
+  p->output_budget = {100, 60};
+  f.policy.set_policy(p);
+  // Three streams admitted at once: each sees the whole budget at admission.
+  auto a = f.request(kBad, 0), b = f.request(kBad, 0), c = f.request(kBad, 0);
+  REQUIRE(a.stream_budget);
+  REQUIRE(b.stream_budget);
+  REQUIRE(c.stream_budget);
+  CHECK(*b.output_token_budget == 100);
+  // As they relay, what one spends the others lose.
+  CHECK(a.stream_budget->allowance(0) == 100);
+  CHECK(a.stream_budget->allowance(60) == 100);  // 60 relayed, 40 left for anyone
+  CHECK(b.stream_budget->allowance(0) == 40);
+  CHECK(b.stream_budget->allowance(30) == 40);   // 30 relayed, 10 left
+  CHECK(c.stream_budget->allowance(0) == 10);
+  CHECK(c.stream_budget->allowance(10) == 10);   // spent: c stops at 10
+  CHECK(a.stream_budget->allowance(60) == 60);   // and so does a
+  // A new request while they are in flight is refused.
+  auto d = f.request(kBad, 1);
+  CHECK(d.kind == GateVerdict::Kind::Reject);
+  CHECK(d.error_code == "output_token_budget_exceeded");
+  CHECK(f.enforcer->budget_used(kBad, 1) == Approx(100));
+  // Finished: the exchanges count in the window, the claims end.
+  f.exchange(kBad, 2, 60);
+  f.exchange(kBad, 2, 30);
+  f.exchange(kBad, 2, 10);
+  a = b = c = GateVerdict{};
+  CHECK(f.enforcer->budget_used(kBad, 2) == Approx(100));
+  CHECK(f.request(kBad, 3).kind == GateVerdict::Kind::Reject);
+  // A stream cut before relaying anything leaves no claim behind.
+  f.exchange(kGood, 0, 0);
+  {
+    auto e = f.request(kGood, 0);
+    REQUIRE(e.stream_budget);
+    CHECK(e.stream_budget->allowance(0) == 100);
+  }
+  CHECK(f.enforcer->budget_used(kGood, 0) == Approx(0));
+}
+
 TEST_CASE("enforcer: fail-open serves, fail-closed refuses while detection fails", "[enforcer]") {
   Fixture f;
   f.detection.fail = true;
