@@ -26,9 +26,9 @@ json::object finding_json(const detectors::Finding& f) {
 
 json::object request_json(const AlertRequest& r) {
   json::object o{{"ts", r.ts},
-                 {"endpoint", r.endpoint},
+                 {"endpoint", detectors::to_string(r.endpoint)},
                  {"model", r.model},
-                 {"template_signature", r.template_signature},
+                 {"template_signature", hex16(r.template_signature)},
                  {"n", r.n},
                  {"stream", r.stream},
                  {"logprobs", r.logprobs},
@@ -39,7 +39,7 @@ json::object request_json(const AlertRequest& r) {
                  {"status", r.status},
                  {"prompt_tokens", r.prompt_tokens},
                  {"completion_tokens", r.completion_tokens}};
-  o["system_prompt_hash"] = r.system_prompt_hash.empty() ? json::value(nullptr) : json::value(r.system_prompt_hash);
+  o["system_prompt_hash"] = r.system_prompt_hash == 0 ? json::value(nullptr) : json::value(hex16(r.system_prompt_hash));
   o["max_tokens"] = r.max_tokens ? json::value(*r.max_tokens) : json::value(nullptr);
   o["temperature"] = r.temperature ? json::value(*r.temperature) : json::value(nullptr);
   o["top_p"] = r.top_p ? json::value(*r.top_p) : json::value(nullptr);
@@ -74,10 +74,10 @@ AlertRequest alert_request_from(const detectors::Exchange& ex) {
   AlertRequest r;
   const auto& q = ex.request;
   r.ts = ex.ts;
-  r.endpoint = std::string(detectors::to_string(q.endpoint));
+  r.endpoint = q.endpoint;
   r.model = q.model;
-  r.template_signature = hex16(q.prompt.template_signature);
-  if (q.prompt.system_prompt_hash) r.system_prompt_hash = hex16(q.prompt.system_prompt_hash);
+  r.template_signature = q.prompt.template_signature;
+  r.system_prompt_hash = q.prompt.system_prompt_hash;
   r.max_tokens = q.max_tokens;
   r.n = q.n;
   r.temperature = q.temperature;

@@ -35,10 +35,12 @@ struct AlertDecision {
 /// Metadata of one offending request; numbers and hashes only.
 struct AlertRequest {
   double ts = 0;
-  std::string endpoint;
+  detectors::Endpoint endpoint = detectors::Endpoint::Other;
   std::string model;
-  std::string template_signature;   ///< 16 hex digits
-  std::string system_prompt_hash;   ///< 16 hex digits, empty when none
+  // Kept as numbers (every exchange is remembered, few become alerts):
+  // written as 16 hex digits in the alert JSON.
+  std::uint64_t template_signature = 0;
+  std::uint64_t system_prompt_hash = 0;  ///< 0 when none (null in JSON)
   std::optional<std::int64_t> max_tokens;
   std::uint32_t n = 1;
   std::optional<double> temperature;
