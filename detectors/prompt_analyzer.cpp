@@ -408,17 +408,6 @@ std::size_t count_words(std::string_view s, std::size_t cap) {
   return std::min(words, cap);
 }
 
-template <class F>
-void split(std::string_view s, std::string_view sep, F&& f) {
-  std::size_t pos = 0;
-  while (pos <= s.size()) {
-    auto e = s.find(sep, pos);
-    if (e == std::string_view::npos) e = s.size();
-    if (e > pos) f(s.substr(pos, e - pos));
-    pos = e + sep.size();
-  }
-}
-
 bool is_header_word(std::string_view w) {
   return w.size() >= 2 && w.back() == ':' && w.find("://") == std::string_view::npos;
 }
