@@ -702,10 +702,18 @@ void split_lines(std::string_view text, std::vector<Line>& lines, std::vector<Pa
         colon |= static_cast<std::uint32_t>(p[base + k] == ':') << k;
       }
     }
-    for (std::uint32_t m = nl | colon; m != 0; m &= m - 1) {
-      const unsigned b = static_cast<unsigned>(std::countr_zero(m));
-      if (nl >> b & 1U) end_line(base + b);
-      else if (line_colon == std::string_view::npos) line_colon = base + b - line_begin;
+    // One step per line break (colons are looked up, not iterated): bits
+    // [from, upto) of this block belong to the current line.
+    unsigned from = 0;
+    for (std::uint32_t m = nl;; m &= m - 1) {
+      const unsigned upto = m != 0 ? static_cast<unsigned>(std::countr_zero(m)) : 16;
+      if (line_colon == std::string_view::npos) {
+        if (const std::uint32_t seg = colon & ((1U << upto) - 1) & ~((1U << from) - 1); seg != 0)
+          line_colon = base + static_cast<std::size_t>(std::countr_zero(seg)) - line_begin;
+      }
+      if (m == 0) break;
+      end_line(base + upto);
+      from = upto + 1;
     }
   }
   end_line(n);
