@@ -68,7 +68,7 @@ void forward_rotation_link(const detectors::CampaignLinker& linker, detectors::E
   // Rotation links appear between cluster runs, for young keys only (the
   // linker checks them in a key's first requests).
   if (auto m = linker.membership(ex.key_fp); m && m->campaign_id.starts_with("r-"))
-    engine.set_external_finding(ex.key_fp, detectors::campaign_finding(*m), ex.ts + linker.config().finding_ttl_s,
+    engine.set_external_finding(ex.key_fp, detectors::campaign_finding(*m), ex.ts + linker.config()->finding_ttl_s,
                                 m->campaign_id);
 }
 
