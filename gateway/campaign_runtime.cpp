@@ -105,7 +105,9 @@ std::function<json::value()> CampaignRuntime::admin_provider() {
 }
 
 void CampaignRuntime::record(const detectors::Exchange& ex) {
-  if (ex.key_fp.empty()) return;
+  // Disabled (the hooks stay installed so that a reload can enable it): skip
+  // the rotation lookup's locks too.
+  if (ex.key_fp.empty() || !enabled()) return;
   linker_.record(ex);
   double seen = latest_ts_.load(std::memory_order_relaxed);
   while (ex.ts > seen && !latest_ts_.compare_exchange_weak(seen, ex.ts, std::memory_order_relaxed)) {
