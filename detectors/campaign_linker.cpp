@@ -93,6 +93,31 @@ class UnionFind {
   std::vector<std::uint32_t> parent_;
 };
 
+/// An immutable configuration snapshot behind a mutex held only to copy the
+/// pointer. Not std::atomic<std::shared_ptr>: GCC 12's implementation unlocks
+/// its internal lock with a relaxed store after a load, which ThreadSanitizer
+/// reports as a race with the next store (campaign_reconfigure_test under
+/// -fsanitize=thread); a mutex costs the same here and is visibly correct.
+class ConfigCell {
+ public:
+  explicit ConfigCell(std::shared_ptr<const CampaignConfig> c) : ptr_(std::move(c)) {}
+  std::shared_ptr<const CampaignConfig> load() const {
+    std::lock_guard lock(mu_);
+    return ptr_;
+  }
+  void store(std::shared_ptr<const CampaignConfig> next) {
+    {
+      std::lock_guard lock(mu_);
+      ptr_.swap(next);
+    }
+    // `next` (the old snapshot) is released here, outside the lock.
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::shared_ptr<const CampaignConfig> ptr_;
+};
+
 struct Published {
   std::vector<CampaignSummary> campaigns;       ///< highest score first
   std::vector<CampaignMembership> memberships;  ///< parallel to campaigns
@@ -130,7 +155,7 @@ struct CampaignLinker::Impl {
 
   /// The configuration snapshot; every call loads it once. Swapped by
   /// reconfigure (serialized by reconfigure_mu).
-  std::atomic<std::shared_ptr<const CampaignConfig>> cfg;
+  ConfigCell cfg;
   std::mutex reconfigure_mu;
 
   std::atomic<std::uint64_t> exchanges{0}, evicted_cap{0}, evicted_idle{0}, dropped_cap{0}, rotation_links{0},
