@@ -38,6 +38,7 @@ detectors::CampaignConfig parse_campaign_config(YamlSection& s) {
   c.min_template_chars = ranged<std::uint32_t>(s, "min_template_chars", c.min_template_chars, 0, 100'000);
   c.template_max_hamming = ranged(s, "template_max_hamming", c.template_max_hamming, 0, 3);
   c.cluster_interval_s = ranged(s, "cluster_interval_s", c.cluster_interval_s, 1.0, kDay);
+  c.live_cluster_interval_s = ranged(s, "live_cluster_interval_s", c.live_cluster_interval_s, 0.1, 3'600.0);
   c.window_s = ranged(s, "window_s", c.window_s, 60.0, 365 * kDay);
   c.min_key_requests = ranged<std::uint32_t>(s, "min_key_requests", c.min_key_requests, 1, 1'000'000);
   c.min_campaign_keys = ranged<std::size_t>(s, "min_campaign_keys", c.min_campaign_keys, 2, 1'000'000);

@@ -1,7 +1,9 @@
 #pragma once
 /// Configuration of the cross-key campaign linker (CampaignLinker).
 /// Every field has a documented default that works for a single gateway;
-/// YAML section `campaign:` (see config/campaign_config.hpp) overrides them.
+/// YAML section `campaigns:` (see config/campaign_config.hpp) overrides them.
+/// Hot reload: CampaignLinker::reconfigure applies every field live except
+/// CampaignLinker::kRestartOnlyFields.
 
 #include <cstddef>
 #include <cstdint>
@@ -39,6 +41,10 @@ struct CampaignConfig {
   /// Replay drives cluster() from event time every this many simulated seconds
   /// (maybe_cluster); live runs it on a timer with the arrival time.
   double cluster_interval_s = 300.0;
+  /// Live proxy: wall-clock seconds between cluster() runs of the timer
+  /// (CampaignRuntime). Separate from cluster_interval_s so that live findings
+  /// arrive within seconds while replay keeps its event-time cadence.
+  double live_cluster_interval_s = 5.0;
   /// Only keys seen within this window and with at least min_key_requests
   /// requests take part in clustering.
   double window_s = 2 * 86'400.0;
@@ -101,6 +107,8 @@ struct CampaignConfig {
   /// a handful of cheap lookups in a key's first 50 requests).
   std::uint32_t rotation_min_requests = 3;
   std::uint32_t rotation_max_requests = 50;
+
+  friend bool operator==(const CampaignConfig&, const CampaignConfig&) = default;
 };
 
 }  // namespace dg::detectors

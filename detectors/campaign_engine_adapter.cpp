@@ -20,7 +20,7 @@ Finding campaign_finding(const CampaignMembership& m) {
 
 std::size_t forward_campaign_findings(const CampaignLinker& linker, double now, const ExternalFindingSink& sink) {
   std::size_t forwarded = 0;
-  const double until = now + linker.config().finding_ttl_s;
+  const double until = now + linker.config()->finding_ttl_s;
   linker.for_each_membership([&](const std::string& fp, const CampaignMembership& m) {
     sink(fp, campaign_finding(m), until);
     ++forwarded;

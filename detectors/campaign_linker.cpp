@@ -93,6 +93,31 @@ class UnionFind {
   std::vector<std::uint32_t> parent_;
 };
 
+/// An immutable configuration snapshot behind a mutex held only to copy the
+/// pointer. Not std::atomic<std::shared_ptr>: GCC 12's implementation unlocks
+/// its internal lock with a relaxed store after a load, which ThreadSanitizer
+/// reports as a race with the next store (campaign_reconfigure_test under
+/// -fsanitize=thread); a mutex costs the same here and is visibly correct.
+class ConfigCell {
+ public:
+  explicit ConfigCell(std::shared_ptr<const CampaignConfig> c) : ptr_(std::move(c)) {}
+  std::shared_ptr<const CampaignConfig> load() const {
+    std::lock_guard lock(mu_);
+    return ptr_;
+  }
+  void store(std::shared_ptr<const CampaignConfig> next) {
+    {
+      std::lock_guard lock(mu_);
+      ptr_.swap(next);
+    }
+    // `next` (the old snapshot) is released here, outside the lock.
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::shared_ptr<const CampaignConfig> ptr_;
+};
+
 struct Published {
   std::vector<CampaignSummary> campaigns;       ///< highest score first
   std::vector<CampaignMembership> memberships;  ///< parallel to campaigns
@@ -118,14 +143,20 @@ bool is_enforcing_action(std::string_view action) noexcept {
 }  // namespace
 
 struct CampaignLinker::Impl {
-  explicit Impl(const CampaignConfig& c)
-      : nshards(std::max<std::size_t>(1, c.shards)),
+  explicit Impl(std::shared_ptr<const CampaignConfig> c)
+      : nshards(std::max<std::size_t>(1, c->shards)),
         shards(new Shard[nshards]),
-        per_shard_cap(std::max<std::size_t>(1, c.max_keys / nshards)) {}
+        per_shard_cap(std::max<std::size_t>(1, c->max_keys / nshards)),
+        cfg(std::move(c)) {}
 
   std::size_t nshards;
   std::unique_ptr<Shard[]> shards;
   std::size_t per_shard_cap;
+
+  /// The configuration snapshot; every call loads it once. Swapped by
+  /// reconfigure (serialized by reconfigure_mu).
+  ConfigCell cfg;
+  std::mutex reconfigure_mu;
 
   std::atomic<std::uint64_t> exchanges{0}, evicted_cap{0}, evicted_idle{0}, dropped_cap{0}, rotation_links{0},
       actioned_evicted{0}, cluster_runs{0}, generic_families{0};
@@ -157,7 +188,55 @@ struct CampaignLinker::Impl {
 };
 
 CampaignLinker::CampaignLinker(CampaignConfig config)
-    : config_(std::move(config)), impl_(std::make_unique<Impl>(config_)) {}
+    : impl_(std::make_unique<Impl>(std::make_shared<const CampaignConfig>(std::move(config)))) {}
+
+std::shared_ptr<const CampaignConfig> CampaignLinker::config() const { return impl_->cfg.load(); }
+
+std::vector<std::string> CampaignLinker::reconfigure(CampaignConfig next) {
+  auto& im = *impl_;
+  std::lock_guard reconfigure_lock(im.reconfigure_mu);
+  const auto prev = im.cfg.load();
+  std::vector<std::string> ignored;
+  auto keep = [&](auto CampaignConfig::*field, std::string_view name) {
+    if (next.*field != prev.get()->*field) {
+      next.*field = prev.get()->*field;
+      ignored.emplace_back(name);
+    }
+  };
+  keep(&CampaignConfig::max_keys, kRestartOnlyFields[0]);
+  keep(&CampaignConfig::shards, kRestartOnlyFields[1]);
+  keep(&CampaignConfig::bucket_seconds, kRestartOnlyFields[2]);
+  keep(&CampaignConfig::ipv4_prefix, kRestartOnlyFields[3]);
+  keep(&CampaignConfig::ipv6_prefix, kRestartOnlyFields[4]);
+  const bool disabling = prev->enabled && !next.enabled;
+  im.cfg.store(std::make_shared<const CampaignConfig>(std::move(next)));
+  if (disabling) {
+    // A disabled linker neither tracks nor publishes: drop its state so that
+    // stale campaigns are neither listed nor forwarded, and memory is freed.
+    // cluster_mu first, as in cluster(): a run in progress finishes (and
+    // publishes) before the state goes.
+    std::lock_guard cluster_lock(im.cluster_mu);
+    for (std::size_t i = 0; i < im.nshards; ++i) {
+      std::lock_guard lock(im.shards[i].mu);
+      im.shards[i].keys.clear();
+    }
+    {
+      std::unique_lock lock(im.actioned_mu);
+      im.actioned.clear();
+      im.actioned_order.clear();
+      im.have_actioned.store(false, std::memory_order_relaxed);
+    }
+    {
+      std::lock_guard lock(im.rotation_mu);
+      im.rotations.clear();
+    }
+    im.first_ts.store(std::numeric_limits<double>::infinity(), std::memory_order_relaxed);
+    im.last_cluster.store(-std::numeric_limits<double>::infinity(), std::memory_order_relaxed);
+    std::lock_guard lock(im.pub_mu);
+    im.published.reset();
+  }
+  return ignored;
+}
 
 CampaignLinker::~CampaignLinker() = default;
 
@@ -213,8 +292,10 @@ ActionedPrint print_of(std::string_view fp, const KeySketch& sk) {
 }  // namespace
 
 void CampaignLinker::record(const Exchange& ex) {
-  if (!config_.enabled) return;
   auto& im = *impl_;
+  const auto cfg = im.cfg.load();
+  const CampaignConfig& c = *cfg;
+  if (!c.enabled) return;
   im.exchanges.fetch_add(1, std::memory_order_relaxed);
   double seen = im.first_ts.load(std::memory_order_relaxed);
   while (ex.ts < seen && !im.first_ts.compare_exchange_weak(seen, ex.ts, std::memory_order_relaxed)) {
@@ -222,11 +303,11 @@ void CampaignLinker::record(const Exchange& ex) {
 
   // Everything that needs no lock is computed first.
   const auto& pf = ex.request.prompt;
-  bool templated = pf.template_signature != 0 && pf.normalized_chars >= config_.min_template_chars;
-  NetworkId net = network_of(ex.client_ip, config_.ipv4_prefix, config_.ipv6_prefix);
+  bool templated = pf.template_signature != 0 && pf.normalized_chars >= c.min_template_chars;
+  NetworkId net = network_of(ex.client_ip, c.ipv4_prefix, c.ipv6_prefix);
   std::uint64_t params = campaign::params_hash(ex.request);
   std::uint64_t agent = ex.user_agent.empty() ? 0 : campaign::hash_text(ex.user_agent);
-  auto bucket = static_cast<std::int64_t>(std::floor(ex.ts / config_.bucket_seconds));
+  auto bucket = static_cast<std::int64_t>(std::floor(ex.ts / c.bucket_seconds));
 
   auto& sh = im.shard_for(ex.key_fp);
   std::lock_guard lock(sh.mu);
@@ -250,7 +331,7 @@ void CampaignLinker::record(const Exchange& ex) {
   if (bucket <= sk.last_bucket && sk.last_bucket - bucket < 64) sk.activity |= std::uint64_t{1} << (sk.last_bucket - bucket);
   if (templated) {
     ++sk.templated;
-    fold_slot(sk.templates, pf.template_signature, config_.template_max_hamming);
+    fold_slot(sk.templates, pf.template_signature, c.template_max_hamming);
   }
   if (pf.system_prompt_hash != 0) fold_slot(sk.systems, pf.system_prompt_hash);
   fold_slot(sk.params, params);
@@ -277,7 +358,7 @@ void CampaignLinker::record(const Exchange& ex) {
   // Rotation: a young key is compared with the prints of actioned keys that
   // came from the same network (a hash lookup and a few comparisons).
   if (!sk.rotation_linked && im.have_actioned.load(std::memory_order_relaxed) &&
-      sk.requests >= config_.rotation_min_requests && sk.requests <= config_.rotation_max_requests) {
+      sk.requests >= c.rotation_min_requests && sk.requests <= c.rotation_max_requests) {
     ActionedPrint mine = print_of(ex.key_fp, sk);
     if (mine.ntemplates == 0 || !mine.net.valid()) return;
     std::optional<RotationLink> link;
@@ -288,12 +369,12 @@ void CampaignLinker::record(const Exchange& ex) {
       for (auto a = b; a != e; ++a) {
         const ActionedPrint& cand = a->second;
         if (cand.key_fp == mine.key_fp || cand.params != mine.params || !(cand.net == mine.net)) continue;
-        if (sk.first_seen < cand.ts - config_.rotation_slack_s || sk.first_seen > cand.ts + config_.rotation_window_s) continue;
+        if (sk.first_seen < cand.ts - c.rotation_slack_s || sk.first_seen > cand.ts + c.rotation_window_s) continue;
         bool same_template = false;
         for (int i = 0; i < cand.ntemplates && !same_template; ++i)
           for (int j = 0; j < mine.ntemplates && !same_template; ++j)
             same_template = std::popcount(cand.templates[static_cast<std::size_t>(i)] ^
-                                          mine.templates[static_cast<std::size_t>(j)]) <= config_.template_max_hamming;
+                                          mine.templates[static_cast<std::size_t>(j)]) <= c.template_max_hamming;
         if (same_template && (!best || cand.ts > best->ts)) best = &cand;
       }
       if (best) {
@@ -301,7 +382,7 @@ void CampaignLinker::record(const Exchange& ex) {
         RotationLink r;
         r.ts = ex.ts;
         r.membership.campaign_id = "r-" + old.key_fp;
-        r.membership.score = config_.rotation_score;
+        r.membership.score = c.rotation_score;
         r.membership.members = 2;
         double gap = sk.first_seen - old.ts;
         r.membership.evidence.push_back(
@@ -324,8 +405,9 @@ void CampaignLinker::record(const Exchange& ex) {
 }
 
 void CampaignLinker::note_actioned(std::string_view key_fp, std::string_view action, double ts) {
-  if (!config_.enabled || !is_enforcing_action(action)) return;
   auto& im = *impl_;
+  const auto cfg = im.cfg.load();
+  if (!cfg->enabled || !is_enforcing_action(action)) return;
   ActionedPrint p;
   {
     auto& sh = im.shard_for(key_fp);
@@ -348,7 +430,7 @@ void CampaignLinker::note_actioned(std::string_view key_fp, std::string_view act
   }
   im.actioned.emplace(nk, std::move(p));
   im.actioned_order.emplace_back(nk, std::string(key_fp));
-  while (im.actioned.size() > config_.max_actioned && !im.actioned_order.empty()) {
+  while (im.actioned.size() > cfg->max_actioned && !im.actioned_order.empty()) {
     auto [onk, ofp] = std::move(im.actioned_order.front());
     im.actioned_order.pop_front();
     auto [ob, oe] = im.actioned.equal_range(onk);
@@ -364,7 +446,8 @@ void CampaignLinker::note_actioned(std::string_view key_fp, std::string_view act
 }
 
 bool CampaignLinker::maybe_cluster(double now) {
-  if (now - impl_->last_cluster.load(std::memory_order_relaxed) < config_.cluster_interval_s) return false;
+  const auto cfg = impl_->cfg.load();
+  if (!cfg->enabled || now - impl_->last_cluster.load(std::memory_order_relaxed) < cfg->cluster_interval_s) return false;
   cluster(now);
   return true;
 }
@@ -409,10 +492,13 @@ std::vector<std::pair<Key, std::size_t>> tally(const std::vector<Key>& values) {
 }  // namespace
 
 void CampaignLinker::cluster(double now) {
-  if (!config_.enabled) return;
   auto& im = *impl_;
-  const auto& c = config_;
   std::lock_guard cluster_lock(im.cluster_mu);
+  // Loaded under cluster_mu: a reconfigure that disables the linker takes
+  // cluster_mu before clearing, so a run that saw `enabled` publishes first.
+  const auto cfg = im.cfg.load();
+  const CampaignConfig& c = *cfg;
+  if (!c.enabled) return;
   im.last_cluster.store(now, std::memory_order_relaxed);
   im.cluster_runs.fetch_add(1, std::memory_order_relaxed);
   auto now_bucket = static_cast<std::int64_t>(std::floor(now / c.bucket_seconds));

@@ -6,6 +6,7 @@
 ///   beside it (one thread):   linker.cluster(now);                // live: timer every few s; replay: maybe_cluster(ts)
 ///   anywhere:                 linker.membership(key_fp);          // O(1) read of the last published result
 ///   after a policy action:    linker.note_actioned(key_fp, "block", ts);
+///   hot reload (any thread):  auto ignored = linker.reconfigure(next);
 ///
 /// Keys are linked only by corroborated evidence: shared content (a template
 /// family, a system prompt, or a rare distillation-shaped parameter vector)
@@ -13,6 +14,10 @@
 /// Parameter vectors and user agents alone never link keys; they only add
 /// evidence. Event time only: nothing here reads a clock. Memory is bounded
 /// by CampaignConfig caps; every eviction is counted in CampaignStats.
+///
+/// Thread-safety: every member function may be called from any thread. The
+/// configuration is an immutable snapshot swapped atomically by reconfigure();
+/// each call reads it once and works on that one snapshot throughout.
 
 #include <cstdint>
 #include <functional>
@@ -75,7 +80,7 @@ class CampaignLinker {
   void cluster(double now);
 
   /// Replay helper: runs cluster(now) when cluster_interval_s of event time
-  /// passed since the last run. Returns true when it ran.
+  /// passed since the last run. Returns true when it ran (never when disabled).
   bool maybe_cluster(double now);
 
   /// O(1): the key's campaign in the last published result, or its rotation
@@ -94,14 +99,30 @@ class CampaignLinker {
   void for_each_membership(const std::function<void(const std::string& key_fp, const CampaignMembership&)>& fn) const;
 
   CampaignStats stats() const;
-  const CampaignConfig& config() const noexcept { return config_; }
+  /// The current configuration snapshot (never null; immutable).
+  std::shared_ptr<const CampaignConfig> config() const;
+
+  /// Hot reload: swaps in `next` for the following record()/cluster()/
+  /// note_actioned() calls (calls already running finish on their snapshot).
+  /// Fields that size or key the state built at construction keep their
+  /// running values (see kRestartOnlyFields); the names of those that differ
+  /// in `next` are returned so the caller can warn. Turning `enabled` off drops
+  /// the tracked keys, actioned prints and published campaigns (an exchange
+  /// already inside record() may still add its key); turning it on again
+  /// starts from empty state.
+  std::vector<std::string> reconfigure(CampaignConfig next);
+
+  /// Fields reconfigure() cannot change: max_keys and shards size the key
+  /// store; bucket_seconds and the IPv4/IPv6 prefixes define the activity
+  /// bitmaps and network ids already stored in every key's sketch.
+  static constexpr std::string_view kRestartOnlyFields[] = {"max_keys", "shards", "bucket_seconds", "ipv4_prefix",
+                                                            "ipv6_prefix"};
 
   /// Approximate bytes held per tracked key (sketch + map node), for the memory report.
   static std::size_t approx_bytes_per_key() noexcept;
 
  private:
   struct Impl;
-  CampaignConfig config_;
   std::unique_ptr<Impl> impl_;
 };
 

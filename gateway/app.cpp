@@ -23,13 +23,18 @@ std::unique_ptr<App> App::create(const config::Config& cfg, double now) {
   app->engine_ = std::make_unique<detectors::Engine>(load_engine_config(cfg));
   app->campaigns_ = std::make_unique<CampaignRuntime>(load_campaign_config(cfg), *app->engine_);
   auto* campaigns = app->campaigns_.get();
-  app->enforcement_ = Enforcement::create(cfg, app->engine_.get(), now,
-                                          campaigns->enabled() ? campaigns->admin_provider() : nullptr);
+  // The campaign runtime is wired even when `campaigns.enabled` is false, so
+  // that a reload can switch it on (GET /v1/campaigns then lists nothing).
+  app->enforcement_ = Enforcement::create(cfg, app->engine_.get(), now, campaigns->admin_provider());
+  // Inline policy: the reloader watches the main config, so `campaigns:`
+  // reloads with the policy (as `detection:` does, see Enforcement::create).
+  if (app->enforcement_->reloader().source().file == cfg.path)
+    app->enforcement_->reloader().add_prepare(campaigns->reload_hook(cfg.path));
   // The proxy analyzes prompts itself (once per request): no second analysis in the enforcer.
   app->enforcement_->enforcer().set_analyze_prompts(false);
   app->obs_ = Observability::create(cfg, *app->enforcement_, app->engine_.get());
   campaigns->attach(app->enforcement_->store());
-  if (campaigns->enabled()) app->obs_->attach_campaigns(campaigns->linker());
+  app->obs_->attach_campaigns(campaigns->linker());
   app->server_ = std::make_unique<ProxyServer>(cfg, campaigns->wrap(app->obs_->hooks()));
   app->server_->set_prompt_analyzer([engine = app->engine_.get()] { return engine->analyzer(); });
   app->obs_->attach_proxy(*app->server_);

@@ -1,7 +1,11 @@
 #include "gateway/campaign_runtime.hpp"
 
 #include <boost/json.hpp>
+#include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cmath>
 
 #include "config/campaign_config.hpp"
 #include "detectors/campaign_engine_adapter.hpp"
@@ -68,23 +72,28 @@ void forward_rotation_link(const detectors::CampaignLinker& linker, detectors::E
   // Rotation links appear between cluster runs, for young keys only (the
   // linker checks them in a key's first requests).
   if (auto m = linker.membership(ex.key_fp); m && m->campaign_id.starts_with("r-"))
-    engine.set_external_finding(ex.key_fp, detectors::campaign_finding(*m), ex.ts + linker.config().finding_ttl_s,
+    engine.set_external_finding(ex.key_fp, detectors::campaign_finding(*m), ex.ts + linker.config()->finding_ttl_s,
                                 m->campaign_id);
 }
 
-CampaignRuntime::CampaignRuntime(detectors::CampaignConfig config, detectors::Engine& engine,
-                                 std::chrono::milliseconds interval)
-    : linker_(std::move(config)), engine_(engine), interval_(interval) {}
+namespace {
+
+std::int64_t interval_ms(const detectors::CampaignConfig& c) {
+  return std::max<std::int64_t>(1, std::llround(c.live_cluster_interval_s * 1000.0));
+}
+
+}  // namespace
+
+CampaignRuntime::CampaignRuntime(detectors::CampaignConfig config, detectors::Engine& engine)
+    : linker_(std::move(config)), engine_(engine), interval_ms_(interval_ms(*linker_.config())) {}
 
 CampaignRuntime::~CampaignRuntime() { stop(); }
 
 std::shared_ptr<ProxyHooks> CampaignRuntime::wrap(std::shared_ptr<ProxyHooks> inner) {
-  if (!enabled()) return inner;
   return std::make_shared<CampaignHooks>(std::move(inner), *this);
 }
 
 void CampaignRuntime::attach(DecisionStore& store) {
-  if (!enabled()) return;
   store.set_extra_listener([this](const detectors::Decision& d, std::string_view) {
     // The linker ignores allow/shadow; a created time keeps rotation in event time.
     linker_.note_actioned(d.key_fp, detectors::to_string(d.action), d.created);
@@ -96,7 +105,9 @@ std::function<json::value()> CampaignRuntime::admin_provider() {
 }
 
 void CampaignRuntime::record(const detectors::Exchange& ex) {
-  if (ex.key_fp.empty()) return;
+  // Disabled (the hooks stay installed so that a reload can enable it): skip
+  // the rotation lookup's locks too.
+  if (ex.key_fp.empty() || !enabled()) return;
   linker_.record(ex);
   double seen = latest_ts_.load(std::memory_order_relaxed);
   while (ex.ts > seen && !latest_ts_.compare_exchange_weak(seen, ex.ts, std::memory_order_relaxed)) {
@@ -105,6 +116,9 @@ void CampaignRuntime::record(const detectors::Exchange& ex) {
 }
 
 std::size_t CampaignRuntime::cluster(double now) {
+  // Disabled: nothing is published, and the last result (dropped by the
+  // linker) must not be forwarded again.
+  if (!enabled()) return 0;
   linker_.cluster(now);
   return forward_memberships(linker_, engine_, now);
 }
@@ -115,14 +129,14 @@ std::size_t CampaignRuntime::cluster_latest() {
 }
 
 void CampaignRuntime::start() {
-  if (!enabled() || thread_.joinable()) return;
+  if (thread_.joinable()) return;
   timer_ = std::make_unique<boost::asio::steady_timer>(ioc_);
   schedule();
   thread_ = std::thread([this] { ioc_.run(); });
 }
 
 void CampaignRuntime::schedule() {
-  timer_->expires_after(interval_);
+  timer_->expires_after(interval());
   timer_->async_wait([this](boost::system::error_code ec) {
     if (ec) return;
     try {
@@ -132,6 +146,37 @@ void CampaignRuntime::schedule() {
     }
     schedule();
   });
+}
+
+std::vector<std::string> CampaignRuntime::reconfigure(detectors::CampaignConfig next) {
+  const auto prev = linker_.config();
+  const auto next_ms = interval_ms(next);
+  auto ignored = linker_.reconfigure(std::move(next));
+  for (const auto& field : ignored) spdlog::warn("campaigns.{} changes only on restart; keeping the running value", field);
+  const auto cur = linker_.config();
+  if (*cur != *prev)
+    spdlog::info("campaigns section reloaded: linker {}, clustering every {} s", cur->enabled ? "enabled" : "disabled",
+                 cur->live_cluster_interval_s);
+  if (interval_ms_.exchange(next_ms, std::memory_order_relaxed) != next_ms) {
+    // Re-arm on the timer's own thread: expires_after cancels the pending wait
+    // (its handler sees operation_aborted and returns), so one wait remains.
+    boost::asio::post(ioc_, [this] {
+      if (timer_) schedule();
+    });
+  }
+  return ignored;
+}
+
+PolicyReloader::Prepare CampaignRuntime::reload_hook(std::string path) {
+  return [this, path = std::move(path)](const YAML::Node& root) -> std::function<void()> {
+    const YAML::Node node = root["campaigns"];
+    detectors::CampaignConfig next;
+    if (node.IsDefined() && !node.IsNull()) {
+      config::YamlSection section(node, path, "campaigns");
+      next = config::parse_campaign_config(section);
+    }
+    return [this, next = std::move(next)]() mutable { reconfigure(std::move(next)); };
+  };
 }
 
 void CampaignRuntime::stop() {

@@ -28,7 +28,7 @@ std::unique_ptr<Enforcement> Enforcement::create(const config::Config& cfg, dete
     // Inline policy: the watched file is the main config, so its `detection`
     // section reloads with the policy (validated first; detector state kept).
     bool first = true;
-    e->reloader_->set_prepare([engine, first, path = cfg.path](const YAML::Node& root) mutable -> std::function<void()> {
+    e->reloader_->add_prepare([engine, first, path = cfg.path](const YAML::Node& root) mutable -> std::function<void()> {
       const YAML::Node node = root["detection"];
       detectors::EngineConfig next;
       if (node.IsDefined() && !node.IsNull()) {

@@ -57,14 +57,15 @@ ReloadResult PolicyReloader::reload(double now, bool force) {
       if (!root.IsNull() && !root.IsMap())
         throw config::ConfigError(config::located(source_.file, root, "the top level must be a mapping"));
       auto policy = config::parse_policy_node(root, source_);
-      std::function<void()> commit;
-      if (prepare_) commit = prepare_(root);
+      std::vector<std::function<void()>> commits;
+      for (const auto& prepare : prepares_)
+        if (auto commit = prepare(root)) commits.push_back(std::move(commit));
       policy.version = next_version_++;
       policy.source = source_.file;
       policy.loaded_at = now;
       auto snapshot = std::make_shared<const detectors::Policy>(std::move(policy));
       engine_.set_policy(snapshot);
-      if (commit) commit();
+      for (auto& commit : commits) commit();
       last_error_.clear();
       ok_.fetch_add(1, std::memory_order_relaxed);
       result.ok = true;
@@ -85,6 +86,11 @@ ReloadResult PolicyReloader::reload(double now, bool force) {
   result.version = engine_.policy()->version;
   spdlog::warn("policy reload rejected, keeping v{}: {}", result.version, result.error);
   return result;
+}
+
+void PolicyReloader::add_prepare(Prepare f) {
+  std::lock_guard lock(mutex_);
+  prepares_.push_back(std::move(f));
 }
 
 std::string PolicyReloader::last_error() const {

@@ -17,6 +17,7 @@
 #include <functional>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "config/policy_config.hpp"
 #include "detectors/policy_engine.hpp"
@@ -50,12 +51,15 @@ class PolicyReloader {
   /// Set before start().
   void set_on_reload(std::function<void(const detectors::Policy&)> f) { on_reload_ = std::move(f); }
 
-  /// Validates more of the reloaded document (e.g. the `detection` section of
-  /// the main config) before anything is swapped: it may throw ConfigError
-  /// (the whole reload is rejected) and returns the action that applies it,
-  /// run right after the policy swap. Set before load_initial().
+  /// Validates more of the reloaded document (e.g. the `detection` or
+  /// `campaigns` section of the main config) before anything is swapped: it
+  /// may throw ConfigError (the whole reload is rejected) and returns the
+  /// action that applies it (may be empty), run right after the policy swap.
+  /// Several steps run in the order added; every one validates before any
+  /// commit runs. A step added after load_initial() first runs on the next
+  /// reload. Add before start().
   using Prepare = std::function<std::function<void()>(const YAML::Node& root)>;
-  void set_prepare(Prepare f) { prepare_ = std::move(f); }
+  void add_prepare(Prepare f);
 
   std::uint64_t reloads_ok() const { return ok_.load(std::memory_order_relaxed); }
   std::uint64_t reloads_failed() const { return failed_.load(std::memory_order_relaxed); }
@@ -81,7 +85,7 @@ class PolicyReloader {
   std::atomic<std::uint64_t> ok_{0}, failed_{0};
   std::atomic<bool> stopped_{false};
   std::function<void(const detectors::Policy&)> on_reload_;
-  Prepare prepare_;
+  std::vector<Prepare> prepares_;
 };
 
 }  // namespace dg::gateway

@@ -55,7 +55,7 @@ TEST_CASE("campaign linker: memory at 100k keys and cluster CPU per 1,000 reques
   std::clock_t c3 = std::clock();
   double record_ns = 1e9 * static_cast<double>(c1 - c0) / CLOCKS_PER_SEC / kRequests;
   double cluster_ms = 1e3 * static_cast<double>(c3 - c2) / CLOCKS_PER_SEC / kRuns;
-  double interval = linker.config().cluster_interval_s;
+  double interval = linker.config()->cluster_interval_s;
   // Requests arriving between two cluster() runs at this load: kRequests per day.
   double requests_per_interval = kRequests / 86400.0 * interval;
   double bytes = static_cast<double>(heap_after - heap_before);

@@ -82,7 +82,7 @@ TEST_CASE("a hydra campaign is found within 24 simulated hours with >= 95% of it
     CHECK(hydra.count(fp) == 1);
     CHECK(f.detector == "campaign");
     CHECK(f.evidence.front().find("member of campaign " + campaigns[0].campaign_id) == 0);
-    CHECK(until == Approx(ev.back().ts + linker.config().finding_ttl_s));
+    CHECK(until == Approx(ev.back().ts + linker.config()->finding_ttl_s));
     ++sunk;
   });
   CHECK(n == sunk);
@@ -210,7 +210,7 @@ TEST_CASE("a rotated key inherits suspicion within its first 50 requests, naming
   });
   CHECK(n == 1);
   // Rotation links expire with the rotation window.
-  linker.cluster(later + linker.config().rotation_window_s + 86400);
+  linker.cluster(later + linker.config()->rotation_window_s + 86400);
   CHECK_FALSE(linker.membership(new_fp));
 }
 

@@ -5,6 +5,8 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <string>
+#include <vector>
 
 #include "gateway/policy_reloader.hpp"
 
@@ -101,5 +103,37 @@ TEST_CASE("reload: the poller picks up a changed file, SIGHUP forces a reload", 
   reloader.stop();
   ioc.restart();
   ioc.run_for(std::chrono::milliseconds(50));
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("reload: every prepare step validates before any commit runs; one failure rejects the reload",
+          "[policy][reload]") {
+  auto dir = temp_dir("prepare");
+  const auto file = dir / "policy.yaml";
+  write(file, kValid);
+  boost::asio::io_context ioc;
+  PolicyEngine engine(nullptr);
+  PolicyReloader reloader(ioc, {file.string(), ""}, engine);
+  std::vector<std::string> log;
+  bool fail_second = false;
+  reloader.add_prepare([&](const YAML::Node&) -> std::function<void()> {
+    log.push_back("prepare 1");
+    return [&] { log.push_back("commit 1"); };
+  });
+  reloader.add_prepare([&](const YAML::Node&) -> std::function<void()> {
+    log.push_back("prepare 2");
+    if (fail_second) throw dg::config::ConfigError(file.string() + ":1:1: second step says no");
+    return {};  // nothing to apply
+  });
+  reloader.load_initial(1);
+  CHECK(log == std::vector<std::string>{"prepare 1", "prepare 2", "commit 1"});
+
+  log.clear();
+  fail_second = true;
+  auto r = reloader.reload(2, true);
+  CHECK_FALSE(r.ok);
+  CHECK(r.error == file.string() + ":1:1: second step says no");
+  CHECK(log == std::vector<std::string>{"prepare 1", "prepare 2"});  // no commit ran
+  CHECK(engine.policy()->version == 1);
   std::filesystem::remove_all(dir);
 }
