@@ -93,29 +93,29 @@ class UnionFind {
   std::vector<std::uint32_t> parent_;
 };
 
-/// An immutable configuration snapshot behind a mutex held only to copy the
-/// pointer. Not std::atomic<std::shared_ptr>: GCC 12's implementation unlocks
-/// its internal lock with a relaxed store after a load, which ThreadSanitizer
-/// reports as a race with the next store (campaign_reconfigure_test under
-/// -fsanitize=thread); a mutex costs the same here and is visibly correct.
+/// The configuration: immutable snapshots, the current one behind an atomic
+/// pointer, so record() (every exchange, every worker) reads it without a
+/// lock or a reference count. Every snapshot ever published stays alive with
+/// the cell: a call that loaded one can use it to the end, and reloads are
+/// rare and each snapshot is a few hundred bytes.
 class ConfigCell {
  public:
-  explicit ConfigCell(std::shared_ptr<const CampaignConfig> c) : ptr_(std::move(c)) {}
+  explicit ConfigCell(std::shared_ptr<const CampaignConfig> c) { store(std::move(c)); }
+  const CampaignConfig* get() const noexcept { return current_.load(std::memory_order_acquire); }
   std::shared_ptr<const CampaignConfig> load() const {
     std::lock_guard lock(mu_);
-    return ptr_;
+    return all_.back();
   }
   void store(std::shared_ptr<const CampaignConfig> next) {
-    {
-      std::lock_guard lock(mu_);
-      ptr_.swap(next);
-    }
-    // `next` (the old snapshot) is released here, outside the lock.
+    std::lock_guard lock(mu_);
+    all_.push_back(std::move(next));
+    current_.store(all_.back().get(), std::memory_order_release);
   }
 
  private:
   mutable std::mutex mu_;
-  std::shared_ptr<const CampaignConfig> ptr_;
+  std::vector<std::shared_ptr<const CampaignConfig>> all_;
+  std::atomic<const CampaignConfig*> current_{nullptr};
 };
 
 struct Published {
@@ -191,6 +191,8 @@ CampaignLinker::CampaignLinker(CampaignConfig config)
     : impl_(std::make_unique<Impl>(std::make_shared<const CampaignConfig>(std::move(config)))) {}
 
 std::shared_ptr<const CampaignConfig> CampaignLinker::config() const { return impl_->cfg.load(); }
+
+bool CampaignLinker::enabled() const noexcept { return impl_->cfg.get()->enabled; }
 
 std::vector<std::string> CampaignLinker::reconfigure(CampaignConfig next) {
   auto& im = *impl_;
@@ -293,7 +295,7 @@ ActionedPrint print_of(std::string_view fp, const KeySketch& sk) {
 
 void CampaignLinker::record(const Exchange& ex) {
   auto& im = *impl_;
-  const auto cfg = im.cfg.load();
+  const CampaignConfig* cfg = im.cfg.get();
   const CampaignConfig& c = *cfg;
   if (!c.enabled) return;
   im.exchanges.fetch_add(1, std::memory_order_relaxed);
@@ -406,7 +408,7 @@ void CampaignLinker::record(const Exchange& ex) {
 
 void CampaignLinker::note_actioned(std::string_view key_fp, std::string_view action, double ts) {
   auto& im = *impl_;
-  const auto cfg = im.cfg.load();
+  const CampaignConfig* cfg = im.cfg.get();
   if (!cfg->enabled || !is_enforcing_action(action)) return;
   ActionedPrint p;
   {
@@ -446,7 +448,7 @@ void CampaignLinker::note_actioned(std::string_view key_fp, std::string_view act
 }
 
 bool CampaignLinker::maybe_cluster(double now) {
-  const auto cfg = impl_->cfg.load();
+  const CampaignConfig* cfg = impl_->cfg.get();
   if (!cfg->enabled || now - impl_->last_cluster.load(std::memory_order_relaxed) < cfg->cluster_interval_s) return false;
   cluster(now);
   return true;
@@ -496,7 +498,7 @@ void CampaignLinker::cluster(double now) {
   std::lock_guard cluster_lock(im.cluster_mu);
   // Loaded under cluster_mu: a reconfigure that disables the linker takes
   // cluster_mu before clearing, so a run that saw `enabled` publishes first.
-  const auto cfg = im.cfg.load();
+  const CampaignConfig* cfg = im.cfg.get();
   const CampaignConfig& c = *cfg;
   if (!c.enabled) return;
   im.last_cluster.store(now, std::memory_order_relaxed);

@@ -101,6 +101,8 @@ class CampaignLinker {
   CampaignStats stats() const;
   /// The current configuration snapshot (never null; immutable).
   std::shared_ptr<const CampaignConfig> config() const;
+  /// Whether the current configuration is enabled (lock-free; per exchange).
+  bool enabled() const noexcept;
 
   /// Hot reload: swaps in `next` for the following record()/cluster()/
   /// note_actioned() calls (calls already running finish on their snapshot).

@@ -70,7 +70,7 @@ class CampaignRuntime {
   CampaignRuntime(const CampaignRuntime&) = delete;
   CampaignRuntime& operator=(const CampaignRuntime&) = delete;
 
-  bool enabled() const { return linker_.config()->enabled; }
+  bool enabled() const noexcept { return linker_.enabled(); }
 
   /// Proxy hooks that record each exchange, then call `inner`.
   std::shared_ptr<ProxyHooks> wrap(std::shared_ptr<ProxyHooks> inner);
