@@ -49,7 +49,7 @@ std::string config_text(const std::string& upstream, const std::string& campaign
 
 }  // namespace
 
-TEST_CASE("campaigns: section reloads live with the inline policy; invalid is rejected with its location",
+TEST_CASE("campaigns: section reloads live with the inline policy, invalid is rejected with its location",
           "[integration][campaign][reload]") {
   const auto dir = std::filesystem::temp_directory_path() / ("dg-campaign-reload-" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);

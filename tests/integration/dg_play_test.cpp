@@ -102,7 +102,7 @@ TEST_CASE("dg-play: sends records with their headers, keeps timing, counts per k
   fs::remove(out);
 }
 
-TEST_CASE("dg-play: bad lines are reported with file:line; silent targets time out", "[dg-play]") {
+TEST_CASE("dg-play: bad lines are reported with file:line, silent targets time out", "[dg-play]") {
   const auto traffic = temp_file("bad.jsonl", std::string(kTraffic) + "not json\n{\"ts\": 2000}\n");
   // A listener that never answers: connections complete in the backlog, no reply ever comes.
   boost::asio::io_context ioc;

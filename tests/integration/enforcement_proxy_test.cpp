@@ -168,7 +168,7 @@ struct Stack {
 
 }  // namespace
 
-TEST_CASE("a distiller is throttled (429 + Retry-After) then blocked; a benign key keeps 200",
+TEST_CASE("a distiller is throttled (429 + Retry-After) then blocked, a benign key keeps 200",
           "[integration][enforcement]") {
   Stack s("throttle");
   std::vector<int> distiller, benign;

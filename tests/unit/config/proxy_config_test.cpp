@@ -56,7 +56,7 @@ alerts: {webhooks: []}
   CHECK(c.alerts["webhooks"].IsSequence());
 }
 
-TEST_CASE("config: defaults; workers 0 means the number of cores", "[unit][config]") {
+TEST_CASE("config: defaults, workers 0 means the number of cores", "[unit][config]") {
   const auto c = load_config_text("upstream: {url: 'http://127.0.0.1:8000'}\n", "dg.yaml");
   CHECK(c.proxy.workers >= 1);
   CHECK(c.proxy.upstream.tls_verify);

@@ -54,7 +54,7 @@ TEST_CASE("reconfigure: a new threshold applies to the next cluster run", "[camp
   CHECK(flagged(linker, ev) == 40);
 }
 
-TEST_CASE("reconfigure: enabled false stops record and cluster and drops state; true starts afresh",
+TEST_CASE("reconfigure: enabled false stops record and cluster and drops state, true starts afresh",
           "[campaign][reload]") {
   const auto ev = hydra_events();
   CampaignLinker linker;

@@ -141,7 +141,7 @@ TEST_CASE("benign look-alikes stay under the alert threshold, even with machine 
   }
 }
 
-TEST_CASE("CoT-harvest phrasing corroborates; a stated answer stands alone", "[detectors]") {
+TEST_CASE("CoT-harvest phrasing corroborates, a stated answer stands alone", "[detectors]") {
   {
     // The \boxed{} eval prompt: reasoning corroborates, no finding, capped risk.
     Engine engine(EngineConfig{});

@@ -204,7 +204,7 @@ TEST_CASE("policy: block_after_offenses turns a repeat throttle into a block", "
   CHECK(actions == std::vector<Action>{Action::Throttle, Action::Throttle, Action::Block});
 }
 
-TEST_CASE("policy: no downgrade while active; upgrade allowed", "[policy]") {
+TEST_CASE("policy: no downgrade while active, upgrade allowed", "[policy]") {
   const Policy p = base_policy();
   MemoryView view;
   auto d = PolicyEngine::evaluate(p, assess(kFp, 0.75), "", 0, view);

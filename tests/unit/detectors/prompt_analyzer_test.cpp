@@ -154,7 +154,7 @@ TEST_CASE("template signature ignores filled-in slots", "[detectors]") {
   CHECK(sig("") == 0);
 }
 
-TEST_CASE("GSM8K questions in one instruction template share a signature; ShareGPT prompts do not", "[detectors]") {
+TEST_CASE("GSM8K questions in one instruction template share a signature, ShareGPT prompts do not", "[detectors]") {
   auto questions = dg::test::gsm8k(200);
   auto chats = dg::test::sharegpt(300);
   if (questions.empty() || chats.empty()) {

@@ -47,7 +47,7 @@ bool finding(const KeyAssessment& a, std::string_view name) {
 
 }  // namespace
 
-TEST_CASE("real text: GSM8K rationale and Alpaca distillers alert; eval harness and chat client do not",
+TEST_CASE("real text: GSM8K rationale and Alpaca distillers alert, eval harness and chat client do not",
           "[detectors]") {
   auto gsm = dg::test::gsm8k(1319);
   auto alpaca = dg::test::alpaca(1500);

@@ -206,7 +206,7 @@ TEST_CASE("degrade: adds a cap when none is given, per endpoint", "[enforcer][de
   CHECK_FALSE(emb.contains("max_tokens"));
 }
 
-TEST_CASE("enforcer: detection creates a block; the benign key keeps going", "[enforcer]") {
+TEST_CASE("enforcer: detection creates a block, the benign key keeps going", "[enforcer]") {
   Fixture f(true);
   f.detection.risk[kBad] = 0.8;
   f.detection.risk[kGood] = 0.1;

@@ -72,7 +72,7 @@ TEST_CASE("forwarding: a trusted chain is walked from the right to the first unt
   CHECK(fwd.x_forwarded_for == "10.0.0.2");
 }
 
-TEST_CASE("forwarding headers applied; spoofable ones dropped from untrusted peers", "[unit][headers][xff]") {
+TEST_CASE("forwarding headers applied, spoofable ones dropped from untrusted peers", "[unit][headers][xff]") {
   http::fields f;
   f.set("X-Real-IP", "1.2.3.4");
   f.set("Forwarded", "for=1.2.3.4");

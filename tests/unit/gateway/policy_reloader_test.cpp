@@ -106,7 +106,7 @@ TEST_CASE("reload: the poller picks up a changed file, SIGHUP forces a reload", 
   std::filesystem::remove_all(dir);
 }
 
-TEST_CASE("reload: every prepare step validates before any commit runs; one failure rejects the reload",
+TEST_CASE("reload: every prepare step validates before any commit runs, one failure rejects the reload",
           "[policy][reload]") {
   auto dir = temp_dir("prepare");
   const auto file = dir / "policy.yaml";

@@ -229,7 +229,7 @@ TEST_CASE("numbers simdjson cannot hold do not turn a body into 'not JSON'", "[f
   CHECK_FALSE(extract_request_features("/v1/chat/completions", R"({"n": 1.})").features.body_is_json);
 }
 
-TEST_CASE("a deeply nested dummy field does not hide a request from extraction; encoding errors do", "[features]") {
+TEST_CASE("a deeply nested dummy field does not hide a request from extraction, encoding errors do", "[features]") {
   const auto nested = [](int depth) {  // `depth` non-empty containers, the body included
     std::string s = R"({"model": "m", "messages": [{"role": "user", "content": "Explain why the answer is 4."}], "x": )";
     for (int i = 1; i < depth; ++i) s += "[";
