@@ -15,6 +15,7 @@
 
 #include "detectors/campaign_format.hpp"
 #include "detectors/campaign_sketch.hpp"
+#include "detectors/snapshot.hpp"
 
 namespace dg::detectors {
 namespace {
@@ -93,31 +94,6 @@ class UnionFind {
   std::vector<std::uint32_t> parent_;
 };
 
-/// The configuration: immutable snapshots, the current one behind an atomic
-/// pointer, so record() (every exchange, every worker) reads it without a
-/// lock or a reference count. Every snapshot ever published stays alive with
-/// the cell: a call that loaded one can use it to the end, and reloads are
-/// rare and each snapshot is a few hundred bytes.
-class ConfigCell {
- public:
-  explicit ConfigCell(std::shared_ptr<const CampaignConfig> c) { store(std::move(c)); }
-  const CampaignConfig* get() const noexcept { return current_.load(std::memory_order_acquire); }
-  std::shared_ptr<const CampaignConfig> load() const {
-    std::lock_guard lock(mu_);
-    return all_.back();
-  }
-  void store(std::shared_ptr<const CampaignConfig> next) {
-    std::lock_guard lock(mu_);
-    all_.push_back(std::move(next));
-    current_.store(all_.back().get(), std::memory_order_release);
-  }
-
- private:
-  mutable std::mutex mu_;
-  std::vector<std::shared_ptr<const CampaignConfig>> all_;
-  std::atomic<const CampaignConfig*> current_{nullptr};
-};
-
 struct Published {
   std::vector<CampaignSummary> campaigns;       ///< highest score first
   std::vector<CampaignMembership> memberships;  ///< parallel to campaigns
@@ -155,7 +131,7 @@ struct CampaignLinker::Impl {
 
   /// The configuration snapshot; every call loads it once. Swapped by
   /// reconfigure (serialized by reconfigure_mu).
-  ConfigCell cfg;
+  Snapshot<CampaignConfig> cfg;
   std::mutex reconfigure_mu;
 
   std::atomic<std::uint64_t> exchanges{0}, evicted_cap{0}, evicted_idle{0}, dropped_cap{0}, rotation_links{0},
@@ -192,7 +168,7 @@ CampaignLinker::CampaignLinker(CampaignConfig config)
 
 std::shared_ptr<const CampaignConfig> CampaignLinker::config() const { return impl_->cfg.load(); }
 
-bool CampaignLinker::enabled() const noexcept { return impl_->cfg.get()->enabled; }
+bool CampaignLinker::enabled() const noexcept { return impl_->cfg.load()->enabled; }
 
 std::vector<std::string> CampaignLinker::reconfigure(CampaignConfig next) {
   auto& im = *impl_;
@@ -295,7 +271,7 @@ ActionedPrint print_of(std::string_view fp, const KeySketch& sk) {
 
 void CampaignLinker::record(const Exchange& ex) {
   auto& im = *impl_;
-  const CampaignConfig* cfg = im.cfg.get();
+  const auto cfg = im.cfg.load();
   const CampaignConfig& c = *cfg;
   if (!c.enabled) return;
   im.exchanges.fetch_add(1, std::memory_order_relaxed);
@@ -408,7 +384,7 @@ void CampaignLinker::record(const Exchange& ex) {
 
 void CampaignLinker::note_actioned(std::string_view key_fp, std::string_view action, double ts) {
   auto& im = *impl_;
-  const CampaignConfig* cfg = im.cfg.get();
+  const auto cfg = im.cfg.load();
   if (!cfg->enabled || !is_enforcing_action(action)) return;
   ActionedPrint p;
   {
@@ -448,7 +424,7 @@ void CampaignLinker::note_actioned(std::string_view key_fp, std::string_view act
 }
 
 bool CampaignLinker::maybe_cluster(double now) {
-  const CampaignConfig* cfg = impl_->cfg.get();
+  const auto cfg = impl_->cfg.load();
   if (!cfg->enabled || now - impl_->last_cluster.load(std::memory_order_relaxed) < cfg->cluster_interval_s) return false;
   cluster(now);
   return true;
@@ -498,7 +474,7 @@ void CampaignLinker::cluster(double now) {
   std::lock_guard cluster_lock(im.cluster_mu);
   // Loaded under cluster_mu: a reconfigure that disables the linker takes
   // cluster_mu before clearing, so a run that saw `enabled` publishes first.
-  const CampaignConfig* cfg = im.cfg.get();
+  const auto cfg = im.cfg.load();
   const CampaignConfig& c = *cfg;
   if (!c.enabled) return;
   im.last_cluster.store(now, std::memory_order_relaxed);

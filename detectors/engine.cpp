@@ -10,6 +10,7 @@
 #include "detectors/detector_scores.hpp"
 #include "detectors/hash.hpp"
 #include "detectors/key_state.hpp"
+#include "detectors/snapshot.hpp"
 
 namespace dg::detectors {
 
@@ -95,18 +96,19 @@ struct Engine::Impl {
   std::vector<Shard> shards;
   std::size_t shard_cap = 1;
   TenantTable tenants;
-  std::atomic<std::shared_ptr<const EngineConfig>> cfg;
-  std::atomic<std::shared_ptr<const PromptAnalyzer>> analyzer;
+  Snapshot<EngineConfig> cfg;
+  Snapshot<PromptAnalyzer> analyzer;
 
   std::atomic<std::uint64_t> keys_tracked{0}, evicted_idle{0}, evicted_cap{0}, exchanges{0}, findings{0};
 
   explicit Impl(std::shared_ptr<const EngineConfig> c)
-      : shards(std::max<std::size_t>(c->store.shards, 1)), tenants(c->store.max_tenants) {
+      : shards(std::max<std::size_t>(c->store.shards, 1)),
+        tenants(c->store.max_tenants),
+        cfg(c),
+        analyzer(std::make_shared<const PromptAnalyzer>(c->lexicon, c->max_scan_bytes)) {
     shard_cap = std::max<std::size_t>(1, (c->store.max_keys + shards.size() - 1) / shards.size());
     tenants.set_alpha(c->volume.tenant_alpha);
     for (auto& s : shards) s.cfg = c;
-    analyzer.store(std::make_shared<const PromptAnalyzer>(c->lexicon, c->max_scan_bytes));
-    cfg.store(std::move(c));
   }
 
   Shard& shard_of(const std::string& key) { return shards[hash_bytes(key) % shards.size()]; }

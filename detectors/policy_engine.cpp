@@ -36,13 +36,12 @@ std::string explain(const Rule& rule, const KeyAssessment& a) {
 
 }  // namespace
 
-PolicyEngine::PolicyEngine(std::shared_ptr<const Policy> policy) {
-  set_policy(std::move(policy));
-}
+PolicyEngine::PolicyEngine(std::shared_ptr<const Policy> policy)
+    : policy_(policy ? std::move(policy) : std::make_shared<const Policy>()) {}
 
 void PolicyEngine::set_policy(std::shared_ptr<const Policy> policy) {
   if (!policy) policy = std::make_shared<const Policy>();
-  policy_.store(std::move(policy), std::memory_order_release);
+  policy_.store(std::move(policy));
 }
 
 std::optional<Decision> PolicyEngine::evaluate(const KeyAssessment& assessment, std::string_view tenant, double now,

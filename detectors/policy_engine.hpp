@@ -7,7 +7,6 @@
 ///   PolicyEngine pe(policy);
 ///   if (auto d = pe.evaluate(assessment, tenant, ts, table)) table.put(*d);
 
-#include <atomic>
 #include <memory>
 #include <optional>
 #include <string_view>
@@ -15,6 +14,7 @@
 #include "detectors/decision.hpp"
 #include "detectors/finding.hpp"
 #include "detectors/policy.hpp"
+#include "detectors/snapshot.hpp"
 
 namespace dg::detectors {
 
@@ -23,7 +23,7 @@ class PolicyEngine {
   explicit PolicyEngine(std::shared_ptr<const Policy> policy);
 
   /// The current snapshot (never null). Thread-safe.
-  std::shared_ptr<const Policy> policy() const { return policy_.load(std::memory_order_acquire); }
+  std::shared_ptr<const Policy> policy() const { return policy_.load(); }
   /// Swaps in a new snapshot (hot reload). Thread-safe.
   void set_policy(std::shared_ptr<const Policy> policy);
 
@@ -50,7 +50,7 @@ class PolicyEngine {
   static bool matches(const Rule& rule, const KeyAssessment& assessment);
 
  private:
-  std::atomic<std::shared_ptr<const Policy>> policy_;
+  Snapshot<Policy> policy_;
 };
 
 }  // namespace dg::detectors
