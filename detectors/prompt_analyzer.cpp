@@ -6,7 +6,6 @@
 #include <cstring>
 #include <deque>
 #include <stdexcept>
-#include <tuple>
 #include <vector>
 
 #if defined(__SSE2__)
@@ -362,17 +361,36 @@ const std::uint64_t kCodeTok = hash_bytes("<c>");
 const std::uint64_t kSlotTok = hash_bytes("<s>");
 const std::uint64_t kParagraphTok = hash_bytes("<p>");
 
-/// Bit i set when byte i of the sixteen at `p` is a space or a line break.
-inline std::uint32_t separators16(const unsigned char* p) noexcept {
+/// Bits of the sixteen bytes at `p` equal to `a` and equal to `b`.
+inline std::pair<std::uint32_t, std::uint32_t> bytes16(const unsigned char* p, char a, char b) noexcept {
 #if defined(__SSE2__)
   const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-  return static_cast<std::uint32_t>(
-      _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(' ')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\n')))));
+  return {static_cast<std::uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(a)))),
+          static_cast<std::uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b))))};
 #else
-  std::uint32_t m = 0;
-  for (unsigned i = 0; i < 16; ++i) m |= static_cast<std::uint32_t>(p[i] == ' ' || p[i] == '\n') << i;
-  return m;
+  std::uint32_t ma = 0, mb = 0;
+  for (unsigned i = 0; i < 16; ++i) {
+    ma |= static_cast<std::uint32_t>(p[i] == static_cast<unsigned char>(a)) << i;
+    mb |= static_cast<std::uint32_t>(p[i] == static_cast<unsigned char>(b)) << i;
+  }
+  return {ma, mb};
 #endif
+}
+
+/// The sixteen bytes at `p` when `avail` >= 16 are readable there;
+/// otherwise the `avail` bytes copied into `spare` and zero-padded (a zero
+/// byte matches none of the bytes the masks look for).
+inline const unsigned char* block16(const unsigned char* p, std::size_t avail, unsigned char (&spare)[16]) noexcept {
+  if (avail >= 16) return p;
+  std::memset(spare, 0, sizeof spare);
+  std::memcpy(spare, p, avail);
+  return spare;
+}
+
+/// Bit i set when byte i of the sixteen at `p` is a space or a line break.
+inline std::uint32_t separators16(const unsigned char* p) noexcept {
+  const auto [space, newline] = bytes16(p, ' ', '\n');
+  return space | newline;
 }
 
 /// Set bits of a 16-bit mask (std::popcount is a library call on baseline x86-64).
@@ -393,17 +411,14 @@ inline unsigned popcount16(std::uint32_t x) noexcept {
 std::size_t count_words(std::string_view s, std::size_t cap) {
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
   const std::size_t n = s.size();
-  std::size_t words = 0, i = 0;
+  unsigned char spare[16];
+  std::size_t words = 0;
   std::uint32_t before = 1;  // the text's start acts as a separator
-  for (; i + 16 <= n && words < cap; i += 16) {
-    const std::uint32_t sep = separators16(p + i);
-    words += popcount16(~sep & ((sep << 1) | before) & 0xFFFFU);
+  for (std::size_t i = 0; i < n && words < cap; i += 16) {
+    const std::uint32_t sep = separators16(block16(p + i, n - i, spare));
+    const std::uint32_t in_text = n - i >= 16 ? 0xFFFFU : (1U << (n - i)) - 1;
+    words += popcount16(~sep & ((sep << 1) | before) & in_text);
     before = sep >> 15;
-  }
-  for (; i < n && words < cap; ++i) {
-    const std::uint32_t sep = p[i] == ' ' || p[i] == '\n';
-    words += !sep && before;
-    before = sep;
   }
   return std::min(words, cap);
 }
@@ -464,14 +479,9 @@ void for_each_word(std::string_view line, const char* end, F&& f) {
   const std::size_t n = line.size();
   std::size_t start = 0;
   for (std::size_t base = 0; base < n; base += 16) {
-    std::uint32_t sep;
-    if (end - (p + base) >= 16) {
-      sep = separators16(reinterpret_cast<const unsigned char*>(p + base));
-    } else {
-      sep = 0;
-      for (std::size_t k = 0; k < 16 && base + k < n; ++k)
-        sep |= static_cast<std::uint32_t>(p[base + k] == ' ' || p[base + k] == '\n') << k;
-    }
+    unsigned char spare[16];
+    const auto readable = static_cast<std::size_t>(end - (p + base));
+    std::uint32_t sep = separators16(block16(reinterpret_cast<const unsigned char*>(p + base), readable, spare));
     if (n - base < 16) sep &= (1U << (n - base)) - 1;  // bytes past the line
     while (sep != 0) {
       const std::size_t pos = base + static_cast<std::size_t>(std::countr_zero(sep));
@@ -653,22 +663,6 @@ struct Paragraph {
   bool has_colon = false;
 };
 
-/// Bits of the sixteen bytes at `p` equal to `a` and equal to `b`.
-inline std::pair<std::uint32_t, std::uint32_t> bytes16(const unsigned char* p, char a, char b) noexcept {
-#if defined(__SSE2__)
-  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-  return {static_cast<std::uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(a)))),
-          static_cast<std::uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b))))};
-#else
-  std::uint32_t ma = 0, mb = 0;
-  for (unsigned i = 0; i < 16; ++i) {
-    ma |= static_cast<std::uint32_t>(p[i] == static_cast<unsigned char>(a)) << i;
-    mb |= static_cast<std::uint32_t>(p[i] == static_cast<unsigned char>(b)) << i;
-  }
-  return {ma, mb};
-#endif
-}
-
 /// Splits text into lines and paragraphs in one pass over sixteen-byte
 /// masks of line breaks and colons (no search call per line).
 void split_lines(std::string_view text, std::vector<Line>& lines, std::vector<Paragraph>& paragraphs) {
@@ -693,15 +687,8 @@ void split_lines(std::string_view text, std::vector<Line>& lines, std::vector<Pa
     line_colon = std::string_view::npos;
   };
   for (std::size_t base = 0; base < n; base += 16) {
-    std::uint32_t nl = 0, colon = 0;
-    if (n - base >= 16) {
-      std::tie(nl, colon) = bytes16(p + base, '\n', ':');
-    } else {
-      for (std::size_t k = 0; base + k < n; ++k) {
-        nl |= static_cast<std::uint32_t>(p[base + k] == '\n') << k;
-        colon |= static_cast<std::uint32_t>(p[base + k] == ':') << k;
-      }
-    }
+    unsigned char spare[16];
+    const auto [nl, colon] = bytes16(block16(p + base, n - base, spare), '\n', ':');
     // One step per line break (colons are looked up, not iterated): bits
     // [from, upto) of this block belong to the current line.
     unsigned from = 0;
