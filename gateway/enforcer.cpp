@@ -270,7 +270,10 @@ GateVerdict Enforcer::on_request(const RequestInfo& info) {
         return v;
       }
       verdict.output_token_budget = budget - static_cast<std::uint64_t>(used);
-      verdict.stream_budget = std::make_shared<SharedBudget>(*this, std::string(info.key_fp), budget, window, info.now);
+      // Only a stream is cut mid-way and can overlap with the key's others;
+      // a body we could not read might still ask for one.
+      if (!info.request || !info.request->features.body_is_json || info.request->features.stream)
+        verdict.stream_budget = std::make_shared<SharedBudget>(*this, std::string(info.key_fp), budget, window, info.now);
     }
   }
   return verdict;

@@ -12,6 +12,7 @@
 #include "gateway/openai_error.hpp"
 #include "gateway/degrade_rewrite.hpp"
 #include "gateway/enforcer.hpp"
+#include "gateway/request_features.hpp"
 
 using namespace dg::gateway;
 using dg::detectors::Action;
@@ -305,6 +306,22 @@ TEST_CASE("enforcer: streams in flight share their key's output budget", "[enfor
   a = b = c = GateVerdict{};
   CHECK(f.enforcer->budget_used(kBad, 2) == Approx(100));
   CHECK(f.request(kBad, 3).kind == GateVerdict::Kind::Reject);
+  // Only streams take a claim: a JSON request without "stream" gets the
+  // admission remainder alone (no shared object, no lock when it ends).
+  for (const auto& [body, streams] : {std::pair{R"({"model":"m","stream":true})", true},
+                                      std::pair{R"({"model":"m"})", false}}) {
+    const auto extracted = extract_request_features("/v1/chat/completions", std::string_view(body));
+    RequestInfo info;
+    info.now = 0;
+    info.key_fp = kGood;
+    info.method = "POST";
+    info.path = "/v1/chat/completions";
+    info.request = &extracted;
+    info.body = body;
+    const auto v = f.enforcer->on_request(info);
+    REQUIRE(v.output_token_budget);
+    CHECK(static_cast<bool>(v.stream_budget) == streams);
+  }
   // A stream cut before relaying anything leaves no claim behind.
   f.exchange(kGood, 0, 0);
   {
