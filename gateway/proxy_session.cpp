@@ -24,6 +24,9 @@ using Clock = std::chrono::steady_clock;
 using ms = std::chrono::milliseconds;
 using error_code = boost::system::error_code;
 
+/// Interim (1xx) heads accepted before a final response; more is a broken upstream.
+constexpr int kMaxInterimHeads = 16;
+
 double elapsed_ms(Clock::time_point from, Clock::time_point to) {
   return std::chrono::duration<double, std::milli>(to - from).count();
 }
@@ -114,24 +117,61 @@ net::awaitable<RelayResult> forward_and_relay(WorkerContext& ctx, Stream& upstre
     co_return r;
   }
 
-  http::response_parser<http::buffer_body> rp;
-  rp.body_limit(boost::none);  // trap 4: long streams; our own caps apply
-  rp.header_limit(64 * 1024);
-  if (is_head) rp.skip(true);
+  // Trap 10: interim 1xx heads come before the final response, each as a
+  // complete message of its own parser (a parser reads one message). Read
+  // heads until a final status; the first-byte deadline covers them all.
+  std::optional<http::response_parser<http::buffer_body>> parser;
   up_tcp.expires_after(ms(t.upstream_first_byte_ms));
-  // Trap 3: pass the parser itself, not parser.get().
-  auto [hec, hn] = co_await http::async_read_header(upstream, conn.buffer(), rp, kUse);
-  if (hec) {
-    if (hec == beast::error::timeout) {
-      ctx.stats.upstream_timeouts.fetch_add(1, std::memory_order_relaxed);
-      r.error = ProxyError{http::status::gateway_timeout, "upstream_error", "upstream_timeout",
-                           "The upstream API did not answer in time."};
-    } else {
+  for (int interim_heads = 0;; ++interim_heads) {
+    if (interim_heads > kMaxInterimHeads) {
       r.error = ProxyError{http::status::bad_gateway, "upstream_error", "upstream_bad_response",
-                           "The upstream API closed the connection or sent an invalid response."};
+                           "The upstream API sent too many interim responses."};
+      co_return r;
     }
-    co_return r;
+    parser.emplace();
+    parser->body_limit(boost::none);  // trap 4: long streams; our own caps apply
+    parser->header_limit(64 * 1024);
+    if (is_head) parser->skip(true);
+    // Trap 3: pass the parser itself, not parser.get().
+    auto [hec, hn] = co_await http::async_read_header(upstream, conn.buffer(), *parser, kUse);
+    if (hec) {
+      if (hec == beast::error::timeout) {
+        ctx.stats.upstream_timeouts.fetch_add(1, std::memory_order_relaxed);
+        r.error = ProxyError{http::status::gateway_timeout, "upstream_error", "upstream_timeout",
+                             "The upstream API did not answer in time."};
+      } else {
+        r.error = ProxyError{http::status::bad_gateway, "upstream_error", "upstream_bad_response",
+                             "The upstream API closed the connection or sent an invalid response."};
+      }
+      co_return r;
+    }
+    const unsigned code = parser->get().result_int();
+    if (code >= 200) break;
+    if (code == 101) {
+      // No Upgrade is ever forwarded (hop-by-hop), so a 101 answers nothing we
+      // asked: the connection now speaks another protocol and is dropped.
+      r.error = ProxyError{http::status::bad_gateway, "upstream_error", "upstream_bad_response",
+                           "The upstream API switched protocols without being asked to."};
+      co_return r;
+    }
+    // RFC 9110 §15.2: 1xx is not forwarded to an HTTP/1.0 client; 100 Continue
+    // belongs to this hop (the client's Expect was answered here). Other
+    // interim heads (103 Early Hints) go on, before the final head.
+    if (code == 100 || client_version < 11) continue;
+    http::response<http::empty_body> interim;
+    interim.base() = parser->get().base();
+    strip_hop_by_hop(interim);
+    interim.version(11);
+    client.expires_after(ms(t.upstream_idle_ms));
+    http::response_serializer<http::empty_body> isr{interim};
+    auto [iec, in] = co_await http::async_write_header(client, isr, kUse);
+    if (iec) {
+      r.client_ok = false;
+      r.client_gone = true;
+      co_return r;
+    }
   }
+  auto& rp = *parser;
 
   const auto& head = rp.get();
   r.status = static_cast<int>(head.result_int());

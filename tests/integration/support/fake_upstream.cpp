@@ -204,6 +204,22 @@ net::awaitable<void> serve(FakeUpstream& up, Stream& stream, beast::tcp_stream& 
       if (!co_await write_all(stream, body.substr(half))) co_return;
       continue;
     }
+    if (path == "/interim") {
+      // Interim heads before the final answer (RFC 9110 §15.2): 103 Early Hints
+      // with a Link, and an unsolicited 100 Continue, the final 200 written
+      // separately so that it may arrive after the proxy read the 1xx heads.
+      if (!co_await write_all(stream, "HTTP/1.1 103 Early Hints\r\nLink: </hint.css>; rel=preload\r\n\r\n"
+                                      "HTTP/1.1 100 Continue\r\n\r\n")) co_return;
+      co_await pause(std::chrono::milliseconds(5));
+      if (!co_await write_all(stream, json_response(200, R"({"answer":")" + seen.target + R"("})"))) co_return;
+      continue;
+    }
+    if (path == "/switching") {
+      // A 101 the proxy never asked for (it forwards no Upgrade).
+      co_await write_all(stream, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\r\n");
+      co_await stall_until_peer_closes(stream, tcp);
+      co_return;
+    }
     if (path == "/close") {
       co_await write_all(stream, json_response(200, R"({"ok":true})", true));
       co_return;
