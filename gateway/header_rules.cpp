@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <iterator>
 
 namespace dg::gateway {
 
@@ -119,18 +120,67 @@ void apply_forwarding(http::fields& fields, const Forwarding& fwd) {
   }
 }
 
-std::string_view extract_api_key(const http::fields& fields, const std::vector<std::string>& header_order) {
-  for (const auto& name : header_order) {
-    const auto it = fields.find(name);
-    if (it == fields.end()) continue;
-    auto value = trim(it->value());
-    if (iequals(name, "authorization")) {
-      if (!istarts_with(value, "bearer ")) continue;
-      value = trim(value.substr(7));
+namespace {
+
+constexpr std::array<std::string_view, 3> kCredentialHeaders{"authorization", "api-key", "x-api-key"};
+
+bool listed(std::string_view name, const std::vector<std::string>& names) {
+  return std::any_of(names.begin(), names.end(), [&](const std::string& n) { return iequals(n, name); });
+}
+
+/// The credential in one header value: a Bearer token, or the whole value of
+/// another Authorization scheme (the upstream may accept it).
+std::string_view credential_of(std::string_view header, std::string_view value) {
+  value = trim(value);
+  if (iequals(header, "authorization") && istarts_with(value, "bearer ")) return trim(value.substr(7));
+  if (iequals(header, "authorization") && iequals(value, "bearer")) return {};
+  return value;
+}
+
+}  // namespace
+
+Identity resolve_identity(const http::fields& fields, const std::vector<std::string>& key_headers,
+                          std::string_view tenant_header) {
+  Identity id;
+  const auto [cfirst, clast] = fields.equal_range(http::field::connection);
+  for (auto it = cfirst; it != clast; ++it) {
+    std::string_view v = it->value();
+    while (!v.empty()) {
+      const auto comma = v.find(',');
+      const auto token = trim(v.substr(0, comma));
+      if (listed(token, key_headers) || (!tenant_header.empty() && iequals(token, tenant_header))) {
+        id.error = IdentityError::ConnectionNamesIdentity;
+        id.header = token;
+        return id;
+      }
+      if (comma == std::string_view::npos) break;
+      v.remove_prefix(comma + 1);
     }
-    if (!value.empty()) return value;
   }
-  return {};
+  for (const auto& name : key_headers) {
+    const auto [first, last] = fields.equal_range(name);
+    if (first == last) continue;
+    if (std::next(first) != last) {
+      id.error = IdentityError::Ambiguous;
+      id.header = first->name_string();
+      return id;
+    }
+    const auto key = credential_of(name, first->value());
+    if (key.empty()) continue;
+    if (!id.key.empty() && key != id.key) {
+      id.error = IdentityError::Ambiguous;
+      id.header = first->name_string();
+      id.key = {};
+      return id;
+    }
+    id.key = key;
+  }
+  return id;
+}
+
+void strip_unlisted_credentials(http::fields& fields, const std::vector<std::string>& key_headers) {
+  for (const auto name : kCredentialHeaders)
+    if (!listed(name, key_headers)) fields.erase(name);
 }
 
 }  // namespace dg::gateway

@@ -3,6 +3,7 @@
 /// (RFC 9110 §7.6.1), forwarding headers with trusted-proxy handling, and the
 /// API key / tenant identity carried by the request.
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -36,8 +37,37 @@ Forwarding resolve_forwarding(std::string_view peer_ip, std::string_view x_forwa
 /// X-Real-IP, X-Forwarded-Host when the peer is not trusted).
 void apply_forwarding(boost::beast::http::fields& fields, const Forwarding& fwd);
 
-/// The API key presented by the request: `Authorization: Bearer K`, `api-key: K`
-/// or `x-api-key: K`, looked up in `header_order`. Empty when none.
-std::string_view extract_api_key(const boost::beast::http::fields& fields, const std::vector<std::string>& header_order);
+/// Why a request's credentials cannot be trusted to name one key.
+enum class IdentityError : std::uint8_t {
+  None,
+  /// Two credentials (a repeated header, or different keys in two headers):
+  /// the upstream might authenticate with either, so neither names the key.
+  Ambiguous,
+  /// `Connection` names an identity header: it would be stripped as hop-by-hop
+  /// after the key was read from it, and the upstream would see another one.
+  ConnectionNamesIdentity,
+};
+
+/// The credential a request carries, as the upstream will see it.
+struct Identity {
+  std::string_view key;            ///< empty: anonymous; valid while the fields live
+  IdentityError error = IdentityError::None;
+  std::string_view header;         ///< on error: the header concerned
+};
+
+/// The identity of a request: the credential of `Authorization` (a Bearer
+/// token, or the whole value for another scheme), `api-key` or `x-api-key`,
+/// among those listed in `key_headers`. Credentials are never chosen by order:
+/// any repetition of a key header, or two different credentials, is
+/// `Ambiguous`; a `Connection` header naming a key header or `tenant_header`
+/// is `ConnectionNamesIdentity`. Credential headers not in `key_headers` are
+/// removed before forwarding (strip_unlisted_credentials), so the upstream
+/// authenticates with exactly the key that was identified.
+Identity resolve_identity(const boost::beast::http::fields& fields, const std::vector<std::string>& key_headers,
+                          std::string_view tenant_header = {});
+
+/// Removes the credential headers (authorization, api-key, x-api-key) that
+/// are not listed in `key_headers`.
+void strip_unlisted_credentials(boost::beast::http::fields& fields, const std::vector<std::string>& key_headers);
 
 }  // namespace dg::gateway

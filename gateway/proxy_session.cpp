@@ -82,6 +82,27 @@ net::awaitable<void> lingering_close(beast::tcp_stream& client) {
   client.socket().close(ec);
 }
 
+/// The error for a request whose credentials are missing or cannot name one
+/// key; nullopt when it may go on.
+std::optional<ProxyError> identity_refusal(const Identity& id, bool allow_anonymous) {
+  switch (id.error) {
+    case IdentityError::Ambiguous:
+      return ProxyError{http::status::unauthorized, "invalid_request_error", "ambiguous_api_key",
+                        "The request carries more than one API key (in '" + std::string(id.header) +
+                            "'). Send exactly one, in Authorization (Bearer KEY), api-key or x-api-key."};
+    case IdentityError::ConnectionNamesIdentity:
+      return ProxyError{http::status::bad_request, "invalid_request_error", "invalid_connection_header",
+                        "The Connection header may not name the identity header '" + std::string(id.header) + "'."};
+    case IdentityError::None:
+      break;
+  }
+  if (id.key.empty() && !allow_anonymous)
+    return ProxyError{http::status::unauthorized, "invalid_request_error", "missing_api_key",
+                      "You didn't provide an API key. Provide it in the Authorization header (Bearer KEY), "
+                      "or in an api-key or x-api-key header."};
+  return std::nullopt;
+}
+
 std::string_view path_of(std::string_view target) { return target.substr(0, target.find('?')); }
 
 /// The relay of one response from upstream to client, generic over plain and
@@ -323,7 +344,8 @@ net::awaitable<bool> handle_request(WorkerContext& ctx, beast::tcp_stream& clien
   const auto fwd = resolve_forwarding(peer_ip, req["X-Forwarded-For"], req["X-Forwarded-Proto"], cfg.trusted_proxies);
   ex.client_ip = fwd.client_ip;
 
-  const auto key = extract_api_key(req, cfg.identity.key_headers);
+  const auto identity = resolve_identity(req, cfg.identity.key_headers, cfg.identity.tenant_header);
+  const auto key = identity.key;
   if (!key.empty()) ex.key_fp = key_fingerprint(key, cfg.identity.fingerprint_salt);
 
   std::string body = std::move(req.body());
@@ -359,14 +381,12 @@ net::awaitable<bool> handle_request(WorkerContext& ctx, beast::tcp_stream& clien
     record_access_latency(default_metrics(), entry);
   };
 
-  if (key.empty() && !cfg.identity.allow_anonymous) {
-    const ProxyError err{http::status::unauthorized, "invalid_request_error", "missing_api_key",
-                         "You didn't provide an API key. Provide it in the Authorization header (Bearer KEY), "
-                         "or in an api-key or x-api-key header."};
+  if (const auto refusal = identity_refusal(identity, cfg.identity.allow_anonymous)) {
+    // Refused on the head: the body was not read, so the connection closes.
     action = "unauthenticated";
-    const auto ec = co_await write_error(ctx, client, err, version, client_keep_alive);
-    finish(401);
-    co_return !ec && keep_open;
+    co_await write_error(ctx, client, *refusal, version, false);
+    finish(static_cast<int>(refusal->status));
+    co_return false;
   }
 
   RequestInfo info;
@@ -406,6 +426,7 @@ net::awaitable<bool> handle_request(WorkerContext& ctx, beast::tcp_stream& clien
   up_req.version(11);
   up_req.target(ctx.pool.target().base_path + target);
   strip_hop_by_hop(up_req);
+  strip_unlisted_credentials(up_req, cfg.identity.key_headers);
   up_req.erase(http::field::expect);  // answered here already
   apply_forwarding(up_req, fwd);
   up_req.set(http::field::host, ctx.pool.target().host_header);
@@ -531,6 +552,17 @@ net::awaitable<void> run_session(WorkerContext& ctx, tcp::socket socket) {
         }
       }
       break;
+    }
+
+    // A request whose credentials are refused is answered on its head: its
+    // body (up to max_body_bytes) is never read or parsed, and the
+    // connection closes after the reply.
+    if (identity_refusal(resolve_identity(parser.get(), cfg.identity.key_headers, cfg.identity.tenant_header),
+                         cfg.identity.allow_anonymous)) {
+      auto req = parser.release();
+      co_await handle_request(ctx, client, peer_ip, req, arrived, ts);
+      co_await lingering_close(client);
+      co_return;
     }
 
     // RFC 9110 §10.1.1: a client waiting for 100-continue gets it only once we

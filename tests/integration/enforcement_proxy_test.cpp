@@ -344,3 +344,34 @@ TEST_CASE("an operator's unblock takes effect on the next request", "[integratio
   CHECK(s.send(kDistillerKey).status == 200);
   CHECK(s.send(kDistillerKey).status == 200);  // detection still fires, the lift holds
 }
+
+TEST_CASE("a blocked key cannot pass behind a dummy Authorization, a Connection header or a second key",
+          "[integration][enforcement][identity]") {
+  Stack s("identity");
+  s.detection.distiller_risk = [](int) { return 0.95; };
+  CHECK(s.send(kDistillerKey).status == 200);  // its exchange triggers the block
+  auto blocked_in_x_api_key = [&](std::vector<std::pair<std::string, std::string>> extra) {
+    extra.emplace_back("x-api-key", kDistillerKey);
+    return request(s.port, make_request("/v1/chat/completions", kChat, extra, ""));
+  };
+  const int upstream_before = s.upstream.requests();
+  CHECK(blocked_in_x_api_key({}).status == 403);
+  // The dummy was fingerprinted, then stripped as hop-by-hop: the upstream saw only the blocked key.
+  const auto hop = blocked_in_x_api_key({{"Authorization", "Bearer DUMMY"}, {"Connection", "authorization"}});
+  CHECK(hop.status == 400);
+  CHECK(hop.body.find("invalid_connection_header") != std::string::npos);
+  // Rotating Authorization values over a fixed x-api-key: two keys, refused.
+  for (const auto* dummy : {"Bearer rot-1", "Bearer rot-2", "Basic cm90OjM="}) {
+    const auto rot = blocked_in_x_api_key({{"Authorization", dummy}});
+    CHECK(rot.status == 401);
+    CHECK(rot.body.find("ambiguous_api_key") != std::string::npos);
+  }
+  // Two Authorization headers.
+  auto two = make_request("/v1/chat/completions", kChat, {}, kBenignKey);
+  two.insert(http::field::authorization, "Bearer " + kDistillerKey);
+  CHECK(request(s.port, std::move(two)).status == 401);
+  CHECK(s.upstream.requests() == upstream_before);  // none of them reached the upstream
+  // The same key in two headers is one key: still blocked, not ambiguous.
+  CHECK(blocked_in_x_api_key({{"Authorization", "Bearer " + kDistillerKey}}).status == 403);
+  CHECK(s.send(kBenignKey).status == 200);
+}

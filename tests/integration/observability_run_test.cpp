@@ -213,10 +213,15 @@ TEST_CASE("observability: /metrics after a scripted run matches what the run did
         blocked += r.result_int() == 403;
       }
     }
-    auto r = c.send(http::verb::post, "/v1/chat/completions", "", kChat);
-    CHECK(r.result_int() == 401);
     auto e = c.send(http::verb::post, "/v1/embeddings", "sk-benign", R"({"model":"e","input":"x"})");
     CHECK(e.result_int() == 200);
+  }
+  {
+    // Refused on its head: answered, then the connection closes (its body is never read).
+    Client c(proxy_port);
+    auto r = c.send(http::verb::post, "/v1/chat/completions", "", kChat);
+    CHECK(r.result_int() == 401);
+    CHECK_FALSE(r.keep_alive());
   }
   CHECK(ok_allow == 7);
   CHECK(blocked == 3);

@@ -192,3 +192,18 @@ TEST_CASE("an HTTP/1.0 client gets a complete response and the connection closes
   CHECK(got.received.find("data: [DONE]") != std::string::npos);
   CHECK(got.closed);
 }
+
+TEST_CASE("a request without a key is refused on its head: the body is never waited for", "[integration][proxy][limits][identity]") {
+  FakeUpstream up;
+  auto cfg = test_proxy_config(up.url());
+  cfg.timeouts.client_body_ms = 60000;  // reading the announced body would outlast the test's deadline
+  ProxyServer proxy(cfg);
+  const auto port = proxy.start();
+  // 8 MB announced, none sent: the answer comes at once and the connection closes.
+  auto got = raw_exchange(port, "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                                "Content-Length: 8000000\r\n\r\n", std::chrono::seconds(10));
+  CHECK(status_of(got.received) == 401);
+  CHECK(got.received.find("missing_api_key") != std::string::npos);
+  CHECK(got.closed);
+  CHECK(up.requests() == 0);
+}

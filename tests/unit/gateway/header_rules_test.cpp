@@ -105,21 +105,67 @@ TEST_CASE("CIDR parsing and matching", "[unit][headers][cidr]") {
   CHECK_FALSE(dg::config::parse_cidr("banana", c));
 }
 
-TEST_CASE("identity: the key comes from Bearer, api-key or x-api-key in the configured order", "[unit][identity]") {
-  const std::vector<std::string> order{"authorization", "api-key", "x-api-key"};
+TEST_CASE("identity: the key comes from Bearer, api-key or x-api-key", "[unit][identity]") {
+  const std::vector<std::string> all{"authorization", "api-key", "x-api-key"};
   http::fields f;
-  CHECK(extract_api_key(f, order).empty());
+  CHECK(resolve_identity(f, all).key.empty());
+  CHECK(resolve_identity(f, all).error == IdentityError::None);
   f.set("x-api-key", "sk-ant-3");
-  CHECK(extract_api_key(f, order) == "sk-ant-3");
-  f.set("api-key", "azure-2");
-  CHECK(extract_api_key(f, order) == "azure-2");
-  f.set("Authorization", "bearer   sk-1  ");
-  CHECK(extract_api_key(f, order) == "sk-1");
-  f.set("Authorization", "Basic dXNlcjpwYXNz");  // not a key: fall through to the next header
-  CHECK(extract_api_key(f, order) == "azure-2");
-  CHECK(extract_api_key(f, {"x-api-key"}) == "sk-ant-3");
-  f.set("Authorization", "Bearer ");
-  CHECK(extract_api_key(f, {"authorization"}).empty());
+  CHECK(resolve_identity(f, all).key == "sk-ant-3");
+  f.set("api-key", "sk-ant-3");  // the same key twice names one key
+  CHECK(resolve_identity(f, all).key == "sk-ant-3");
+  f.set("Authorization", "bearer   sk-ant-3  ");
+  CHECK(resolve_identity(f, all).key == "sk-ant-3");
+  CHECK(resolve_identity(f, all).error == IdentityError::None);
+  f.set("Authorization", "Bearer ");  // an empty Bearer names nothing
+  CHECK(resolve_identity(f, all).key == "sk-ant-3");
+  http::fields g;
+  g.set("Authorization", "Bearer sk-1");
+  CHECK(resolve_identity(g, {"authorization"}).key == "sk-1");
+  CHECK(resolve_identity(g, {"x-api-key"}).key.empty());  // not a configured identity header
+}
+
+TEST_CASE("identity: two different credentials are ambiguous, never chosen by order", "[unit][identity]") {
+  const std::vector<std::string> all{"authorization", "api-key", "x-api-key"};
+  http::fields f;
+  f.set("x-api-key", "sk-blocked");
+  f.set("Authorization", "Bearer DUMMY");
+  auto id = resolve_identity(f, all);
+  CHECK(id.error == IdentityError::Ambiguous);
+  CHECK(id.key.empty());
+  // Another scheme is a credential too: the upstream may accept it.
+  f.set("Authorization", "Basic dXNlcjpwYXNz");
+  CHECK(resolve_identity(f, all).error == IdentityError::Ambiguous);
+  // A repeated identity header, even with equal values.
+  http::fields g;
+  g.insert("Authorization", "Bearer sk-1");
+  g.insert("Authorization", "Bearer sk-1");
+  CHECK(resolve_identity(g, all).error == IdentityError::Ambiguous);
+}
+
+TEST_CASE("identity: a Connection header may not name an identity header", "[unit][identity]") {
+  const std::vector<std::string> all{"authorization", "api-key", "x-api-key"};
+  http::fields f;
+  f.set("x-api-key", "sk-blocked");
+  f.set("Connection", "keep-alive, Authorization");
+  auto id = resolve_identity(f, all);
+  CHECK(id.error == IdentityError::ConnectionNamesIdentity);
+  CHECK(id.header == "Authorization");
+  f.set("Connection", "x-tenant");
+  CHECK(resolve_identity(f, all, "X-Tenant").error == IdentityError::ConnectionNamesIdentity);
+  f.set("Connection", "keep-alive");
+  CHECK(resolve_identity(f, all, "X-Tenant").key == "sk-blocked");
+}
+
+TEST_CASE("identity: credential headers that are not identity headers are not forwarded", "[unit][identity]") {
+  http::fields f;
+  f.set("Authorization", "Bearer sk-1");
+  f.set("x-api-key", "sk-2");
+  f.set("api-key", "sk-3");
+  strip_unlisted_credentials(f, {"authorization"});
+  CHECK(f["authorization"] == "Bearer sk-1");
+  CHECK(f.find("x-api-key") == f.end());
+  CHECK(f.find("api-key") == f.end());
 }
 
 TEST_CASE("identity: fingerprints never contain the key", "[unit][identity]") {
