@@ -8,7 +8,7 @@
 #include <thread>
 #include <vector>
 
-#include "gateway/enforcer.hpp"
+#include "gateway/enforce/enforcer.hpp"
 
 using namespace dg::gateway;
 using dg::detectors::Action;

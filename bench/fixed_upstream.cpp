@@ -15,7 +15,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
 
-#include "gateway/net.hpp"
+#include "gateway/net/net.hpp"
 
 using namespace dg::gateway;
 

@@ -1,5 +1,7 @@
 #include "config/campaign_config.hpp"
 
+#include "config/config.hpp"
+
 #include <sstream>
 
 namespace dg::config {
@@ -66,6 +68,12 @@ detectors::CampaignConfig parse_campaign_config(YamlSection& s) {
                                                        "' must be at least rotation_min_requests");
   s.finish();
   return c;
+}
+
+detectors::CampaignConfig load_campaign_config(const Config& cfg) {
+  if (!cfg.campaigns || cfg.campaigns.IsNull()) return {};
+  YamlSection section(cfg.campaigns, cfg.path, "campaigns");
+  return parse_campaign_config(section);
 }
 
 }  // namespace dg::config

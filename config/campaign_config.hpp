@@ -24,4 +24,9 @@ namespace dg::config {
 /// Reads every field of the section (then calls section.finish()).
 detectors::CampaignConfig parse_campaign_config(YamlSection& section);
 
+struct Config;
+/// The `campaigns:` section of a loaded config file (defaults when absent).
+/// Throws ConfigError (`file:line:column: reason`).
+detectors::CampaignConfig load_campaign_config(const Config& cfg);
+
 }  // namespace dg::config

@@ -1,5 +1,7 @@
 #include "config/detection_config.hpp"
 
+#include "config/config.hpp"
+
 #include <cmath>
 #include <cstdlib>
 #include <limits>
@@ -239,6 +241,12 @@ detectors::EngineConfig parse_detection_config(YamlSection& section) {
     section.fail(section.node(), std::string("detection.lexicon: ") + e.what());
   }
   return cfg;
+}
+
+detectors::EngineConfig load_detection_config(const Config& cfg) {
+  if (!cfg.detection || cfg.detection.IsNull()) return {};
+  YamlSection section(cfg.detection, cfg.path, "detection");
+  return parse_detection_config(section);
 }
 
 }  // namespace dg::config

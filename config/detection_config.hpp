@@ -19,6 +19,11 @@ namespace dg::config {
 /// Reads and validates the section (calls `section.finish()`).
 detectors::EngineConfig parse_detection_config(YamlSection& section);
 
+struct Config;
+/// The `detection:` section of a loaded config file (defaults when absent).
+/// Throws ConfigError (`file:line:column: reason`).
+detectors::EngineConfig load_detection_config(const Config& cfg);
+
 /// Parses a duration ("90s", "5m", "1h", "3d", or a number of seconds).
 /// Returns a negative value when the text is not a duration.
 double parse_duration_seconds(const std::string& text);

@@ -20,7 +20,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 
-#include "gateway/webhook_receiver.hpp"
+#include "tools/webhook_receiver.hpp"
 
 namespace {
 

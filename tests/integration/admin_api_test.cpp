@@ -10,7 +10,7 @@
 #include <sstream>
 #include <thread>
 
-#include "gateway/admin_routes.hpp"
+#include "gateway/admin/admin_routes.hpp"
 #include "tests/integration/support/admin_client.hpp"
 
 using namespace dg::gateway;

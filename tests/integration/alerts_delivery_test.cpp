@@ -14,9 +14,9 @@
 #include <string>
 #include <vector>
 
-#include "gateway/alert_dispatcher.hpp"
-#include "gateway/alert_signature.hpp"
-#include "gateway/webhook_receiver.hpp"
+#include "gateway/alerts/alert_dispatcher.hpp"
+#include "gateway/alerts/alert_signature.hpp"
+#include "tools/webhook_receiver.hpp"
 
 using namespace dg::gateway;
 using namespace std::chrono_literals;

@@ -13,8 +13,8 @@
 #include <memory>
 #include <string>
 
-#include "gateway/alert_dispatcher.hpp"
-#include "gateway/webhook_receiver.hpp"
+#include "gateway/alerts/alert_dispatcher.hpp"
+#include "tools/webhook_receiver.hpp"
 
 using namespace dg::gateway;
 using namespace std::chrono_literals;

@@ -15,9 +15,9 @@
 #include <set>
 
 #include "config/config.hpp"
-#include "gateway/app.hpp"
-#include "gateway/key_fingerprint.hpp"
-#include "gateway/proxy_server.hpp"
+#include "gateway/app/app.hpp"
+#include "gateway/traffic/key_fingerprint.hpp"
+#include "gateway/http/proxy_server.hpp"
 #include "tests/integration/support/admin_client.hpp"
 #include "tests/integration/support/fake_upstream.hpp"
 #include "tests/integration/support/recording_hooks.hpp"

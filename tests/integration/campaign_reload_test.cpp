@@ -17,7 +17,7 @@
 #include <string>
 
 #include "config/config.hpp"
-#include "gateway/app.hpp"
+#include "gateway/app/app.hpp"
 #include "tests/integration/support/admin_client.hpp"
 #include "tests/integration/support/fake_upstream.hpp"
 #include "tests/integration/support/test_client.hpp"

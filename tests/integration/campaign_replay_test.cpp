@@ -20,8 +20,8 @@
 
 #include "detectors/campaign_linker.hpp"
 #include "detectors/prompt_analyzer.hpp"
-#include "gateway/key_fingerprint.hpp"
-#include "gateway/request_features.hpp"
+#include "gateway/traffic/key_fingerprint.hpp"
+#include "gateway/traffic/request_features.hpp"
 #include "sim/campaign_scenarios.hpp"
 #include "sim/data_set.hpp"
 

@@ -16,10 +16,10 @@
 #include <mutex>
 #include <thread>
 
-#include "gateway/admin_routes.hpp"
-#include "gateway/enforcer.hpp"
-#include "gateway/key_fingerprint.hpp"
-#include "gateway/proxy_server.hpp"
+#include "gateway/admin/admin_routes.hpp"
+#include "gateway/enforce/enforcer.hpp"
+#include "gateway/traffic/key_fingerprint.hpp"
+#include "gateway/http/proxy_server.hpp"
 #include "tests/integration/support/admin_client.hpp"
 #include "tests/integration/support/fake_upstream.hpp"
 #include "tests/integration/support/test_client.hpp"

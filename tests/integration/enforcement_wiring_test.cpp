@@ -11,9 +11,9 @@
 #include <sstream>
 
 #include "config/config.hpp"
-#include "gateway/enforcement.hpp"
-#include "gateway/key_fingerprint.hpp"
-#include "gateway/proxy_server.hpp"
+#include "gateway/app/enforcement.hpp"
+#include "gateway/traffic/key_fingerprint.hpp"
+#include "gateway/http/proxy_server.hpp"
 #include "tests/integration/support/admin_client.hpp"
 #include "tests/integration/support/fake_upstream.hpp"
 #include "tests/integration/support/test_client.hpp"

@@ -18,16 +18,16 @@
 
 #include "config/policy_config.hpp"
 #include "config/yaml_reader.hpp"
-#include "gateway/admin_server.hpp"
-#include "gateway/alert_dispatcher.hpp"
-#include "gateway/decision_alerts.hpp"
-#include "gateway/decision_store.hpp"
-#include "gateway/enforcer.hpp"
-#include "gateway/instrumented_hooks.hpp"
-#include "gateway/key_fingerprint.hpp"
-#include "gateway/observability.hpp"
-#include "gateway/proxy_server.hpp"
-#include "gateway/webhook_receiver.hpp"
+#include "gateway/admin/admin_server.hpp"
+#include "gateway/alerts/alert_dispatcher.hpp"
+#include "gateway/alerts/decision_alerts.hpp"
+#include "gateway/decisions/decision_store.hpp"
+#include "gateway/enforce/enforcer.hpp"
+#include "gateway/app/instrumented_hooks.hpp"
+#include "gateway/traffic/key_fingerprint.hpp"
+#include "gateway/app/metrics_wiring.hpp"
+#include "gateway/http/proxy_server.hpp"
+#include "tools/webhook_receiver.hpp"
 
 using namespace dg;
 using namespace dg::gateway;

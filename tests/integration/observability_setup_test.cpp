@@ -15,11 +15,11 @@
 #include <unistd.h>
 
 #include "config/config.hpp"
-#include "gateway/enforcement.hpp"
-#include "gateway/key_fingerprint.hpp"
-#include "gateway/observability_setup.hpp"
-#include "gateway/proxy_server.hpp"
-#include "gateway/webhook_receiver.hpp"
+#include "gateway/app/enforcement.hpp"
+#include "gateway/traffic/key_fingerprint.hpp"
+#include "gateway/app/observability_setup.hpp"
+#include "gateway/http/proxy_server.hpp"
+#include "tools/webhook_receiver.hpp"
 
 using namespace dg;
 using namespace dg::gateway;

@@ -14,7 +14,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "gateway/key_fingerprint.hpp"
+#include "gateway/traffic/key_fingerprint.hpp"
 #include "tests/integration/support/admin_client.hpp"
 #include "tests/integration/support/fake_upstream.hpp"
 #include "tests/integration/support/test_client.hpp"

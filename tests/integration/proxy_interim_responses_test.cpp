@@ -6,7 +6,7 @@
 
 #include <string>
 
-#include "gateway/proxy_server.hpp"
+#include "gateway/http/proxy_server.hpp"
 #include "tests/integration/support/fake_upstream.hpp"
 #include "tests/integration/support/recording_hooks.hpp"
 #include "tests/integration/support/test_client.hpp"

@@ -12,9 +12,9 @@
 
 #include <unistd.h>
 
-#include "gateway/capture_log.hpp"
-#include "gateway/key_fingerprint.hpp"
-#include "gateway/proxy_server.hpp"
+#include "gateway/observability/capture_log.hpp"
+#include "gateway/traffic/key_fingerprint.hpp"
+#include "gateway/http/proxy_server.hpp"
 #include "tests/integration/support/fake_upstream.hpp"
 #include "tests/integration/support/recording_hooks.hpp"
 #include "tests/integration/support/test_client.hpp"

@@ -2,7 +2,7 @@
 // custom CA file (the test-only CA under support/tls/).
 #include <catch2/catch.hpp>
 
-#include "gateway/proxy_server.hpp"
+#include "gateway/http/proxy_server.hpp"
 #include "tests/integration/support/fake_upstream.hpp"
 #include "tests/integration/support/test_client.hpp"
 

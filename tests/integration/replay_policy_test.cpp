@@ -14,8 +14,8 @@
 #include <set>
 #include <sstream>
 
-#include "gateway/key_fingerprint.hpp"
-#include "gateway/replay_runner.hpp"
+#include "gateway/traffic/key_fingerprint.hpp"
+#include "gateway/replay/replay_runner.hpp"
 #include "sim/data_set.hpp"
 #include "sim/scenario.hpp"
 

@@ -12,7 +12,7 @@
 #include <boost/beast/ssl.hpp>
 #include <boost/json.hpp>
 
-#include "gateway/net.hpp"
+#include "gateway/net/net.hpp"
 
 namespace dg::test {
 

@@ -6,7 +6,7 @@
 #include <mutex>
 #include <vector>
 
-#include "gateway/proxy_hooks.hpp"
+#include "gateway/enforce/proxy_hooks.hpp"
 #include "tests/integration/support/test_client.hpp"
 
 namespace dg::test {

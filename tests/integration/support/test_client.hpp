@@ -14,7 +14,7 @@
 #include <boost/asio/ip/tcp.hpp>
 
 #include "config/proxy_config.hpp"
-#include "gateway/net.hpp"
+#include "gateway/net/net.hpp"
 
 namespace dg::test {
 

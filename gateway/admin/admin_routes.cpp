@@ -1,0 +1,223 @@
+#include "gateway/admin/admin_routes.hpp"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <chrono>
+#include <memory>
+
+#include "gateway/decisions/decision_json.hpp"
+#include "gateway/traffic/key_fingerprint.hpp"
+
+namespace dg::gateway {
+
+namespace json = boost::json;
+namespace http = boost::beast::http;
+using detectors::Action;
+using detectors::Decision;
+
+namespace {
+
+AdminResponse ok_json(const json::value& v, int status = 200) {
+  AdminResponse r;
+  r.status = status;
+  r.body = json::serialize(v);
+  return r;
+}
+
+AdminResponse bad_request(std::string_view message) {
+  return admin_error(400, message, "invalid_request_error", "invalid_request");
+}
+
+json::object list_of(json::array data) {
+  json::object o;
+  o["object"] = "list";
+  o["data"] = std::move(data);
+  return o;
+}
+
+bool query_flag(std::string_view query, std::string_view name) {
+  for (std::string_view part : {std::string_view("true"), std::string_view("1")})
+    if (query.find(std::string(name) + "=" + std::string(part)) != std::string_view::npos) return true;
+  return false;
+}
+
+}  // namespace
+
+json::object assessment_to_json(const detectors::KeyAssessment& a) {
+  json::object o;
+  o["key_fp"] = a.key_fp;
+  o["risk"] = a.risk;
+  o["request_index"] = a.request_index;
+  json::object scores;
+  for (const auto& f : a.scores) scores[f.detector] = f.score;
+  o["scores"] = std::move(scores);
+  json::array findings;
+  for (const auto& f : a.findings) {
+    json::object fo;
+    fo["detector"] = f.detector;
+    fo["score"] = f.score;
+    json::array ev;
+    for (const auto& e : f.evidence) ev.emplace_back(e);
+    fo["evidence"] = std::move(ev);
+    findings.push_back(std::move(fo));
+  }
+  o["findings"] = std::move(findings);
+  if (!a.campaign.empty()) o["campaign"] = a.campaign;
+  return o;
+}
+
+void register_admin_routes(AdminServer& server, AdminContext context) {
+  auto ctx = std::make_shared<AdminContext>(std::move(context));
+  if (!ctx->clock)
+    ctx->clock = [] {
+      return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+    };
+
+  server.add_route(http::verb::get, "/healthz", [](const AdminRequest&) { return ok_json(json::object{{"status", "ok"}}); },
+                   true);
+  server.add_route(
+      http::verb::get, "/readyz",
+      [ctx](const AdminRequest&) {
+        const bool ready = !ctx->ready || ctx->ready();
+        return ok_json(json::object{{"status", ready ? "ready" : "not ready"}}, ready ? 200 : 503);
+      },
+      true);
+
+  server.add_route(http::verb::get, "/v1/decisions", [ctx](const AdminRequest& req) {
+    const double now = ctx->clock();
+    const auto decisions = query_flag(req.query, "all") ? ctx->store->table().all() : ctx->store->table().active_all(now);
+    json::array data;
+    for (const auto& d : decisions) {
+      auto o = decision_to_json(d);
+      o["active"] = d.active(now);
+      data.push_back(std::move(o));
+    }
+    return ok_json(list_of(std::move(data)));
+  });
+
+  server.add_route(http::verb::get, "/v1/decisions/", [ctx](const AdminRequest& req) {
+    auto d = ctx->store->table().latest(req.tail);
+    if (!d) return admin_error(404, "No decision for " + req.tail + ".", "invalid_request_error", "not_found");
+    auto o = decision_to_json(*d);
+    o["active"] = d->active(ctx->clock());
+    return ok_json(o);
+  });
+
+  server.add_route(http::verb::post, "/v1/decisions", [ctx](const AdminRequest& req) {
+    boost::system::error_code ec;
+    auto v = json::parse(req.body, ec);
+    if (ec || !v.is_object()) return bad_request("The body must be a JSON object.");
+    const auto& o = v.get_object();
+    auto str = [&](std::string_view k) -> std::string {
+      auto* f = o.if_contains(k);
+      return f && f->is_string() ? std::string(f->get_string()) : std::string();
+    };
+    const auto fp = str("key_fp");
+    if (!is_fingerprint(fp)) return bad_request("'key_fp' must be a key fingerprint (fp: + 16 hex digits).");
+    const auto action = detectors::action_from_string(str("action"));
+    if (!action) return bad_request("'action' must be one of allow, shadow, throttle, degrade, block.");
+    const auto reason = str("reason");
+    if (reason.empty()) return bad_request("'reason' is required.");
+    std::optional<double> ttl;
+    if (auto* t = o.if_contains("ttl_s")) {
+      if (t->is_number()) ttl = t->to_number<double>();
+      if (!ttl || *ttl < 0) return bad_request("'ttl_s' must be a number >= 0 (0 = never expires).");
+    }
+    const double now = ctx->clock();
+    const auto policy = ctx->policy->policy();
+    auto d = detectors::PolicyEngine::operator_decision(*policy, fp, *action, reason, now, ttl);
+    if (auto* rpm = o.if_contains("requests_per_minute"); rpm && rpm->is_number())
+      d.throttle_rpm = rpm->to_number<double>();
+    if (auto prev = ctx->store->table().latest(fp); prev && *action != Action::Allow) {
+      d.offense_count = prev->offense_count + 1;
+      d.block_count = prev->block_count + (*action == Action::Block ? 1 : 0);
+    }
+    const bool persisted = ctx->store->apply(d, "operator", now);
+    auto out = decision_to_json(d);
+    out["persisted"] = persisted;
+    return ok_json(out, 201);
+  });
+
+  server.add_route(http::verb::delete_, "/v1/decisions/", [ctx](const AdminRequest& req) {
+    const std::string fp = req.tail;
+    if (!is_fingerprint(fp)) return bad_request("The path must end with a key fingerprint (fp: + 16 hex digits).");
+    std::string reason = "lifted by operator";
+    if (!req.body.empty()) {
+      boost::system::error_code ec;
+      auto v = json::parse(req.body, ec);
+      if (ec || !v.is_object()) return bad_request("The body must be a JSON object.");
+      if (auto* r = v.get_object().if_contains("reason"); r && r->is_string() && !r->get_string().empty())
+        reason = std::string(r->get_string());
+    }
+    const double now = ctx->clock();
+    const auto policy = ctx->policy->policy();
+    auto d = detectors::PolicyEngine::operator_decision(*policy, fp, Action::Allow, reason, now);
+    const bool persisted = ctx->store->apply(d, "operator", now);
+    auto out = decision_to_json(d);
+    out["persisted"] = persisted;
+    return ok_json(out);
+  });
+
+  server.add_route(http::verb::get, "/v1/keys/", [ctx](const AdminRequest& req) {
+    const std::string fp = req.tail;
+    if (!is_fingerprint(fp)) return bad_request("The path must end with a key fingerprint (fp: + 16 hex digits).");
+    const double now = ctx->clock();
+    json::object o;
+    o["key_fp"] = fp;
+    o["allowlisted"] = ctx->policy->policy()->allowlisted(fp);
+    if (ctx->detection) o["assessment"] = assessment_to_json(ctx->detection->peek(fp, now));
+    else o["assessment"] = nullptr;
+    if (auto d = ctx->store->table().latest(fp)) {
+      auto dj = decision_to_json(*d);
+      dj["active"] = d->active(now);
+      o["decision"] = std::move(dj);
+    } else {
+      o["decision"] = nullptr;
+    }
+    return ok_json(o);
+  });
+
+  server.add_route(http::verb::get, "/v1/campaigns", [ctx](const AdminRequest&) {
+    if (ctx->campaigns) {
+      auto v = ctx->campaigns();
+      if (v.is_array()) return ok_json(list_of(std::move(v.get_array())));
+      return ok_json(v);
+    }
+    return ok_json(list_of({}));
+  });
+
+  server.add_route(http::verb::get, "/v1/policy", [ctx](const AdminRequest&) {
+    const auto p = ctx->policy->policy();
+    json::object o;
+    o["version"] = p->version;
+    o["loaded_at"] = p->loaded_at;
+    o["source"] = p->source;
+    o["shadow"] = p->shadow;
+    o["fail_mode"] = p->fail_mode == detectors::FailMode::Open ? "open" : "closed";
+    o["rules"] = p->rules.size();
+    json::array names;
+    for (const auto& r : p->rules) names.emplace_back(r.name);
+    o["rule_names"] = std::move(names);
+    if (ctx->reloader) {
+      o["reloads_ok"] = ctx->reloader->reloads_ok();
+      o["reloads_failed"] = ctx->reloader->reloads_failed();
+      const auto err = ctx->reloader->last_error();
+      if (!err.empty()) o["last_error"] = err;
+    }
+    return ok_json(o);
+  });
+
+  server.add_route(http::verb::post, "/v1/policy/reload", [ctx](const AdminRequest&) {
+    if (!ctx->reloader)
+      return admin_error(501, "Policy reload is not configured.", "server_error", "not_configured");
+    auto r = ctx->reloader->reload(ctx->clock(), true);
+    if (!r.ok) {
+      auto res = admin_error(422, r.error, "invalid_request_error", "invalid_policy");
+      return res;
+    }
+    return ok_json(json::object{{"ok", true}, {"version", r.version}});
+  });
+}
+
+}  // namespace dg::gateway

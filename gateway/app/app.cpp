@@ -1,0 +1,75 @@
+#include "gateway/app/app.hpp"
+
+#include "config/alerts_config.hpp"
+#include "config/campaign_config.hpp"
+#include "config/detection_config.hpp"
+
+namespace dg::gateway {
+
+void validate_config(const config::Config& cfg) {
+  (void)config::load_detection_config(cfg);
+  (void)config::load_campaign_config(cfg);
+  Enforcement::validate(cfg);  // policy and admin
+  (void)config::load_alerts_config(cfg.alerts, cfg.path);
+}
+
+std::unique_ptr<App> App::create(const config::Config& cfg, double now) {
+  std::unique_ptr<App> app(new App());
+  app->engine_ = std::make_unique<detectors::Engine>(config::load_detection_config(cfg));
+  app->campaigns_ = std::make_unique<CampaignRuntime>(config::load_campaign_config(cfg), *app->engine_);
+  auto* campaigns = app->campaigns_.get();
+  // The campaign runtime is wired even when `campaigns.enabled` is false, so
+  // that a reload can switch it on (GET /v1/campaigns then lists nothing).
+  app->enforcement_ = Enforcement::create(cfg, app->engine_.get(), now, campaigns->admin_provider());
+  // Inline policy: the reloader watches the main config, so `campaigns:`
+  // reloads with the policy (as `detection:` does, see Enforcement::create).
+  if (app->enforcement_->reloader().source().file == cfg.path)
+    app->enforcement_->reloader().add_prepare(campaigns->reload_hook(cfg.path));
+  // The proxy analyzes prompts itself (once per request): no second analysis in the enforcer.
+  app->enforcement_->enforcer().set_analyze_prompts(false);
+  app->obs_ = Observability::create(cfg, *app->enforcement_, app->engine_.get());
+  campaigns->attach(app->enforcement_->store());
+  app->obs_->attach_campaigns(campaigns->linker());
+  app->server_ = std::make_unique<ProxyServer>(cfg, campaigns->wrap(app->obs_->hooks()));
+  app->server_->set_prompt_analyzer([engine = app->engine_.get()] { return engine->analyzer(); });
+  app->obs_->attach_proxy(*app->server_);
+  return app;
+}
+
+App::~App() { stop(); }
+
+std::uint16_t App::start() {
+  obs_->start();
+  campaigns_->start();
+  // The proxy's "distillguard listening on HOST:PORT" comes first (scripts
+  // read the first "listening on"), then "admin API listening on HOST:PORT".
+  // Requests served before the admin thread runs are enforced all the same:
+  // the policy is loaded in create() and the enforcer decides inline.
+  const auto port = server_->start();
+  started_ = true;
+  try {
+    enforcement_->start();
+  } catch (...) {
+    stop();
+    throw;
+  }
+  return port;
+}
+
+void App::stop() {
+  if (!started_) return;
+  started_ = false;
+  // Stop order (observability_setup.hpp): the proxy drains first, while the
+  // enforcement and alerts behind its hooks still run; alerts flush last.
+  server_->stop();
+  campaigns_->stop();
+  enforcement_->stop();
+  obs_->stop();
+}
+
+std::uint16_t App::admin_port() const {
+  auto* admin = enforcement_->admin();
+  return admin ? admin->port() : 0;
+}
+
+}  // namespace dg::gateway

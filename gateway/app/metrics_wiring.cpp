@@ -1,0 +1,60 @@
+#include "gateway/app/metrics_wiring.hpp"
+
+#include <array>
+
+#include "detectors/decision.hpp"
+#include "gateway/admin/admin_server.hpp"
+#include "gateway/decisions/decision_table.hpp"
+#include "gateway/control/policy_reloader.hpp"
+#include "gateway/http/proxy_stats.hpp"
+
+namespace dg::gateway {
+
+std::uint64_t publish_proxy_stats(DgMetrics& m, const ProxyStats& stats) {
+  auto& timeout = m.upstream_errors.with({"timeout"});
+  auto& other = m.upstream_errors.with({"other"});
+  return m.registry.on_scrape([&stats, &timeout, &other] {
+    const auto errors = stats.upstream_errors.load(std::memory_order_relaxed);
+    const auto timeouts = stats.upstream_timeouts.load(std::memory_order_relaxed);
+    timeout.set(timeouts);
+    other.set(errors >= timeouts ? errors - timeouts : 0);
+  });
+}
+
+std::uint64_t publish_decision_gauges(DgMetrics& m, const DecisionTable& table, std::function<double()> clock) {
+  using detectors::Action;
+  static constexpr std::array<Action, 4> kActions = {Action::Shadow, Action::Throttle, Action::Degrade, Action::Block};
+  std::array<metrics::Gauge*, 4> gauges{};
+  for (std::size_t i = 0; i < kActions.size(); ++i)
+    gauges[i] = &m.active_decisions.with({detectors::to_string(kActions[i])});
+  return m.registry.on_scrape([&table, gauges, clock = std::move(clock)] {
+    std::array<double, 4> counts{};
+    for (const auto& d : table.active_all(clock())) {
+      for (std::size_t i = 0; i < kActions.size(); ++i)
+        if (d.action == kActions[i]) counts[i] += 1;
+    }
+    for (std::size_t i = 0; i < kActions.size(); ++i) gauges[i]->set(counts[i]);
+  });
+}
+
+std::uint64_t publish_reloader_counters(DgMetrics& m, const PolicyReloader& reloader) {
+  return m.registry.on_scrape([&m, &reloader] {
+    m.config_reloads_ok.set(reloader.reloads_ok());
+    m.config_reloads_failed.set(reloader.reloads_failed());
+  });
+}
+
+void register_metrics_route(AdminServer& server, DgMetrics& m, bool is_public) {
+  server.add_route(
+      boost::beast::http::verb::get, "/metrics",
+      [&m](const AdminRequest&) {
+        AdminResponse res;
+        res.body = m.render_prometheus();
+        res.content_type = std::string(DgMetrics::content_type());
+        return res;
+      },
+      is_public);
+}
+
+
+}  // namespace dg::gateway

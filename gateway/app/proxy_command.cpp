@@ -1,0 +1,86 @@
+#include <chrono>
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <spdlog/spdlog.h>
+
+#include "config/config.hpp"
+#include "gateway/app/commands.hpp"
+#include "gateway/app/app.hpp"
+
+namespace dg::gateway {
+
+namespace {
+
+double wall_now() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+void configure_logging(const config::LogConfig& log) {
+  spdlog::set_level(spdlog::level::from_str(log.level));
+  // Diagnostics go to stderr; access lines (gateway/access_log) to stdout.
+  if (log.format == "json")
+    spdlog::set_pattern(R"({"ts":"%Y-%m-%dT%H:%M:%S.%e%z","level":"%l","msg":"%v"})");
+}
+
+}  // namespace
+
+int run_proxy(int argc, char** argv) {
+  std::string path;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if ((arg == "--config" || arg == "-c") && i + 1 < argc) path = argv[++i];
+    else {
+      std::cerr << "usage: distillguard --config FILE\n";
+      return 2;
+    }
+  }
+  if (path.empty()) {
+    std::cerr << "usage: distillguard --config FILE\n";
+    return 2;
+  }
+  config::Config cfg;
+  try {
+    cfg = config::load_config(path);
+  } catch (const config::ConfigError& e) {
+    std::cerr << e.what() << "\n";
+    return 2;
+  }
+  configure_logging(cfg.proxy.log);
+  // The default stderr logger for diagnostics; access lines are created on stdout.
+  // Signals are caught before the port opens, so a SIGTERM that follows the
+  // first served request can never hit the default (kill) disposition.
+  boost::asio::io_context signals_io;
+  boost::asio::signal_set signals(signals_io, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+    if (ec) return;
+    spdlog::info("signal {}: draining for up to {} ms", sig, cfg.proxy.timeouts.shutdown_grace_ms);
+  });
+  std::unique_ptr<App> app;
+  try {
+    app = App::create(cfg, wall_now());
+  } catch (const config::ConfigError& e) {
+    std::cerr << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
+    return 1;
+  }
+  try {
+    app->start();  // logs "distillguard listening on HOST:PORT ..." and "admin API listening on ..."
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
+    return 1;
+  }
+  // SIGTERM/SIGINT: stop accepting, drain in-flight exchanges within the grace
+  // period, then stop the linker, enforcement and alert delivery (flushed).
+  signals_io.run();
+  app->stop();
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace dg::gateway

@@ -1,0 +1,334 @@
+#include "gateway/enforce/enforcer.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+
+#include "gateway/enforce/degrade_rewrite.hpp"
+
+namespace dg::gateway {
+
+using detectors::Action;
+using detectors::Decision;
+using detectors::FailMode;
+
+namespace {
+
+GateVerdict reject(int status, std::string action, std::string type, std::string code, std::string message) {
+  GateVerdict v;
+  v.kind = GateVerdict::Kind::Reject;
+  v.action = std::move(action);
+  v.status = status;
+  v.error_type = std::move(type);
+  v.error_code = std::move(code);
+  v.message = std::move(message);
+  return v;
+}
+
+std::string whole_seconds(double s) {
+  return std::to_string(static_cast<long long>(std::max(1.0, std::ceil(s))));
+}
+
+}  // namespace
+
+std::string format_reset(double seconds) {
+  if (!std::isfinite(seconds) || seconds < 0) seconds = 0;
+  if (seconds < 1) return std::to_string(static_cast<long long>(std::ceil(seconds * 1000))) + "ms";
+  auto total = static_cast<long long>(std::ceil(seconds));
+  std::string out;
+  if (total >= 3600) {
+    out += std::to_string(total / 3600) + "h";
+    total %= 3600;
+    out += std::to_string(total / 60) + "m";
+    total %= 60;
+  } else if (total >= 60) {
+    out += std::to_string(total / 60) + "m";
+    total %= 60;
+  }
+  return out + std::to_string(total) + "s";
+}
+
+Enforcer::Enforcer(detectors::PolicyEngine& policy, DecisionStore& store, AssessmentSource* detection)
+    : policy_(policy), store_(store), detection_(detection), shards_(std::make_unique<Shard[]>(kShards)) {}
+
+bool Enforcer::detection_failed_recently(double now) const {
+  if (!detection_) return true;
+  return now - last_failure_.load(std::memory_order_relaxed) < kFailureHoldS;
+}
+
+double Enforcer::window_value(const KeyRuntime& r, double now, double window) {
+  if (r.window_len != window || window <= 0) return 0;
+  const double elapsed = now - r.window_start;
+  if (elapsed >= 2 * window) return 0;
+  if (elapsed >= window) return r.curr * (1 - (elapsed - window) / window);
+  return r.prev * (1 - elapsed / window) + r.curr;
+}
+
+void Enforcer::window_add(KeyRuntime& r, double now, double window, double amount) {
+  if (r.window_len != window) {
+    r.window_start = now;
+    r.window_len = window;
+    r.curr = 0;
+    r.prev = 0;
+  }
+  const double elapsed = now - r.window_start;
+  if (elapsed >= 2 * window) {
+    r.prev = 0;
+    r.curr = 0;
+    r.window_start = now;
+  } else if (elapsed >= window) {
+    r.prev = r.curr;
+    r.curr = 0;
+    r.window_start += window;
+  }
+  r.curr += amount;
+}
+
+void Enforcer::evict_idle(Shard& s, double now, double window) {
+  // Bounded memory: drop keys with nothing left to remember.
+  for (auto it = s.map.begin(); it != s.map.end();) {
+    if (now - it->second.last_seen > std::max(2 * window, 3600.0)) it = s.map.erase(it);
+    else ++it;
+  }
+}
+
+double Enforcer::budget_used(std::string_view key_fp, double now) const {
+  const auto window = policy_.policy()->output_budget.window_s;
+  auto& s = shard_of(key_fp);
+  std::lock_guard lock(s.mutex);
+  auto it = s.map.find(key_fp);
+  return it == s.map.end() ? 0 : window_value(it->second, now, window) + it->second.in_flight;
+}
+
+/// One stream's claim on its key's output budget. The stream reports what it
+/// relayed so far; that is added to the key's in-flight tokens, which every
+/// other stream and every new request of the key sees. The claim ends when
+/// the proxy drops this object, after on_exchange has counted the finished
+/// exchange (so for a moment the tokens count twice: stricter, never looser).
+class Enforcer::SharedBudget final : public StreamBudget {
+ public:
+  SharedBudget(Enforcer& e, std::string key_fp, std::uint64_t budget, double window, double now)
+      : e_(e), key_fp_(std::move(key_fp)), budget_(budget), window_(window), admitted_(now),
+        started_(std::chrono::steady_clock::now()) {}
+
+  ~SharedBudget() override {
+    auto& s = e_.shard_of(key_fp_);
+    std::lock_guard lock(s.mutex);
+    if (auto it = s.map.find(key_fp_); it != s.map.end())
+      it->second.in_flight = std::max(0.0, it->second.in_flight - static_cast<double>(charged_));
+  }
+
+  std::uint64_t allowance(std::uint64_t tokens) override {
+    // Event time of the request plus the time the stream has been running.
+    const double now = admitted_ + std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+    auto& s = e_.shard_of(key_fp_);
+    std::lock_guard lock(s.mutex);
+    auto& r = s.map[key_fp_];
+    if (tokens > charged_) {
+      r.in_flight += static_cast<double>(tokens - charged_);
+      charged_ = tokens;
+    }
+    const double left = static_cast<double>(budget_) - window_value(r, now, window_) - r.in_flight;
+    return tokens + (left > 0 ? static_cast<std::uint64_t>(left) : 0);
+  }
+
+ private:
+  Enforcer& e_;
+  const std::string key_fp_;
+  const std::uint64_t budget_;
+  const double window_;
+  const double admitted_;
+  const std::chrono::steady_clock::time_point started_;
+  std::uint64_t charged_ = 0;  ///< tokens of this stream in the key's in_flight
+};
+
+GateVerdict Enforcer::throttle(const RequestInfo& info, const Decision& d) {
+  const double rpm = d.throttle_rpm > 0 ? d.throttle_rpm : policy_.policy()->throttle.requests_per_minute;
+  const double burst = d.throttle_burst >= 1 ? d.throttle_burst : policy_.policy()->throttle.burst;
+  auto& s = shard_of(info.key_fp);
+  bool ok = false;
+  double remaining = 0, retry = 0, reset = 0;
+  {
+    std::lock_guard lock(s.mutex);
+    auto& r = s.map[std::string(info.key_fp)];
+    r.last_seen = info.now;
+    // A new decision (or new parameters) starts a fresh bucket.
+    if (!r.bucket || r.bucket_rpm != rpm || r.bucket_burst != burst || r.bucket_created != d.created) {
+      r.bucket.emplace(burst, rpm / 60.0, info.now);
+      r.bucket_rpm = rpm;
+      r.bucket_burst = burst;
+      r.bucket_created = d.created;
+    }
+    ok = r.bucket->consume(info.now);
+    remaining = r.bucket->remaining(info.now);
+    retry = r.bucket->next_token_available(info.now);
+    reset = r.bucket->seconds_until_full(info.now);
+  }
+  if (ok) {
+    GateVerdict v;
+    v.action = "throttle";
+    return v;
+  }
+  stats_.throttled.fetch_add(1, std::memory_order_relaxed);
+  char msg[160];
+  std::snprintf(msg, sizeof msg,
+                "Rate limit reached for this API key: %.0f requests per minute. Please try again in %s.", rpm,
+                format_reset(retry).c_str());
+  auto v = reject(429, "throttle", "rate_limit_exceeded", "rate_limit_exceeded", msg);
+  v.headers.emplace_back("Retry-After", whole_seconds(retry));
+  v.headers.emplace_back("retry-after-ms", std::to_string(static_cast<long long>(std::ceil(retry * 1000))));
+  v.headers.emplace_back("x-ratelimit-limit-requests", std::to_string(static_cast<long long>(std::round(rpm))));
+  v.headers.emplace_back("x-ratelimit-remaining-requests", std::to_string(static_cast<long long>(remaining)));
+  v.headers.emplace_back("x-ratelimit-reset-requests", format_reset(reset));
+  return v;
+}
+
+GateVerdict Enforcer::on_request(const RequestInfo& info) {
+  stats_.requests.fetch_add(1, std::memory_order_relaxed);
+  if (info.key_fp.empty()) return {};
+  const auto policy = policy_.policy();
+  if (analyze_prompts_ && detection_ && info.request && info.request->features.body_is_json) {
+    std::optional<detectors::PromptFeatures> features;
+    try {
+      features = detection_->analyze(info.request->text);
+    } catch (const std::exception&) {
+      stats_.detection_failures.fetch_add(1, std::memory_order_relaxed);
+    }
+    if (features) {
+      auto& s = shard_of(info.key_fp);
+      std::lock_guard lock(s.mutex);
+      auto& r = s.map[std::string(info.key_fp)];
+      r.last_seen = info.now;
+      if (r.pending_count == kPendingPrompts) {  // oldest lost its exchange (client gone?): drop it
+        r.pending_head = static_cast<std::uint8_t>((r.pending_head + 1) % kPendingPrompts);
+        --r.pending_count;
+      }
+      r.pending[(r.pending_head + r.pending_count) % kPendingPrompts] = *features;
+      ++r.pending_count;
+    }
+  }
+
+  if (policy->fail_mode == FailMode::Closed && detection_failed_recently(info.now)) {
+    stats_.fail_closed_rejected.fetch_add(1, std::memory_order_relaxed);
+    auto v = reject(503, "fail_closed", "server_error", "enforcement_unavailable",
+                    "The service is temporarily unavailable. Please retry later.");
+    v.headers.emplace_back("Retry-After", whole_seconds(kFailureHoldS));
+    return v;
+  }
+
+  GateVerdict verdict;
+  const auto d = store_.table().active(info.key_fp, info.now);
+  if (d) {
+    switch (d->action) {
+      case Action::Block: {
+        stats_.blocked.fetch_add(1, std::memory_order_relaxed);
+        std::string msg = "This API key has been blocked for violating the usage policy.";
+        if (d->expires > 0) msg += " The block ends in " + format_reset(d->expires - info.now) + ".";
+        auto v = reject(403, "block", "permission_denied", "key_blocked", std::move(msg));
+        if (d->expires > 0) v.headers.emplace_back("Retry-After", whole_seconds(d->expires - info.now));
+        return v;
+      }
+      case Action::Throttle:
+        verdict = throttle(info, *d);
+        if (verdict.kind == GateVerdict::Kind::Reject) return verdict;
+        break;
+      case Action::Degrade:
+        verdict.action = "degrade";
+        if (!info.body.empty()) {
+          verdict.rewritten_body = degrade_body(info.path, info.body, d->degrade);
+          if (verdict.rewritten_body) stats_.degraded.fetch_add(1, std::memory_order_relaxed);
+        }
+        break;
+      case Action::Shadow:
+        verdict.action = "shadow";
+        stats_.shadowed.fetch_add(1, std::memory_order_relaxed);
+        break;
+      case Action::Allow:
+        break;
+    }
+  }
+
+  // Output budget: the decision's own, else the policy's; never for allowlisted keys.
+  if (!policy->allowlisted(info.key_fp)) {
+    const std::uint64_t budget = d && d->output_token_budget > 0 ? d->output_token_budget : policy->output_budget.tokens;
+    if (budget > 0) {
+      const double window = policy->output_budget.window_s;
+      const double used = budget_used(info.key_fp, info.now);
+      if (used >= static_cast<double>(budget)) {
+        stats_.budget_rejected.fetch_add(1, std::memory_order_relaxed);
+        // The sliding window frees about budget/window tokens per second.
+        const double retry = std::min(window, (used - static_cast<double>(budget) + 1) * window / static_cast<double>(budget));
+        auto v = reject(429, "budget", "rate_limit_exceeded", "output_token_budget_exceeded",
+                        "Output token budget for this API key is used up. Please try again in " +
+                            format_reset(retry) + ".");
+        v.headers.emplace_back("Retry-After", whole_seconds(retry));
+        v.headers.emplace_back("x-ratelimit-limit-tokens", std::to_string(budget));
+        v.headers.emplace_back("x-ratelimit-remaining-tokens", "0");
+        v.headers.emplace_back("x-ratelimit-reset-tokens", format_reset(retry));
+        return v;
+      }
+      verdict.output_token_budget = budget - static_cast<std::uint64_t>(used);
+      // Only a stream is cut mid-way and can overlap with the key's others;
+      // a body we could not read might still ask for one.
+      if (!info.request || !info.request->features.body_is_json || info.request->features.stream)
+        verdict.stream_budget = std::make_shared<SharedBudget>(*this, std::string(info.key_fp), budget, window, info.now);
+    }
+  }
+  return verdict;
+}
+
+void Enforcer::on_exchange(const detectors::Exchange& exchange) {
+  if (exchange.key_fp.empty()) return;
+  const auto policy = policy_.policy();
+  const double window = policy->output_budget.window_s;
+  const auto& given = exchange.request.prompt;
+  const bool needs_prompt = given.template_signature == 0 && given.normalized_chars == 0 && given.system_prompt_hash == 0;
+  std::optional<detectors::Exchange> with_prompt;
+  {
+    auto& s = shard_of(exchange.key_fp);
+    std::lock_guard lock(s.mutex);
+    if (s.map.size() >= kMaxKeysPerShard) evict_idle(s, exchange.ts, window);
+    auto& r = s.map[exchange.key_fp];
+    r.last_seen = exchange.ts;
+    window_add(r, exchange.ts, window, static_cast<double>(exchange.response.completion_tokens));
+    if (r.pending_count > 0) {
+      if (needs_prompt) {
+        with_prompt.emplace(exchange);
+        with_prompt->request.prompt = r.pending[r.pending_head];
+      }
+      r.pending_head = static_cast<std::uint8_t>((r.pending_head + 1) % kPendingPrompts);
+      --r.pending_count;
+    }
+  }
+  const detectors::Exchange& ex = with_prompt ? *with_prompt : exchange;
+
+  if (!detection_) {
+    stats_.detection_failures.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  detectors::KeyAssessment a;
+  try {
+    a = detection_->observe(ex);
+  } catch (const std::exception& e) {
+    stats_.detection_failures.fetch_add(1, std::memory_order_relaxed);
+    last_failure_.store(ex.ts, std::memory_order_relaxed);
+    spdlog::warn("detection failed for {}: {} (fail-{})", ex.key_fp, e.what(),
+                 policy->fail_mode == FailMode::Open ? "open" : "closed");
+    return;
+  }
+  if (a.key_fp.empty()) a.key_fp = ex.key_fp;
+  auto d = policy_.evaluate(a, ex.tenant, ex.ts, store_.table());
+  if (!d) return;
+  stats_.decisions.fetch_add(1, std::memory_order_relaxed);
+  if (!store_.apply(*d, "detector", ex.ts)) {
+    stats_.journal_failures.fetch_add(1, std::memory_order_relaxed);
+    last_failure_.store(ex.ts, std::memory_order_relaxed);
+  }
+  spdlog::info("decision: {} {} ({}) until {:.0f}: {}", d->key_fp, detectors::to_string(d->action), d->rule, d->expires,
+               d->reason);
+  if (listener_) listener_(*d, a);
+}
+
+}  // namespace dg::gateway

@@ -1,0 +1,135 @@
+#pragma once
+/// Enforcement at the proxy's hook points. `on_request` looks the key up in
+/// the decision table (O(1)) and applies its action: throttle (per-key token
+/// bucket, 429 with Retry-After and x-ratelimit-* headers), degrade (body
+/// rewrite), block (403 with the remaining TTL), plus the per-key output-token
+/// budget. `on_exchange` feeds detection, runs the policy on the assessment
+/// and records new decisions (journaled, audited). Thread-safe; nothing blocks
+/// except the short per-shard locks.
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include "detectors/finding.hpp"
+#include "detectors/policy_engine.hpp"
+#include "detectors/token_bucket.hpp"
+#include "gateway/decisions/decision_store.hpp"
+#include "gateway/enforce/proxy_hooks.hpp"
+
+namespace dg::gateway {
+
+/// Where assessments come from: detectors::Engine in the proxy (see
+/// EngineAssessmentSource once the engine lands), a fake in tests.
+class AssessmentSource {
+ public:
+  virtual ~AssessmentSource() = default;
+  /// Observes one finished exchange; may throw (counted, fail mode applies).
+  virtual detectors::KeyAssessment observe(const detectors::Exchange& exchange) = 0;
+  /// The key's current assessment without observing (admin API).
+  virtual detectors::KeyAssessment peek(const std::string& key_fp, double now) const = 0;
+  /// Prompt features of a request's text (detectors::PromptAnalyzer), used
+  /// when the proxy hands over exchanges without them. nullopt = unsupported.
+  virtual std::optional<detectors::PromptFeatures> analyze(const detectors::PromptText& text) const {
+    (void)text;
+    return std::nullopt;
+  }
+};
+
+/// Counters (relaxed atomics) for metrics and tests.
+struct EnforcerStats {
+  std::atomic<std::uint64_t> requests{0};
+  std::atomic<std::uint64_t> blocked{0};           ///< 403 answers
+  std::atomic<std::uint64_t> throttled{0};         ///< 429 answers from a throttle bucket
+  std::atomic<std::uint64_t> degraded{0};          ///< bodies rewritten
+  std::atomic<std::uint64_t> shadowed{0};          ///< requests of keys under a shadow decision
+  std::atomic<std::uint64_t> budget_rejected{0};   ///< 429 answers because the output budget is spent
+  std::atomic<std::uint64_t> detection_failures{0};  ///< observe() threw or no detection configured
+  std::atomic<std::uint64_t> fail_closed_rejected{0};  ///< 503 answers in fail-closed mode
+  std::atomic<std::uint64_t> decisions{0};         ///< decisions created by the policy
+  std::atomic<std::uint64_t> journal_failures{0};
+};
+
+class Enforcer final : public ProxyHooks {
+ public:
+  /// `detection` may be null (enforcement of operator decisions only; in
+  /// fail-closed mode every keyed request then gets 503).
+  Enforcer(detectors::PolicyEngine& policy, DecisionStore& store, AssessmentSource* detection);
+
+  /// When the proxy does not fill Exchange::request.prompt, the enforcer
+  /// analyzes the prompt text in on_request (where the text is available)
+  /// and attaches the features to the key's next finished exchange (FIFO per
+  /// key, at most kPendingPrompts in flight). On by default; turn off once
+  /// the proxy analyzes prompts itself.
+  void set_analyze_prompts(bool on) { analyze_prompts_ = on; }
+
+  GateVerdict on_request(const RequestInfo& info) override;
+  void on_exchange(const detectors::Exchange& exchange) override;
+
+  /// Called with each decision the policy creates and the assessment behind
+  /// it (alerts). Set before serving.
+  void set_decision_listener(std::function<void(const detectors::Decision&, const detectors::KeyAssessment&)> f) {
+    listener_ = std::move(f);
+  }
+
+  const EnforcerStats& stats() const { return stats_; }
+
+  /// Output tokens counted against the key's budget at `now`: finished
+  /// exchanges in the sliding window plus what its streams in flight relayed.
+  double budget_used(std::string_view key_fp, double now) const;
+
+  /// How long detection counts as failed after its last failure (fail-closed).
+  static constexpr double kFailureHoldS = 10;
+
+ private:
+  /// Per-key runtime state: the throttle bucket and the output-token window
+  /// (HAProxy freq_ctr: prev * (1 - elapsed/period) + curr).
+  struct KeyRuntime {
+    std::optional<detectors::TokenBucket> bucket;
+    double bucket_rpm = 0, bucket_burst = 0, bucket_created = 0;
+    double window_start = 0, window_len = 0, curr = 0, prev = 0;
+    double last_seen = 0;
+    double in_flight = 0;  ///< output tokens relayed by streams not finished yet (SharedBudget)
+    std::array<detectors::PromptFeatures, 4> pending{};  // analyzed prompts awaiting their exchange
+    std::uint8_t pending_head = 0, pending_count = 0;
+  };
+  struct Hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+  };
+  struct Shard {
+    mutable std::mutex mutex;
+    std::unordered_map<std::string, KeyRuntime, Hash, std::equal_to<>> map;
+  };
+  static constexpr std::size_t kShards = 64;
+  static constexpr std::uint8_t kPendingPrompts = 4;
+  static constexpr std::size_t kMaxKeysPerShard = 16384;
+
+  Shard& shard_of(std::string_view key_fp) const { return shards_[Hash{}(key_fp) % kShards]; }
+  static double window_value(const KeyRuntime& r, double now, double window);
+  static void window_add(KeyRuntime& r, double now, double window, double amount);
+  void evict_idle(Shard& s, double now, double window);
+
+  class SharedBudget;
+  GateVerdict throttle(const RequestInfo& info, const detectors::Decision& d);
+  bool detection_failed_recently(double now) const;
+
+  detectors::PolicyEngine& policy_;
+  DecisionStore& store_;
+  AssessmentSource* detection_;
+  bool analyze_prompts_ = true;
+  std::unique_ptr<Shard[]> shards_;
+  std::atomic<double> last_failure_{-1e18};
+  EnforcerStats stats_;
+  std::function<void(const detectors::Decision&, const detectors::KeyAssessment&)> listener_;
+};
+
+/// OpenAI's reset format: "1s", "6m0s", "20ms".
+std::string format_reset(double seconds);
+
+}  // namespace dg::gateway

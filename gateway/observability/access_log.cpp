@@ -1,0 +1,48 @@
+#include "gateway/observability/access_log.hpp"
+
+#include <boost/json/serialize.hpp>
+#include <boost/json/string.hpp>
+#include <fmt/format.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+namespace dg::gateway {
+
+AccessLog::AccessLog(std::string format) : json_(format == "json") {
+  logger_ = spdlog::get("access");
+  if (!logger_) {
+    try {
+      logger_ = spdlog::stdout_logger_mt("access");
+    } catch (const spdlog::spdlog_ex&) {  // created concurrently by another server
+      logger_ = spdlog::get("access");
+    }
+  }
+  // A JSON line is the whole message; the text form gets spdlog's usual prefix.
+  if (json_) logger_->set_pattern("%v");
+}
+
+std::string AccessLog::format_line(const AccessEntry& e) const {
+  const std::string_view key = e.key_fp.empty() ? std::string_view("anonymous") : e.key_fp;
+  if (!json_)
+    return fmt::format("{} {} {} {} model={} status={} action={} tokens={}+{}{} upstream_ms={:.1f} added_ms={:.2f} bytes={}",
+                       key, e.client_ip, e.method, e.path, e.model.empty() ? "-" : e.model, e.status, e.action,
+                       e.prompt_tokens, e.completion_tokens, e.usage_estimated ? "(est)" : "", e.upstream_ms,
+                       e.added_ms, e.bytes_out);
+  // Strings through Boost.JSON (escaping; a model name is client input),
+  // numbers through fmt (fixed point rather than Boost.JSON's 1.02E2 form).
+  auto q = [](std::string_view v) { return boost::json::serialize(boost::json::string(v)); };
+  const double ts = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  return fmt::format(
+      R"({{"ts":{:.3f},"key":{},"client_ip":{},"method":{},"path":{},"model":{},"status":{},"action":{},)"
+      R"("prompt_tokens":{},"completion_tokens":{},"usage_estimated":{},"upstream_ms":{:.3f},"added_ms":{:.3f},)"
+      R"("total_ms":{:.3f},"bytes":{}}})",
+      ts, q(key), q(e.client_ip), q(e.method), q(e.path), q(e.model), e.status, q(e.action), e.prompt_tokens,
+      e.completion_tokens, e.usage_estimated, e.upstream_ms, e.added_ms, e.total_ms, e.bytes_out);
+}
+
+void AccessLog::write(const AccessEntry& e) const {
+  if (!logger_->should_log(spdlog::level::info)) return;
+  logger_->info(format_line(e));
+}
+
+}  // namespace dg::gateway

@@ -1,0 +1,139 @@
+#include <catch2/catch.hpp>
+
+#include <unistd.h>
+
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "gateway/control/policy_reloader.hpp"
+
+using namespace dg::gateway;
+using dg::detectors::PolicyEngine;
+
+namespace {
+
+std::filesystem::path temp_dir(const std::string& name) {
+  auto dir = std::filesystem::temp_directory_path() / ("dg-reload-" + name + "-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+void write(const std::filesystem::path& p, const std::string& text) {
+  // Write then rename, as editors and config management do.
+  auto tmp = p.string() + ".new";
+  std::ofstream(tmp) << text;
+  std::filesystem::rename(tmp, p);
+}
+
+/// Runs the io_context until `done` or a 5 s deadline.
+template <class F>
+bool run_until(boost::asio::io_context& ioc, F done) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (!done() && std::chrono::steady_clock::now() < deadline) {
+    ioc.restart();
+    ioc.run_for(std::chrono::milliseconds(20));
+  }
+  return done();
+}
+
+const char* kValid = "shadow: false\nrules:\n  - name: block-high\n    when: {risk: 0.9}\n    action: block\n";
+
+}  // namespace
+
+TEST_CASE("reload: an invalid file keeps the running policy and reports file:line:column", "[policy][reload]") {
+  auto dir = temp_dir("invalid");
+  const auto file = dir / "policy.yaml";
+  write(file, kValid);
+  boost::asio::io_context ioc;
+  PolicyEngine engine(nullptr);
+  PolicyReloader reloader(ioc, {file.string(), ""}, engine);
+  reloader.load_initial(1);
+  CHECK(engine.policy()->version == 1);
+  CHECK(engine.policy()->rules.size() == 1);
+  CHECK(engine.policy()->source == file.string());
+
+  write(file, "shadow: false\nrules:\n  - name: block-high\n    when: {risk: 0.9}\n    action: obliterate\n");
+  auto r = reloader.reload(2, false);
+  CHECK_FALSE(r.ok);
+  CHECK(r.error.rfind(file.string() + ":5:13: 'rules[0].action' must be one of", 0) == 0);
+  CHECK(engine.policy()->version == 1);
+  CHECK(engine.policy()->rules[0].name == "block-high");
+  CHECK(reloader.reloads_failed() == 1);
+  CHECK(reloader.last_error() == r.error);
+
+  // The same bad content is not reported again on every poll.
+  reloader.reload(3, false);
+  CHECK(reloader.reloads_failed() == 1);
+
+  write(file, "shadow: true\n");
+  r = reloader.reload(4, false);
+  CHECK(r.ok);
+  CHECK(engine.policy()->version == 2);
+  CHECK(engine.policy()->shadow);
+  CHECK(reloader.last_error().empty());
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("reload: the poller picks up a changed file, SIGHUP forces a reload", "[policy][reload]") {
+  auto dir = temp_dir("poll");
+  const auto main = dir / "distillguard.yaml";
+  write(main, std::string("listen: {port: 8080}\npolicy:\n  shadow: false\n"));
+  boost::asio::io_context ioc;
+  PolicyEngine engine(nullptr);
+  PolicyReloader reloader(ioc, dg::config::locate_policy(main.string()), engine, std::chrono::milliseconds(20));
+  int callbacks = 0;
+  reloader.set_on_reload([&](const dg::detectors::Policy&) { ++callbacks; });
+  reloader.load_initial(1);
+  reloader.start(true);
+  CHECK_FALSE(engine.policy()->shadow);
+
+  write(main, std::string("listen: {port: 8080}\npolicy:\n  shadow: true\n"));
+  CHECK(run_until(ioc, [&] { return engine.policy()->shadow; }));
+  CHECK(engine.policy()->version == 2);
+
+  const auto before = reloader.reloads_ok();
+  std::raise(SIGHUP);
+  CHECK(run_until(ioc, [&] { return reloader.reloads_ok() > before; }));
+  CHECK(engine.policy()->version == 3);
+  CHECK(callbacks == 3);
+  reloader.stop();
+  ioc.restart();
+  ioc.run_for(std::chrono::milliseconds(50));
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("reload: every prepare step validates before any commit runs, one failure rejects the reload",
+          "[policy][reload]") {
+  auto dir = temp_dir("prepare");
+  const auto file = dir / "policy.yaml";
+  write(file, kValid);
+  boost::asio::io_context ioc;
+  PolicyEngine engine(nullptr);
+  PolicyReloader reloader(ioc, {file.string(), ""}, engine);
+  std::vector<std::string> log;
+  bool fail_second = false;
+  reloader.add_prepare([&](const YAML::Node&) -> std::function<void()> {
+    log.push_back("prepare 1");
+    return [&] { log.push_back("commit 1"); };
+  });
+  reloader.add_prepare([&](const YAML::Node&) -> std::function<void()> {
+    log.push_back("prepare 2");
+    if (fail_second) throw dg::config::ConfigError(file.string() + ":1:1: second step says no");
+    return {};  // nothing to apply
+  });
+  reloader.load_initial(1);
+  CHECK(log == std::vector<std::string>{"prepare 1", "prepare 2", "commit 1"});
+
+  log.clear();
+  fail_second = true;
+  auto r = reloader.reload(2, true);
+  CHECK_FALSE(r.ok);
+  CHECK(r.error == file.string() + ":1:1: second step says no");
+  CHECK(log == std::vector<std::string>{"prepare 1", "prepare 2"});  // no commit ran
+  CHECK(engine.policy()->version == 1);
+  std::filesystem::remove_all(dir);
+}

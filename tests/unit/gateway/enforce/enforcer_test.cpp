@@ -1,0 +1,385 @@
+#include <catch2/catch.hpp>
+
+#include <unistd.h>
+
+#include <boost/json/parse.hpp>
+
+#include <filesystem>
+#include <map>
+#include <stdexcept>
+
+#include "gateway/decisions/decision_json.hpp"
+#include "gateway/net/openai_error.hpp"
+#include "gateway/enforce/degrade_rewrite.hpp"
+#include "gateway/enforce/enforcer.hpp"
+#include "gateway/traffic/request_features.hpp"
+
+using namespace dg::gateway;
+using dg::detectors::Action;
+using dg::detectors::Decision;
+using dg::detectors::KeyAssessment;
+using dg::detectors::Policy;
+using dg::detectors::PolicyEngine;
+namespace json = boost::json;
+
+namespace {
+
+const std::string kBad = "fp:00000000000000e1";
+const std::string kGood = "fp:00000000000000e2";
+
+/// Scripted detection: a fixed risk per key; can be told to throw.
+struct FakeDetection final : AssessmentSource {
+  std::map<std::string, double> risk;
+  bool fail = false;
+  int observed = 0;
+  std::vector<std::uint64_t> signatures;  // template signatures seen by observe
+  std::optional<dg::detectors::PromptFeatures> analyze(const dg::detectors::PromptText& text) const override {
+    dg::detectors::PromptFeatures f;
+    f.template_signature = text.last_user.size();
+    return f;
+  }
+  KeyAssessment observe(const dg::detectors::Exchange& ex) override {
+    if (fail) throw std::runtime_error("engine unavailable");
+    signatures.push_back(ex.request.prompt.template_signature);
+    ++observed;
+    return peek(ex.key_fp, ex.ts);
+  }
+  KeyAssessment peek(const std::string& fp, double) const override {
+    KeyAssessment a;
+    a.key_fp = fp;
+    auto it = risk.find(fp);
+    a.risk = it == risk.end() ? 0 : it->second;
+    a.findings.push_back({"reasoning_elicitation", a.risk, {"asks for the reasoning"}});
+    a.request_index = 50;
+    return a;
+  }
+};
+
+std::shared_ptr<Policy> policy_with_rules() {
+  auto p = std::make_shared<Policy>();
+  dg::detectors::Rule t;
+  t.name = "throttle";
+  t.action = Action::Throttle;
+  t.when.min_risk = 0.7;
+  t.throttle = {60, 2};
+  dg::detectors::Rule b;
+  b.name = "block";
+  b.action = Action::Block;
+  b.when.min_risk = 0.9;
+  p->rules = {t, b};
+  p->block.ttl_s = 600;
+  return p;
+}
+
+struct Fixture {
+  std::filesystem::path dir;
+  PolicyEngine policy{policy_with_rules()};
+  std::unique_ptr<DecisionStore> store;
+  FakeDetection detection;
+  std::unique_ptr<Enforcer> enforcer;
+
+  explicit Fixture(bool journal = false) {
+    DecisionStoreOptions o;
+    if (journal) {
+      dir = std::filesystem::temp_directory_path() / ("dg-enforcer-" + std::to_string(::getpid()));
+      std::filesystem::remove_all(dir);
+      std::filesystem::create_directories(dir);
+      o.journal.path = (dir / "decisions.jsonl").string();
+      o.journal.fsync = FsyncPolicy::Never;
+    }
+    store = std::make_unique<DecisionStore>(o);
+    std::vector<std::string> w;
+    std::string e;
+    REQUIRE(store->open(0, w, e));
+    enforcer = std::make_unique<Enforcer>(policy, *store, &detection);
+  }
+  ~Fixture() {
+    if (!dir.empty()) std::filesystem::remove_all(dir);
+  }
+
+  GateVerdict request(const std::string& fp, double now, std::string_view body = {},
+                      std::string_view path = "/v1/chat/completions") {
+    RequestInfo info;
+    info.now = now;
+    info.key_fp = fp;
+    info.path = path;
+    info.method = "POST";
+    info.body = body;
+    return enforcer->on_request(info);
+  }
+
+  void exchange(const std::string& fp, double ts, std::uint64_t completion_tokens = 10) {
+    dg::detectors::Exchange ex;
+    ex.ts = ts;
+    ex.key_fp = fp;
+    ex.response.status = 200;
+    ex.response.completion_tokens = completion_tokens;
+    enforcer->on_exchange(ex);
+  }
+
+  void operator_decision(const std::string& fp, Action a, double now) {
+    auto d = PolicyEngine::operator_decision(*policy.policy(), fp, a, "test", now);
+    d.throttle_rpm = 60;
+    d.throttle_burst = 2;
+    store->apply(d, "operator", now);
+  }
+};
+
+std::string header(const GateVerdict& v, std::string_view name) {
+  for (const auto& [k, val] : v.headers)
+    if (k == name) return val;
+  return "<absent>";
+}
+
+}  // namespace
+
+TEST_CASE("enforcer: throttle answers 429 with Retry-After and x-ratelimit headers", "[enforcer]") {
+  Fixture f;
+  f.operator_decision(kBad, Action::Throttle, 100);
+  CHECK(f.request(kBad, 100).kind == GateVerdict::Kind::Forward);
+  CHECK(f.request(kBad, 100).action == "throttle");
+  auto v = f.request(kBad, 100);
+  REQUIRE(v.kind == GateVerdict::Kind::Reject);
+  CHECK(v.status == 429);
+  CHECK(v.error_type == "rate_limit_exceeded");
+  CHECK(header(v, "Retry-After") == "1");
+  CHECK(header(v, "retry-after-ms") == "1000");
+  CHECK(header(v, "x-ratelimit-limit-requests") == "60");
+  CHECK(header(v, "x-ratelimit-remaining-requests") == "0");
+  CHECK(header(v, "x-ratelimit-reset-requests") == "2s");
+  CHECK(f.enforcer->stats().throttled == 1);
+  CHECK(f.request(kBad, 101).kind == GateVerdict::Kind::Forward);  // one token back after 1 s
+  CHECK(f.request(kGood, 101).kind == GateVerdict::Kind::Forward);
+}
+
+TEST_CASE("enforcer: block answers 403 permission_denied with the remaining TTL", "[enforcer]") {
+  Fixture f;
+  f.operator_decision(kBad, Action::Block, 100);  // policy block ttl 600 s
+  auto v = f.request(kBad, 160);
+  REQUIRE(v.kind == GateVerdict::Kind::Reject);
+  CHECK(v.status == 403);
+  CHECK(v.error_type == "permission_denied");
+  CHECK(v.error_code == "key_blocked");
+  CHECK(v.message.find("9m0s") != std::string::npos);
+  CHECK(header(v, "Retry-After") == "540");
+  CHECK(f.request(kBad, 701).kind == GateVerdict::Kind::Forward);  // expired
+}
+
+TEST_CASE("enforcer: degrade really strips the distillable parameters", "[enforcer][degrade]") {
+  Fixture f;
+  f.operator_decision(kBad, Action::Degrade, 100);  // policy degrade cap 256
+  const std::string body =
+      R"({"model":"m","messages":[{"role":"user","content":"hi"}],"logprobs":true,"top_logprobs":20,)"
+      R"("logit_bias":{"1234":100},"n":8,"max_tokens":4096,"max_completion_tokens":100,"temperature":0})";
+  auto v = f.request(kBad, 100, body);
+  REQUIRE(v.kind == GateVerdict::Kind::Forward);
+  CHECK(v.action == "degrade");
+  REQUIRE(v.rewritten_body);
+  auto o = json::parse(*v.rewritten_body).as_object();
+  CHECK_FALSE(o.contains("logprobs"));
+  CHECK_FALSE(o.contains("top_logprobs"));
+  CHECK_FALSE(o.contains("logit_bias"));
+  CHECK(o.at("n").as_int64() == 1);
+  CHECK(o.at("max_tokens").as_int64() == 256);
+  CHECK(o.at("max_completion_tokens").as_int64() == 100);  // already under the cap
+  CHECK(o.at("messages").as_array().size() == 1);
+  CHECK(o.at("temperature").as_int64() == 0);
+
+  // Not JSON: forwarded untouched.
+  CHECK_FALSE(f.request(kBad, 100, "not json").rewritten_body);
+  // The undegraded key is untouched.
+  CHECK_FALSE(f.request(kGood, 100, body).rewritten_body);
+}
+
+TEST_CASE("degrade: adds a cap when none is given, per endpoint", "[enforcer][degrade]") {
+  dg::detectors::DegradeParams p;
+  p.max_tokens = 64;
+  auto chat = json::parse(*degrade_body("/v1/chat/completions", R"({"messages":[]})", p)).as_object();
+  CHECK(chat.at("max_tokens").as_int64() == 64);
+  auto resp = json::parse(*degrade_body("/v1/responses",
+                                        R"({"input":"x","top_logprobs":5,"include":["message.output_text.logprobs","reasoning.encrypted_content"]})",
+                                        p))
+                  .as_object();
+  CHECK(resp.at("max_output_tokens").as_int64() == 64);
+  CHECK_FALSE(resp.contains("top_logprobs"));
+  CHECK(resp.at("include").as_array().size() == 1);
+  auto emb = json::parse(*degrade_body("/v1/embeddings", R"({"input":"x"})", p)).as_object();
+  CHECK_FALSE(emb.contains("max_tokens"));
+}
+
+TEST_CASE("enforcer: detection creates a block, the benign key keeps going", "[enforcer]") {
+  Fixture f(true);
+  f.detection.risk[kBad] = 0.8;
+  f.detection.risk[kGood] = 0.1;
+  f.exchange(kBad, 10);
+  f.exchange(kGood, 10);
+  auto d = f.store->table().active(kBad, 11);
+  REQUIRE(d);
+  CHECK(d->action == Action::Throttle);
+  CHECK(d->rule == "throttle");
+  CHECK(d->evidence.size() == 1);
+  CHECK_FALSE(f.store->table().active(kGood, 11));
+
+  f.detection.risk[kBad] = 0.95;
+  f.exchange(kBad, 12);
+  auto v = f.request(kBad, 13);
+  CHECK(v.status == 403);
+  CHECK(f.request(kGood, 13).kind == GateVerdict::Kind::Forward);
+  CHECK(f.enforcer->stats().decisions == 2);
+
+  // Journaled: a fresh store sees the block.
+  DecisionStoreOptions o;
+  o.journal.path = (f.dir / "decisions.jsonl").string();
+  DecisionStore reopened(o);
+  std::vector<std::string> w;
+  std::string e;
+  REQUIRE(reopened.open(14, w, e));
+  REQUIRE(reopened.table().active(kBad, 14));
+  CHECK(reopened.table().active(kBad, 14)->action == Action::Block);
+}
+
+TEST_CASE("enforcer: an operator lift takes effect on the next request and holds", "[enforcer]") {
+  Fixture f;
+  f.detection.risk[kBad] = 0.95;
+  f.exchange(kBad, 10);
+  CHECK(f.request(kBad, 11).status == 403);
+  f.operator_decision(kBad, Action::Allow, 12);
+  CHECK(f.request(kBad, 12).kind == GateVerdict::Kind::Forward);
+  f.exchange(kBad, 13);  // detection still says 0.95, but the lift holds
+  CHECK(f.request(kBad, 14).kind == GateVerdict::Kind::Forward);
+}
+
+TEST_CASE("enforcer: output-token budget per sliding window", "[enforcer][budget]") {
+  Fixture f;
+  auto p = std::make_shared<Policy>();
+  p->output_budget = {100, 60};
+  p->allowlist.insert(kGood);
+  f.policy.set_policy(p);
+  auto v = f.request(kBad, 0);
+  REQUIRE(v.output_token_budget);
+  CHECK(*v.output_token_budget == 100);
+  f.exchange(kBad, 1, 80);
+  v = f.request(kBad, 2);
+  REQUIRE(v.output_token_budget);
+  CHECK(*v.output_token_budget == 20);
+  f.exchange(kBad, 3, 30);  // the stream was cut at the budget, usage may overshoot a little
+  v = f.request(kBad, 4);
+  REQUIRE(v.kind == GateVerdict::Kind::Reject);
+  CHECK(v.status == 429);
+  CHECK(v.error_code == "output_token_budget_exceeded");
+  CHECK(header(v, "Retry-After") != "<absent>");
+  // Two windows later everything has slid out.
+  CHECK(f.request(kBad, 130).kind == GateVerdict::Kind::Forward);
+  // Allowlisted keys have no budget.
+  f.exchange(kGood, 1, 1000);
+  CHECK_FALSE(f.request(kGood, 2).output_token_budget);
+}
+
+TEST_CASE("enforcer: streams in flight share their key's output budget", "[enforcer][budget]") {
+  Fixture f;
+  auto p = std::make_shared<Policy>();
+  p->output_budget = {100, 60};
+  f.policy.set_policy(p);
+  // Three streams admitted at once: each sees the whole budget at admission.
+  auto a = f.request(kBad, 0), b = f.request(kBad, 0), c = f.request(kBad, 0);
+  REQUIRE(a.stream_budget);
+  REQUIRE(b.stream_budget);
+  REQUIRE(c.stream_budget);
+  CHECK(*b.output_token_budget == 100);
+  // As they relay, what one spends the others lose.
+  CHECK(a.stream_budget->allowance(0) == 100);
+  CHECK(a.stream_budget->allowance(60) == 100);  // 60 relayed, 40 left for anyone
+  CHECK(b.stream_budget->allowance(0) == 40);
+  CHECK(b.stream_budget->allowance(30) == 40);   // 30 relayed, 10 left
+  CHECK(c.stream_budget->allowance(0) == 10);
+  CHECK(c.stream_budget->allowance(10) == 10);   // spent: c stops at 10
+  CHECK(a.stream_budget->allowance(60) == 60);   // and so does a
+  // A new request while they are in flight is refused.
+  auto d = f.request(kBad, 1);
+  CHECK(d.kind == GateVerdict::Kind::Reject);
+  CHECK(d.error_code == "output_token_budget_exceeded");
+  CHECK(f.enforcer->budget_used(kBad, 1) == Approx(100));
+  // Finished: the exchanges count in the window, the claims end.
+  f.exchange(kBad, 2, 60);
+  f.exchange(kBad, 2, 30);
+  f.exchange(kBad, 2, 10);
+  a = b = c = GateVerdict{};
+  CHECK(f.enforcer->budget_used(kBad, 2) == Approx(100));
+  CHECK(f.request(kBad, 3).kind == GateVerdict::Kind::Reject);
+  // Only streams take a claim: a JSON request without "stream" gets the
+  // admission remainder alone (no shared object, no lock when it ends).
+  for (const auto& [body, streams] : {std::pair{R"({"model":"m","stream":true})", true},
+                                      std::pair{R"({"model":"m"})", false}}) {
+    const auto extracted = extract_request_features("/v1/chat/completions", std::string_view(body));
+    RequestInfo info;
+    info.now = 0;
+    info.key_fp = kGood;
+    info.method = "POST";
+    info.path = "/v1/chat/completions";
+    info.request = &extracted;
+    info.body = body;
+    const auto v = f.enforcer->on_request(info);
+    REQUIRE(v.output_token_budget);
+    CHECK(static_cast<bool>(v.stream_budget) == streams);
+  }
+  // A stream cut before relaying anything leaves no claim behind.
+  f.exchange(kGood, 0, 0);
+  {
+    auto e = f.request(kGood, 0);
+    REQUIRE(e.stream_budget);
+    CHECK(e.stream_budget->allowance(0) == 100);
+  }
+  CHECK(f.enforcer->budget_used(kGood, 0) == Approx(0));
+}
+
+TEST_CASE("enforcer: fail-open serves, fail-closed refuses while detection fails", "[enforcer]") {
+  Fixture f;
+  f.detection.fail = true;
+  f.exchange(kBad, 100);
+  CHECK(f.enforcer->stats().detection_failures == 1);
+  CHECK(f.request(kBad, 101).kind == GateVerdict::Kind::Forward);  // open by default
+
+  auto closed = std::make_shared<Policy>(*f.policy.policy());
+  closed->fail_mode = dg::detectors::FailMode::Closed;
+  f.policy.set_policy(closed);
+  auto v = f.request(kBad, 101);
+  REQUIRE(v.kind == GateVerdict::Kind::Reject);
+  CHECK(v.status == 503);
+  CHECK(f.enforcer->stats().fail_closed_rejected == 1);
+  // Recovered after the hold time and a good observation.
+  f.detection.fail = false;
+  CHECK(f.request(kBad, 100 + Enforcer::kFailureHoldS + 1).kind == GateVerdict::Kind::Forward);
+}
+
+TEST_CASE("enforcer: reset format follows OpenAI", "[enforcer]") {
+  CHECK(format_reset(0.02) == "20ms");
+  CHECK(format_reset(1) == "1s");
+  CHECK(format_reset(360) == "6m0s");
+  CHECK(format_reset(3725) == "1h2m5s");
+}
+
+TEST_CASE("enforcer: errors use the OpenAI error shape", "[enforcer]") {
+  auto v = json::parse(openai_error_body("m", "permission_denied", "key_blocked"));
+  CHECK(v.at("error").at("message") == "m");
+  CHECK(v.at("error").at("type") == "permission_denied");
+  CHECK(v.at("error").at("code") == "key_blocked");
+}
+
+TEST_CASE("enforcer: prompts analyzed in on_request reach the key's exchanges in order", "[enforcer]") {
+  Fixture f;
+  ExtractedRequest a, b;
+  a.features.body_is_json = b.features.body_is_json = true;
+  a.text.last_user = "abc";
+  b.text.last_user = "abcdefg";
+  for (auto* r : {&a, &b}) {
+    RequestInfo info;
+    info.now = 1;
+    info.key_fp = kBad;
+    info.request = r;
+    f.enforcer->on_request(info);
+  }
+  f.exchange(kBad, 2);
+  f.exchange(kBad, 3);
+  f.exchange(kBad, 4);  // no pending prompt left: passed through as is
+  CHECK(f.detection.signatures == std::vector<std::uint64_t>{3, 7, 0});
+}

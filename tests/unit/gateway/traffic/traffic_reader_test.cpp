@@ -1,0 +1,254 @@
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+#include <unistd.h>
+
+#include "gateway/traffic/key_fingerprint.hpp"
+#include "gateway/traffic/traffic_reader.hpp"
+#include "gateway/replay/replay_runner.hpp"
+#include "gateway/traffic/request_features.hpp"
+
+using dg::gateway::TrafficReader;
+using dg::gateway::TrafficRecord;
+
+namespace {
+
+std::string write_temp(const std::string& name, const std::string& text) {
+  const auto dir = std::filesystem::temp_directory_path() / ("dg-reader-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const auto path = (dir / name).string();
+  std::ofstream(path, std::ios::binary) << text;
+  return path;
+}
+
+const char* kGood =
+    R"({"ts": 100.5, "key": "sk-a", "request": {"model": "m", "messages": []}, "response": {"status": 200}})";
+
+}  // namespace
+
+TEST_CASE("traffic reader: fields, defaults and optional values", "[replay]") {
+  const auto path = write_temp(
+      "good.jsonl",
+      std::string(kGood) + "\r\n\n   \n" +
+          R"({"ts": 101, "key": "fp:0123456789abcdef", "client_ip": "203.0.113.7", "user_agent": "curl/8.5.0", "path": "/v1/completions", "request": {"prompt": "x"}, "response": {"status": 429, "prompt_tokens": 3, "completion_tokens": 0, "latency_ms": 12.5}, "future_field": [1,2]})");
+  TrafficReader r;
+  REQUIRE(r.open(path));
+  TrafficRecord rec;
+  REQUIRE(r.next(rec) == TrafficReader::Result::Record);
+  CHECK(rec.ts == 100.5);
+  CHECK(rec.key == "sk-a");
+  CHECK(rec.method == "POST");
+  CHECK(rec.path == "/v1/chat/completions");
+  CHECK(rec.status == 200);
+  CHECK_FALSE(rec.prompt_tokens);
+  REQUIRE(r.next(rec) == TrafficReader::Result::Record);  // blank lines skipped, last line without newline
+  CHECK(r.line() == 4);
+  CHECK(rec.key == "fp:0123456789abcdef");
+  CHECK(rec.client_ip == "203.0.113.7");
+  CHECK(rec.path == "/v1/completions");
+  CHECK(rec.status == 429);
+  CHECK(*rec.prompt_tokens == 3);
+  CHECK(rec.latency_ms == 12.5);
+  CHECK(r.next(rec) == TrafficReader::Result::End);
+}
+
+TEST_CASE("traffic reader: bad lines carry their line number and reason", "[replay]") {
+  const auto path = write_temp("bad.jsonl", std::string(kGood) + "\n" +
+                                                "{not json\n" +                                                  // 2
+                                                R"({"key": "k", "request": {}, "response": {"status": 200}})" "\n"  // 3
+                                                R"({"ts": 200, "request": {}, "response": {"status": 200}})" "\n"   // 4
+                                                R"({"ts": 200, "key": "k", "request": "hi", "response": {"status": 200}})" "\n"
+                                                R"({"ts": 200, "key": "k", "request": {}, "response": {}})" "\n"    // 6
+                                                R"({"ts": "x", "key": "k", "request": {}, "response": {"status": 200}})" "\n"
+                                                R"({"ts": 50, "key": "k", "request": {}, "response": {"status": 200}})" "\n"  // 8: out of order
+                                                R"({"ts": 300, "key": "k", "request": {}, "response": {"status": 200}})" "\n");
+  TrafficReader r;
+  REQUIRE(r.open(path));
+  TrafficRecord rec;
+  std::vector<std::pair<std::uint64_t, std::string>> bad;
+  int good = 0;
+  for (;;) {
+    auto res = r.next(rec);
+    if (res == TrafficReader::Result::End) break;
+    if (res == TrafficReader::Result::BadLine) bad.emplace_back(r.line(), r.error());
+    else ++good;
+  }
+  CHECK(good == 2);
+  REQUIRE(bad.size() == 7);
+  CHECK(bad[0].first == 2);
+  CHECK_THAT(bad[0].second, Catch::Contains("invalid JSON"));
+  CHECK_THAT(bad[1].second, Catch::Contains("'ts'"));
+  CHECK_THAT(bad[2].second, Catch::Contains("'key'"));
+  CHECK_THAT(bad[3].second, Catch::Contains("'request' must be an object"));
+  CHECK_THAT(bad[4].second, Catch::Contains("response.status"));
+  CHECK_THAT(bad[5].second, Catch::Contains("'ts' must be a number"));
+  CHECK(bad[6].first == 8);
+  CHECK_THAT(bad[6].second, Catch::Contains("earlier than the previous"));
+}
+
+TEST_CASE("replay runner: bad lines reported as FILE:LINE, keys only as fingerprints", "[replay]") {
+  const auto path = write_temp("mixed.jsonl", std::string(kGood) + "\nnope\n" + kGood + "\n");
+  std::ostringstream findings, errors;
+  dg::gateway::ReplayRunner runner("", &findings);
+  REQUIRE(runner.replay_files({path}, errors));
+  CHECK_THAT(errors.str(), Catch::StartsWith(path + ":2: invalid JSON"));
+  CHECK(runner.stats().records == 2);
+  CHECK(runner.stats().bad_lines == 1);
+  const auto rows = runner.summaries();
+  REQUIRE(rows.size() == 1);
+  CHECK(rows[0].key_fp.rfind("fp:", 0) == 0);
+  CHECK(rows[0].requests == 2);
+  std::ostringstream json, table;
+  dg::gateway::write_summary_json(rows, runner.stats(), runner.alert_threshold(), json);
+  dg::gateway::write_summary_table(rows, runner.stats(), table);
+  CHECK(json.str().find("sk-a") == std::string::npos);
+  CHECK(table.str().find("sk-a") == std::string::npos);
+  CHECK(table.str().find(rows[0].key_fp) != std::string::npos);
+}
+
+TEST_CASE("replay runner: fingerprints pass through, a configured salt changes them", "[replay]") {
+  const auto path = write_temp("fp.jsonl", std::string(R"({"ts": 1, "key": "fp:0123456789abcdef", "request": {}, "response": {"status": 200}})") +
+                                               "\n" + kGood + "\n");
+  std::ostringstream errors;
+  dg::gateway::ReplayRunner plain("", nullptr);
+  REQUIRE(plain.replay_files({path}, errors));
+  std::set<std::string> fps;
+  for (const auto& r : plain.summaries()) fps.insert(r.key_fp);
+  CHECK(fps.count("fp:0123456789abcdef"));
+  CHECK(fps.count(dg::gateway::key_fingerprint("sk-a")));
+
+  const auto config = write_temp("salted.yaml", "identity:\n  fingerprint_salt: pepper\ndetection: {}\n");
+  dg::gateway::ReplayRunner salted(config, nullptr);
+  REQUIRE(salted.replay_files({path}, errors));
+  fps.clear();
+  for (const auto& r : salted.summaries()) fps.insert(r.key_fp);
+  CHECK(fps.count("fp:0123456789abcdef"));
+  CHECK(fps.count(dg::gateway::key_fingerprint("sk-a", "pepper")));
+  CHECK_FALSE(fps.count(dg::gateway::key_fingerprint("sk-a")));
+}
+
+TEST_CASE("replay runner: an invalid detection section is a located config error", "[replay]") {
+  const auto config = write_temp("invalid.yaml", "detection:\n  no_such_detector: {}\n");
+  CHECK_THROWS_WITH(dg::gateway::ReplayRunner(config, nullptr), Catch::Contains("invalid.yaml:2:"));
+}
+
+namespace {
+
+/// Every record of `path` read with a buffer of `chunk` bytes: (line, ts, key, prompt) or (line, error).
+std::vector<std::string> read_all(const std::string& path, std::size_t chunk) {
+  TrafficReader r(chunk);
+  REQUIRE(r.open(path));
+  TrafficRecord rec;
+  std::vector<std::string> seen;
+  for (;;) {
+    const auto res = r.next(rec);
+    if (res == TrafficReader::Result::End) break;
+    if (res == TrafficReader::Result::BadLine) {
+      seen.push_back(std::to_string(r.line()) + " bad: " + r.error());
+      continue;
+    }
+    const auto extracted = dg::gateway::extract_request_features(rec.path, rec.request);
+    seen.push_back(std::to_string(r.line()) + " " + std::to_string(rec.ts) + " " + std::string(rec.key) + " " +
+                   extracted.text.last_user);
+  }
+  CHECK(r.bytes_read() == std::filesystem::file_size(path));
+  return seen;
+}
+
+std::string line_with(double ts, const std::string& key, const std::string& text) {
+  return R"({"ts": )" + std::to_string(ts) + R"(, "key": ")" + key +
+         R"(", "request": {"messages": [{"role": "user", "content": ")" + text +
+         R"("}]}, "response": {"status": 200}})";
+}
+
+}  // namespace
+
+TEST_CASE("traffic reader: lines longer than the buffer, and any buffer size, read the same records", "[replay]") {
+  const std::string long_text(5000, 'x');
+  const std::string last = line_with(4, "sk-d", "last");  // no newline after it
+  const auto path = write_temp("sizes.jsonl", line_with(1, "sk-a", "first") + "\r\n\n" + line_with(2, "sk-b", long_text) +
+                                                  "\n{\"ts\": 3, \"key\": \"k\", \"request\": {}, \"resp\n" +  // truncated
+                                                  line_with(3, "sk-c", "third") + "\n" + last);
+  const auto reference = read_all(path, TrafficReader::kDefaultChunk);
+  REQUIRE(reference.size() == 5);
+  CHECK(reference[0] == "1 1.000000 sk-a first");
+  CHECK(reference[1] == "3 2.000000 sk-b " + long_text);
+  CHECK_THAT(reference[2], Catch::StartsWith("4 bad: invalid JSON: "));
+  CHECK(reference[3] == "5 3.000000 sk-c third");
+  CHECK(reference[4] == "6 4.000000 sk-d last");
+  // Chunks smaller than one line (the buffer grows), and chunks that end
+  // exactly where a line or the file ends.
+  const auto size = std::filesystem::file_size(path);
+  for (std::size_t chunk : {std::size_t{1}, std::size_t{7}, std::size_t{64}, std::size_t{4096}, last.size(),
+                            size - 1, size, size + 1}) {
+    INFO("chunk " << chunk);
+    CHECK(read_all(path, chunk) == reference);
+  }
+}
+
+TEST_CASE("traffic reader: a line that ends exactly where the file ends, without a newline", "[replay]") {
+  const std::string line = line_with(7, "sk-e", "only");
+  const auto path = write_temp("exact.jsonl", line);
+  for (std::size_t chunk : {line.size(), line.size() - 1, line.size() + 1, TrafficReader::kDefaultChunk})
+    CHECK(read_all(path, chunk) == std::vector<std::string>{"1 7.000000 sk-e only"});
+}
+
+TEST_CASE("traffic reader: invalid UTF-8, truncated JSON, big numbers, odd requests", "[replay]") {
+  const std::string ok = R"("request": {}, "response": {"status": 200}})";
+  const auto path = write_temp(
+      "odd.jsonl",
+      std::string("{\"ts\": 1, \"key\": \"k\xff\", ") + ok + "\n" +  // 1: invalid UTF-8
+          R"({"ts": 1, "key": "k", "request": {"messages": [)" + "\n" +                                   // 2
+          R"({"ts": 1, "key": "k", "seed": 100000000000000000000, "neg": -9223372036854775809, )" + ok + "\n" +  // 3
+          R"({"ts": 100000000000000000000, "key": "k", )" + ok + "\n" +                                   // 4: 1e20
+          R"({"ts": 5, "key": "k", )" + ok + "\n" +                                                        // 5: out of order
+          R"({"ts": 1e400, "key": "k", )" + ok + "\n" +                                                    // 6
+          R"({"ts": 1e20, "key": "k", "request": [1], "response": {"status": 200}})" "\n"                 // 7
+          R"({"ts": 1e20, "key": "k", "request": null, "response": {"status": 200}})" "\n"                // 8
+          R"({"ts": 1e20, "key": "a", "key": "b", "request": {}, "response": {"status": 404, "status": 200}})" "\n"  // 9
+          R"({"ts": 1e20, "key": "k", "request": {}, "response": {"status": 200, "prompt_tokens": -1}})" "\n"  // 10
+          R"([1, 2])" "\n"                                                                               // 11
+          R"({"ts": 1e20, "key": "k", "request": {}, "response": {"status": 200, "completion_tokens": 1e26}})" "\n");  // 12
+  TrafficReader r;
+  REQUIRE(r.open(path));
+  TrafficRecord rec;
+  std::vector<std::pair<std::uint64_t, std::string>> bad;
+  std::vector<std::pair<std::uint64_t, double>> good;
+  std::string last_key;
+  int last_status = 0;
+  for (;;) {
+    const auto res = r.next(rec);
+    if (res == TrafficReader::Result::End) break;
+    if (res == TrafficReader::Result::BadLine) {
+      bad.emplace_back(r.line(), r.error());
+    } else {
+      good.emplace_back(r.line(), rec.ts);
+      last_key = rec.key;
+      last_status = rec.status;
+    }
+  }
+  REQUIRE(good.size() == 3);
+  CHECK(good[0] == std::pair<std::uint64_t, double>{3, 1.0});
+  CHECK(good[1] == std::pair<std::uint64_t, double>{4, 1e20});
+  CHECK(good[2].first == 9);
+  CHECK(last_key == "b");
+  CHECK(last_status == 200);
+  REQUIRE(bad.size() == 9);
+  CHECK(bad[0] == std::pair<std::uint64_t, std::string>{1, "invalid JSON: The input is not valid UTF-8"});
+  CHECK(bad[1].first == 2);
+  CHECK_THAT(bad[1].second, Catch::StartsWith("invalid JSON: "));
+  CHECK(bad[2].first == 5);
+  CHECK_THAT(bad[2].second, Catch::Contains("earlier than the previous"));
+  CHECK(bad[3] == std::pair<std::uint64_t, std::string>{6, "field 'ts' must be a number (Unix seconds)"});
+  CHECK(bad[4] == std::pair<std::uint64_t, std::string>{7, "field 'request' must be an object"});
+  CHECK(bad[5] == std::pair<std::uint64_t, std::string>{8, "field 'request' must be an object"});
+  CHECK(bad[6] == std::pair<std::uint64_t, std::string>{10, "field 'response.prompt_tokens' must be a non-negative integer"});
+  CHECK(bad[7] == std::pair<std::uint64_t, std::string>{11, "line is not a JSON object"});
+  // Beyond 2^64 a token count cannot be represented: an error, not a wrapped value.
+  CHECK(bad[8] == std::pair<std::uint64_t, std::string>{12, "field 'response.completion_tokens' must be a non-negative integer"});
+}
