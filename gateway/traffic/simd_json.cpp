@@ -56,6 +56,43 @@ void write_json(const boost::json::value& v, std::string& out) {
 
 }  // namespace
 
+std::optional<std::string> clamp_extreme_exponents(std::string_view text) {
+  constexpr std::size_t kMaxExponentDigits = 9;
+  std::optional<std::string> out;
+  std::size_t copied = 0;  // text[0, copied) is in *out already
+  bool in_string = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') ++i;
+      else if (c == '"') in_string = false;
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+      continue;
+    }
+    // Outside strings an e/E after a digit or '.' starts an exponent (the
+    // literals true/false/null have none after a digit).
+    if ((c != 'e' && c != 'E') || i == 0 || !((text[i - 1] >= '0' && text[i - 1] <= '9') || text[i - 1] == '.')) continue;
+    std::size_t j = i + 1;
+    if (j < text.size() && (text[j] == '+' || text[j] == '-')) ++j;
+    std::size_t first = j;
+    while (first < text.size() && text[first] == '0') ++first;
+    std::size_t end = first;
+    while (end < text.size() && text[end] >= '0' && text[end] <= '9') ++end;
+    if (end - first > kMaxExponentDigits) {
+      if (!out) out.emplace().reserve(text.size());
+      out->append(text.substr(copied, first - copied));
+      out->append(kMaxExponentDigits, '9');
+      copied = end;
+    }
+    i = end - 1;
+  }
+  if (out) out->append(text.substr(copied));
+  return out;
+}
+
 simdjson::error_code parse_json(simdjson::dom::parser& parser, std::string_view text, bool padded,
                                 simdjson::dom::element& out) noexcept {
   const auto error = parser.parse(text.data(), text.size(), !padded).get(out);
@@ -67,7 +104,8 @@ simdjson::error_code parse_json(simdjson::dom::parser& parser, std::string_view 
     boost::system::error_code ec;
     boost::json::parse_options options;
     options.max_depth = kJsonMaxDepth - 1;
-    const boost::json::value value = boost::json::parse(text, ec, {}, options);
+    const auto clamped = clamp_extreme_exponents(text);
+    const boost::json::value value = boost::json::parse(clamped ? *clamped : text, ec, {}, options);
     if (ec) return error;
     std::string again;
     again.reserve(text.size() + simdjson::SIMDJSON_PADDING);

@@ -8,6 +8,8 @@
 
 #include <array>
 #include <cstddef>
+#include <optional>
+#include <string>
 #include <string_view>
 
 namespace dg::gateway {
@@ -39,6 +41,14 @@ simdjson::error_code prepare_json_parser(simdjson::dom::parser& parser, std::siz
 /// extraction reads it as absent where boost::json read an infinity).
 simdjson::error_code parse_json(simdjson::dom::parser& parser, std::string_view text, bool padded,
                                 simdjson::dom::element& out) noexcept;
+
+/// `text` with every exponent whose magnitude exceeds 999,999,999 written
+/// as ±999999999 (leading zeros do not count), or nullopt when there is none.
+/// boost::json fails on such exponents ("exponent overflow") while Python
+/// and Node upstreams read `1e9999999999` as an infinity (or 0): the clamped
+/// number stays out of a double's range, so its value is unchanged.
+/// Strings are skipped (with their escapes); nothing else is touched.
+std::optional<std::string> clamp_extreme_exponents(std::string_view text);
 
 /// Number of elements of `a` (simdjson's count saturates at 2^24 - 1).
 std::size_t array_size(simdjson::dom::array a) noexcept;

@@ -257,3 +257,22 @@ TEST_CASE("numbers beyond the integer range saturate instead of overflowing", "[
   CHECK(r.features.n == 1);  // negative n is ignored
   CHECK(r.features.top_logprobs == UINT32_MAX);
 }
+
+TEST_CASE("a number out of every parser's range does not hide a request from extraction", "[features]") {
+  // Python and Node upstreams accept these bodies (1e9999999999 reads as
+  // infinity), so the features must be read from them too.
+  std::string deep;
+  for (int i = 0; i < 40; ++i) deep += "{\"d\":";
+  deep += "1";
+  for (int i = 0; i < 40; ++i) deep += "}";
+  for (const std::string& pad : {std::string("1e9999999999"), std::string("-1e-99999999999999"), deep}) {
+    auto r = extract_request_features("/v1/chat/completions",
+                                      R"({"model":"gpt-4o","logprobs":true,"top_logprobs":20,"pad":)" + pad +
+                                          R"(,"messages":[{"role":"user","content":"Explain why"}]})");
+    CHECK(r.features.body_is_json);
+    CHECK(r.features.model == "gpt-4o");
+    CHECK(r.features.logprobs);
+    CHECK(r.features.top_logprobs == 20);
+    CHECK(r.text.last_user == "Explain why");
+  }
+}

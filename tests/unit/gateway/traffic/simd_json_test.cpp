@@ -89,3 +89,26 @@ TEST_CASE("parse_json: nesting up to 1024 levels is accepted, also on the big-nu
   // A number simdjson cannot hold goes through boost::json, with the same limit.
   CHECK(Parsed(nested(1024, "1e400")).error == simdjson::SUCCESS);
 }
+
+TEST_CASE("parse_json: exponents beyond boost::json's range are read as Python reads them", "[json]") {
+  // Python: float("1e9999999999") == inf, float("1e-9999999999") == 0.0.
+  Parsed p(R"({"pad": 1e9999999999, "neg": -1E+99999999999999999999, "tiny": 1e-9999999999,
+               "lead": 1e0000000000002, "s": "1e9999999999 in a string", "max_tokens": 10})");
+  REQUIRE(p.error == simdjson::SUCCESS);
+  CHECK(json_as<std::string_view>(p.at("pad")) == "Infinity");
+  CHECK(json_as<std::string_view>(p.at("neg")) == "-Infinity");
+  CHECK(json_as<double>(p.at("tiny")) == 0.0);
+  CHECK(json_as<double>(p.at("lead")) == 100.0);
+  CHECK(json_as<std::string_view>(p.at("s")) == "1e9999999999 in a string");
+  CHECK(json_as<std::uint64_t>(p.at("max_tokens")) == 10);
+}
+
+TEST_CASE("clamp_extreme_exponents touches only exponents out of range, never strings", "[json]") {
+  using dg::gateway::clamp_extreme_exponents;
+  CHECK_FALSE(clamp_extreme_exponents(R"({"a": 1e400, "b": "1e99999999999", "c": true})"));
+  CHECK(*clamp_extreme_exponents(R"({"a":1e9999999999})") == R"({"a":1e999999999})");
+  CHECK(*clamp_extreme_exponents(R"([-2.5E-00012345678901,"\"e12345678901",3e12345678901])") ==
+        R"([-2.5E-000999999999,"\"e12345678901",3e999999999])");
+  CHECK_FALSE(clamp_extreme_exponents("1e00000000000000000001"));  // leading zeros: the value is 1e1
+  CHECK(*clamp_extreme_exponents("1e12345678901") == "1e999999999");
+}
