@@ -238,7 +238,15 @@ GateVerdict Enforcer::on_request(const RequestInfo& info) {
         verdict.action = "degrade";
         if (!info.body.empty()) {
           verdict.rewritten_body = degrade_body(info.path, info.body, d->degrade);
-          if (verdict.rewritten_body) stats_.degraded.fetch_add(1, std::memory_order_relaxed);
+          if (!verdict.rewritten_body) {
+            // Forwarded as it is, a body we cannot rewrite would reach the
+            // upstream with whatever it asks for (an upstream may accept
+            // what we could not read): refuse it instead.
+            stats_.degrade_refused.fetch_add(1, std::memory_order_relaxed);
+            return reject(400, "degrade", "invalid_request_error", "invalid_json_body",
+                          "The request body is not a valid JSON object.");
+          }
+          stats_.degraded.fetch_add(1, std::memory_order_relaxed);
         }
         break;
       case Action::Shadow:

@@ -47,6 +47,7 @@ struct EnforcerStats {
   std::atomic<std::uint64_t> blocked{0};           ///< 403 answers
   std::atomic<std::uint64_t> throttled{0};         ///< 429 answers from a throttle bucket
   std::atomic<std::uint64_t> degraded{0};          ///< bodies rewritten
+  std::atomic<std::uint64_t> degrade_refused{0};   ///< 400 answers: a degraded key's body was not a JSON object
   std::atomic<std::uint64_t> shadowed{0};          ///< requests of keys under a shadow decision
   std::atomic<std::uint64_t> budget_rejected{0};   ///< 429 answers because the output budget is spent
   std::atomic<std::uint64_t> detection_failures{0};  ///< observe() threw or no detection configured

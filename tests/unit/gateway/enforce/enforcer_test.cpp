@@ -185,8 +185,11 @@ TEST_CASE("enforcer: degrade really strips the distillable parameters", "[enforc
   CHECK(o.at("messages").as_array().size() == 1);
   CHECK(o.at("temperature").as_int64() == 0);
 
-  // Not JSON: forwarded untouched.
-  CHECK_FALSE(f.request(kBad, 100, "not json").rewritten_body);
+  // Not a JSON object: it cannot be degraded, so it is refused, not forwarded.
+  const auto refused = f.request(kBad, 100, "not json");
+  CHECK(refused.kind == GateVerdict::Kind::Reject);
+  CHECK(refused.status == 400);
+  CHECK_FALSE(refused.rewritten_body);
   // The undegraded key is untouched.
   CHECK_FALSE(f.request(kGood, 100, body).rewritten_body);
 }
@@ -205,6 +208,66 @@ TEST_CASE("degrade: adds a cap when none is given, per endpoint", "[enforcer][de
   CHECK(resp.at("include").as_array().size() == 1);
   auto emb = json::parse(*degrade_body("/v1/embeddings", R"({"input":"x"})", p)).as_object();
   CHECK_FALSE(emb.contains("max_tokens"));
+}
+
+TEST_CASE("degrade: no nesting depth or number magnitude lets the distillable fields through", "[enforcer][degrade]") {
+  // Each of these bodies used to make the rewrite fail (boost::json: depth 32,
+  // exponent overflow), and the body was then forwarded with its logprobs.
+  dg::detectors::DegradeParams p;
+  p.max_tokens = 64;
+  std::string deep;
+  for (int i = 0; i < 33; ++i) deep += "[";
+  for (int i = 0; i < 33; ++i) deep += "]";
+  for (const std::string& pad : {deep, std::string("1e9999999999"), std::string("-1e-99999999999"), std::string("NaN")}) {
+    const std::string body = R"({"model":"m","pad":)" + pad +
+                             R"(,"logprobs":true,"top_logprobs":20,"n":8,"max_tokens":1e9999,"logit_bias":{"1":100},)"
+                             R"("messages":[{"role":"user","content":"x"}]})";
+    const auto out = degrade_body("/v1/chat/completions", body, p);
+    REQUIRE(out);
+    CHECK(out->find("logprobs") == std::string::npos);
+    CHECK(out->find("logit_bias") == std::string::npos);
+    CHECK(out->find(R"("n":1)") != std::string::npos);
+    CHECK(out->find(R"("max_tokens":64)") != std::string::npos);
+    CHECK(out->find(R"("pad":)" + pad) != std::string::npos);  // copied as sent
+  }
+}
+
+TEST_CASE("degrade: escaped and duplicate keys are handled as the upstream reads them", "[enforcer][degrade]") {
+  dg::detectors::DegradeParams p;
+  p.max_tokens = 64;
+  const auto out = degrade_body("/v1/chat/completions",
+                                R"({"logprobs":true,"top_logprobs":5,"top_logprobs":20,"n":4,"n":9,)"
+                                R"("max_tokens":10,"max_tokens":100000,"messages":[]})",
+                                p);
+  REQUIRE(out);
+  auto o = json::parse(*out).as_object();  // boost::json keeps the last duplicate
+  CHECK_FALSE(o.contains("logprobs"));
+  CHECK(out->find("log\u0070robs") == std::string::npos);
+  CHECK_FALSE(o.contains("top_logprobs"));
+  CHECK(o.at("n").as_int64() == 1);
+  CHECK(o.at("max_tokens").as_int64() == 64);
+  CHECK(out->find(R"("max_tokens":10,)") != std::string::npos);  // under the cap: kept as sent
+}
+
+TEST_CASE("degrade: an Anthropic thinking budget the cap cannot hold is dropped", "[enforcer][degrade]") {
+  dg::detectors::DegradeParams p;
+  p.max_tokens = 256;
+  auto big = json::parse(*degrade_body("/v1/messages",
+                                       R"({"max_tokens":16000,"thinking":{"type":"enabled","budget_tokens":10000},"messages":[]})", p))
+                 .as_object();
+  CHECK(big.at("max_tokens").as_int64() == 256);
+  CHECK_FALSE(big.contains("thinking"));  // budget_tokens must stay below max_tokens
+  auto off = json::parse(*degrade_body("/v1/messages", R"({"max_tokens":100,"thinking":{"type":"disabled"},"messages":[]})", p))
+                 .as_object();
+  CHECK(off.contains("thinking"));
+}
+
+TEST_CASE("degrade: what is not one JSON object cannot be rewritten", "[enforcer][degrade]") {
+  dg::detectors::DegradeParams p;
+  for (const std::string_view bad : {"not json", "[1,2]", R"({"a":1,})", R"({"a":1}{"b":2})", R"({"a":[1,2})", R"({"a" 1})",
+                                     "{\"a\":\"unterminated}", "", R"({"\x":1})"})
+    CHECK_FALSE(degrade_body("/v1/chat/completions", bad, p));
+  CHECK(degrade_body("/v1/chat/completions", " {} ", p));
 }
 
 TEST_CASE("enforcer: detection creates a block, the benign key keeps going", "[enforcer]") {
