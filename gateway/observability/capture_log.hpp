@@ -2,7 +2,8 @@
 /// The capture log: one traffic record (shared/traffic-format.md) per finished
 /// exchange, appended as JSON Lines by a dedicated writer thread, so workers
 /// only take a short mutex to enqueue and never wait on the disk. The key is
-/// written as its fingerprint; prompt text only with include_content.
+/// written as its fingerprint; prompt text only with include_content
+/// (capture_record.hpp).
 
 #include <atomic>
 #include <condition_variable>
@@ -14,20 +15,9 @@
 #include <string_view>
 #include <thread>
 
-#include <boost/json/fwd.hpp>
-
-#include "detectors/features.hpp"
+#include "gateway/observability/capture_record.hpp"
 
 namespace dg::gateway {
-
-/// Replaces prompt text in an OpenAI/Anthropic request body (messages[].content,
-/// prompt, input, system, instructions) by "<redacted:N chars>", keeping every
-/// parameter and the message structure.
-void redact_prompt_text(boost::json::value& body);
-
-/// One traffic record line (no trailing newline). `body` is the request body as
-/// sent by the client; not JSON -> "request": {} .
-std::string make_traffic_record(const detectors::Exchange& ex, std::string_view body, bool include_content);
 
 class CaptureLog {
  public:

@@ -1,0 +1,46 @@
+#include <catch2/catch.hpp>
+
+#include <boost/json.hpp>
+
+#include "gateway/net/openai_error.hpp"
+
+using namespace dg::gateway;
+
+TEST_CASE("proxy-made errors use the OpenAI shape", "[unit][errors]") {
+  const auto v = boost::json::parse(openai_error_body("too \"big\"", "invalid_request_error", "request_too_large"));
+  CHECK(v.at("error").at("message").as_string() == "too \"big\"");
+  CHECK(v.at("error").at("type").as_string() == "invalid_request_error");
+  CHECK(v.at("error").at("code").as_string() == "request_too_large");
+  CHECK(boost::json::parse(openai_error_body("m", "t", "")).at("error").at("code").is_null());
+  const auto sse = openai_error_sse("m", "t", "c");
+  CHECK(sse.rfind("data: {\"error\":", 0) == 0);
+  CHECK(sse.substr(sse.size() - 14) == "data: [DONE]\n\n");
+}
+
+#include "gateway/observability/access_log.hpp"
+
+TEST_CASE("access lines name the key by fingerprint only, as text or JSON", "[unit][accesslog]") {
+  AccessEntry e;
+  e.key_fp = "fp:0123456789abcdef";
+  e.client_ip = "203.0.113.7";
+  e.method = "POST";
+  e.path = "/v1/chat/completions";
+  e.model = "gpt-4o";
+  e.action = "allow";
+  e.status = 200;
+  e.prompt_tokens = 12;
+  e.completion_tokens = 34;
+  e.upstream_ms = 100;
+  e.added_ms = 0.5;
+  const auto json = boost::json::parse(AccessLog("json").format_line(e)).as_object();
+  CHECK(json.at("key").as_string() == "fp:0123456789abcdef");
+  CHECK(json.at("model").as_string() == "gpt-4o");
+  CHECK(json.at("completion_tokens").as_int64() == 34);
+  CHECK(json.at("added_ms").as_double() == 0.5);
+  e.model = "evil\"model";  // client input is escaped
+  CHECK(boost::json::parse(AccessLog("json").format_line(e)).at("model").as_string() == "evil\"model");
+  const auto text = AccessLog("text").format_line(e);
+  CHECK(text.find("fp:0123456789abcdef") != std::string::npos);
+  CHECK(text.find("status=200") != std::string::npos);
+  CHECK(text.find("tokens=12+34") != std::string::npos);
+}
