@@ -44,3 +44,30 @@ TEST_CASE("access lines name the key by fingerprint only, as text or JSON", "[un
   CHECK(text.find("status=200") != std::string::npos);
   CHECK(text.find("tokens=12+34") != std::string::npos);
 }
+
+TEST_CASE("access lines: client input cannot forge a line or a field", "[unit][accesslog]") {
+  AccessEntry e;
+  e.key_fp = "fp:0123456789abcdef";
+  e.client_ip = "203.0.113.7";
+  e.method = "POST";
+  e.path = "/v1/chat/completions";
+  e.action = "allow";
+  e.status = 403;
+  e.model = "gpt-4o status=200\nfp:ffffffffffffffff 10.0.0.1 POST /v1/x model=m status=200 \"q\\";
+  const auto text = AccessLog("text").format_line(e);
+  CHECK(text.find('\n') == std::string::npos);
+  int status_fields = 0;
+  for (std::size_t start = 0; start <= text.size();) {
+    const auto end = std::min(text.find(' ', start), text.size());
+    status_fields += text.compare(start, 7, "status=") == 0;
+    start = end + 1;
+  }
+  CHECK(status_fields == 1);  // only the real one
+  CHECK(text.find(" status=403 ") != std::string::npos);
+  CHECK(text.find(R"(model=gpt-4o\x20status=200\x0afp:ffffffffffffffff)") != std::string::npos);
+  CHECK(text.find(R"(\x22q\x5c)") != std::string::npos);
+  // A huge field is cut in both formats.
+  e.model = std::string(100000, 'm');
+  CHECK(AccessLog("text").format_line(e).size() < 1000);
+  CHECK(AccessLog("json").format_line(e).size() < 1000);
+}
