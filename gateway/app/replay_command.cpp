@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <string>
@@ -17,7 +18,9 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: distillguard replay --config FILE [--output FILE] [--summary-json FILE] [--skip-bad-lines]\n"
-    "                           TRAFFIC.jsonl... ('-' reads standard input)\n";
+    "                           [--max-disorder SECONDS] TRAFFIC.jsonl... ('-' reads standard input)\n"
+    "  --max-disorder: how much earlier than the latest record a record may come (default 3600;\n"
+    "                  the proxy's capture log writes exchanges when they end)\n";
 
 /// A one-line progress bar on stderr, redrawn at most ~10 times a second.
 class ProgressBar {
@@ -45,7 +48,7 @@ class ProgressBar {
 }  // namespace
 
 int run_replay(int argc, char** argv) {
-  std::string config_path, output_path, summary_json;
+  std::string config_path, output_path, summary_json, max_disorder;
   bool skip_bad_lines = false, parse_only = false;
   std::vector<std::string> files;
   for (int i = 1; i < argc; ++i) {
@@ -64,6 +67,8 @@ int run_replay(int argc, char** argv) {
       if (!value(output_path)) return 2;
     } else if (arg == "--summary-json") {
       if (!value(summary_json)) return 2;
+    } else if (arg == "--max-disorder") {
+      if (!value(max_disorder)) return 2;
     } else if (arg == "--skip-bad-lines") {
       skip_bad_lines = true;
     } else if (arg == "--parse-only") {
@@ -103,6 +108,16 @@ int run_replay(int argc, char** argv) {
   }
 
   runner->set_detection(!parse_only);
+  if (!max_disorder.empty()) {
+    char* end = nullptr;
+    const double seconds = std::strtod(max_disorder.c_str(), &end);
+    if (end == max_disorder.c_str() || *end != '\0' || !(seconds >= 0) || seconds > 1e9) {
+      std::cerr << "distillguard replay: --max-disorder needs a number of seconds in [0, 1e9], got '" << max_disorder
+                << "'\n";
+      return 2;
+    }
+    runner->set_max_disorder(seconds);
+  }
   bool opened = false;
   {
     ProgressBar bar;

@@ -57,6 +57,7 @@ struct StringHash {
 struct ReplayRunner::Impl {
   std::ostream* output = nullptr;
   bool detect = true;
+  double max_disorder = TrafficReader::kDefaultMaxDisorder;
   std::string salt;
   double threshold = 0.8;
   ReplayStats stats;
@@ -109,6 +110,7 @@ ReplayRunner::ReplayRunner(const std::string& config_path, std::ostream* output)
 ReplayRunner::~ReplayRunner() = default;
 
 void ReplayRunner::set_detection(bool enabled) { impl_->detect = enabled; }
+void ReplayRunner::set_max_disorder(double seconds) { impl_->max_disorder = seconds; }
 
 const ReplayStats& ReplayRunner::stats() const { return impl_->stats; }
 double ReplayRunner::alert_threshold() const { return impl_->threshold; }
@@ -280,6 +282,7 @@ bool ReplayRunner::replay_files(const std::vector<std::string>& files, std::ostr
       break;
     }
     reader.set_last_ts(last_ts);
+    reader.set_max_disorder(impl_->max_disorder);
     TrafficRecord rec;
     std::uint64_t n = 0;
     for (;;) {
@@ -294,6 +297,7 @@ bool ReplayRunner::replay_files(const std::vector<std::string>& files, std::ostr
       if (progress && (++n & 0x3fff) == 0) progress(done_before + reader.bytes_read(), total);
     }
     last_ts = reader.last_ts();
+    impl_->stats.reordered += reader.reordered();
     done_before += reader.bytes_read();
   }
   impl_->stats.bytes += done_before;
@@ -346,6 +350,7 @@ void write_summary_json(const std::vector<ReplayKeySummary>& rows, const ReplayS
   json::object root;
   root["stats"] = json::object{{"records", stats.records},
                                {"bad_lines", stats.bad_lines},
+                               {"reordered", stats.reordered},
                                {"findings", stats.findings},
                                {"decisions", stats.decisions},
                                {"bytes", stats.bytes},

@@ -38,6 +38,7 @@ struct ReplayKeySummary {
 struct ReplayStats {
   std::uint64_t records = 0;
   std::uint64_t bad_lines = 0;
+  std::uint64_t reordered = 0;  ///< records earlier than a previous one, within the disorder window
   std::uint64_t findings = 0;
   std::uint64_t decisions = 0;  ///< decisions the policy took (shadow ones included)
   std::uint64_t bytes = 0;
@@ -61,6 +62,10 @@ class ReplayRunner {
   /// Off: records are read, validated and counted but not run through
   /// detection (measures the reader alone: `replay --parse-only`).
   void set_detection(bool enabled);
+
+  /// How much earlier than the latest record a record may come, in seconds
+  /// (TrafficReader::set_max_disorder).
+  void set_max_disorder(double seconds);
 
   /// Observes one record (already validated and in time order).
   void observe(const TrafficRecord& record);

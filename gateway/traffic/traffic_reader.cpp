@@ -73,33 +73,87 @@ bool TrafficReader::next_line(std::string_view& line) {
   }
 }
 
-TrafficReader::Result TrafficReader::next(TrafficRecord& out) {
-  std::string_view line;
-  for (;;) {
-    if (!next_line(line)) return Result::End;
-    ++line_;
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (line.find_first_not_of(" \t") != std::string_view::npos) break;
-  }
-  // The line lies in buf_ before end_, and kPadding readable bytes follow
-  // end_: simdjson parses it in place. Its strings are copied into the
-  // parser's document, so moving the buffer later does not invalidate `out`.
+TrafficReader::Result TrafficReader::parse_line(std::string_view line, TrafficRecord& out) {
+  // A line read from the file lies in buf_ before end_, and kPadding
+  // readable bytes follow end_: simdjson parses it in place. Its strings are
+  // copied into the parser's document, so moving the buffer later does not
+  // invalidate `out`. A kept line is parsed from its copy.
+  const bool in_buffer = line.data() >= buf_.data() && line.data() < buf_.data() + buf_.size();
   simdjson::dom::element root;
-  if (const auto error = parse_json(parser_, line, /*padded=*/true, root); error != simdjson::SUCCESS) {
+  if (const auto error = parse_json(parser_, line, /*padded=*/in_buffer, root); error != simdjson::SUCCESS) {
     error_ = "invalid JSON: ";
     error_ += simdjson::error_message(error);
     return Result::BadLine;
   }
   if (!read_traffic_record(root, out, error_)) return Result::BadLine;
-  if (out.ts < last_ts_) {
-    char buf[128];
-    std::snprintf(buf, sizeof buf, "timestamp %.3f is earlier than the previous line's %.3f (lines must be in ts order)",
-                  out.ts, last_ts_);
-    error_ = buf;
-    return Result::BadLine;
-  }
-  last_ts_ = out.ts;
   return Result::Record;
+}
+
+TrafficReader::Result TrafficReader::accept(TrafficRecord& out) {
+  if (out.ts < last_ts_) ++reordered_;
+  last_ts_ = std::max(last_ts_, out.ts);
+  return Result::Record;
+}
+
+TrafficReader::Result TrafficReader::release_held(TrafficRecord& out) {
+  Kept held = std::move(*held_);
+  held_.reset();
+  line_ = held.line;
+  // It was valid when it was read; parsing the same text again gives the same record.
+  if (parse_line(held.text, out) != Result::Record) return Result::BadLine;
+  return accept(out);
+}
+
+TrafficReader::Result TrafficReader::next(TrafficRecord& out) {
+  for (;;) {
+    std::string_view line;
+    std::string kept_text;  // owns a pending line's text for this call
+    if (pending_) {
+      kept_text = std::move(pending_->text);
+      line_ = pending_->line;
+      pending_.reset();
+      line = kept_text;
+    } else {
+      for (;;) {
+        if (!next_line(line)) return held_ ? release_held(out) : Result::End;  // a jump nothing contradicts
+        ++line_;
+        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+        if (line.find_first_not_of(" \t") != std::string_view::npos) break;
+      }
+    }
+    if (parse_line(line, out) != Result::Record) return Result::BadLine;
+    const double ts = out.ts;
+
+    if (held_) {
+      // The line after a jump decides it: close to the jump, the jump was
+      // real (the held line first, then this one); far before it, the held
+      // line was the odd one out.
+      pending_ = Kept{std::string(line), line_, ts};
+      if (ts >= held_->ts - max_disorder_) return release_held(out);
+      char buf[192];
+      std::snprintf(buf, sizeof buf,
+                    "timestamp %.3f is %.0f s after the lines around it (more than the %.0f s of disorder allowed)",
+                    held_->ts, held_->ts - ts, max_disorder_);
+      error_ = buf;
+      line_ = held_->line;
+      held_.reset();
+      return Result::BadLine;
+    }
+    if (!have_watermark()) return accept(out);  // the first line is the anchor
+    if (ts > last_ts_ + max_disorder_) {
+      held_ = Kept{std::string(line), line_, ts};
+      continue;
+    }
+    if (ts < last_ts_ - max_disorder_) {
+      char buf[192];
+      std::snprintf(buf, sizeof buf,
+                    "timestamp %.3f is %.0f s earlier than an earlier line's %.3f (more than the %.0f s of disorder allowed)",
+                    ts, last_ts_ - ts, last_ts_, max_disorder_);
+      error_ = buf;
+      return Result::BadLine;
+    }
+    return accept(out);
+  }
 }
 
 }  // namespace dg::gateway

@@ -7,6 +7,7 @@
 #include <simdjson.h>
 
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -32,9 +33,23 @@ class TrafficReader {
 
   /// Reads the next non-empty line. On Record, `out` is valid until the next
   /// call. On BadLine, error() holds the reason and line() the line number.
-  /// Out-of-order timestamps (earlier than the previous good line of this
-  /// file) are bad lines.
+  ///
+  /// Order: records may come up to max_disorder() seconds earlier than the
+  /// latest good one (the proxy's capture log writes an exchange when it
+  /// ends, stamped with its arrival); earlier than that is a bad line. A line
+  /// more than max_disorder() after the latest is held until the next good
+  /// line confirms the jump (it is then returned, followed by that line); a
+  /// lone far-future timestamp is a bad line, so it cannot make every later
+  /// line "out of order". (The first line of a stream is its anchor: a
+  /// far-future first line still makes the lines after it bad.)
   Result next(TrafficRecord& out);
+
+  /// Tolerated disorder in seconds (default kDefaultMaxDisorder).
+  void set_max_disorder(double seconds) { max_disorder_ = seconds; }
+  double max_disorder() const { return max_disorder_; }
+  static constexpr double kDefaultMaxDisorder = 3600;
+  /// Good records that came earlier than a previous one (within the window).
+  std::uint64_t reordered() const { return reordered_; }
 
   std::uint64_t line() const { return line_; }
   const std::string& error() const { return error_; }
@@ -42,13 +57,24 @@ class TrafficReader {
   /// Bytes consumed so far and the file size (0 when unknown), for progress.
   std::uint64_t bytes_read() const { return consumed_; }
   std::uint64_t file_size() const { return size_; }
-  /// The time of the last good record; seed it with the previous file's so
-  /// that several files form one non-decreasing stream.
+  /// The latest time of the good records so far; seed it with the previous
+  /// file's so that several files form one stream.
   double last_ts() const { return last_ts_; }
   void set_last_ts(double ts) { last_ts_ = ts; }
 
  private:
+  /// A line kept aside (copied) while the order around a jump is decided.
+  struct Kept {
+    std::string text;
+    std::uint64_t line = 0;
+    double ts = 0;
+  };
   bool next_line(std::string_view& line);
+  /// Parses and validates `line` into `out` (BadLine with error_ set).
+  Result parse_line(std::string_view line, TrafficRecord& out);
+  Result release_held(TrafficRecord& out);
+  Result accept(TrafficRecord& out);
+  bool have_watermark() const { return last_ts_ > -1e299; }
 
   std::FILE* file_ = nullptr;
   bool owns_file_ = false;
@@ -61,6 +87,10 @@ class TrafficReader {
   std::uint64_t line_ = 0, consumed_ = 0, size_ = 0;
   std::string error_;
   double last_ts_ = -1e300;
+  double max_disorder_ = kDefaultMaxDisorder;
+  std::uint64_t reordered_ = 0;
+  std::optional<Kept> held_;     ///< a jump forward awaiting confirmation
+  std::optional<Kept> pending_;  ///< the line read after it, to be returned next
   simdjson::dom::parser parser_;
 };
 

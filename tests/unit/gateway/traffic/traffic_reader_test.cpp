@@ -68,6 +68,7 @@ TEST_CASE("traffic reader: bad lines carry their line number and reason", "[repl
                                                 R"({"ts": 50, "key": "k", "request": {}, "response": {"status": 200}})" "\n"  // 8: out of order
                                                 R"({"ts": 300, "key": "k", "request": {}, "response": {"status": 200}})" "\n");
   TrafficReader r;
+  r.set_max_disorder(10);
   REQUIRE(r.open(path));
   TrafficRecord rec;
   std::vector<std::pair<std::uint64_t, std::string>> bad;
@@ -88,7 +89,75 @@ TEST_CASE("traffic reader: bad lines carry their line number and reason", "[repl
   CHECK_THAT(bad[4].second, Catch::Contains("response.status"));
   CHECK_THAT(bad[5].second, Catch::Contains("'ts' must be a number"));
   CHECK(bad[6].first == 8);
-  CHECK_THAT(bad[6].second, Catch::Contains("earlier than the previous"));
+  CHECK_THAT(bad[6].second, Catch::Contains("timestamp 50.000 is 50 s earlier than an earlier line's 100.500"));
+}
+
+namespace {
+
+struct ReadAll {
+  std::vector<double> ts;                                  ///< good records, in the order returned
+  std::vector<std::pair<std::uint64_t, std::string>> bad;  ///< line, reason
+  std::uint64_t reordered = 0;
+};
+
+ReadAll read_all(const std::string& name, const std::vector<double>& stamps, double max_disorder = 3600) {
+  std::string text;
+  for (double ts : stamps) {
+    char line[160];
+    std::snprintf(line, sizeof line, R"({"ts": %.3f, "key": "k", "request": {}, "response": {"status": 200}})", ts);
+    text += std::string(line) + "\n";
+  }
+  TrafficReader r;
+  r.set_max_disorder(max_disorder);
+  REQUIRE(r.open(write_temp(name, text)));
+  ReadAll out;
+  TrafficRecord rec;
+  for (;;) {
+    const auto res = r.next(rec);
+    if (res == TrafficReader::Result::End) break;
+    if (res == TrafficReader::Result::BadLine) out.bad.emplace_back(r.line(), r.error());
+    else out.ts.push_back(rec.ts);
+  }
+  out.reordered = r.reordered();
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("traffic reader: a capture log's disorder (records written when exchanges end) is read whole", "[replay]") {
+  // A 90 s stream that arrived at 1000 is written after the fast requests of 1001-1089.
+  const auto got = read_all("capture.jsonl", {1001, 1002, 1050, 1000, 1089, 1090});
+  CHECK(got.bad.empty());
+  CHECK(got.ts == std::vector<double>{1001, 1002, 1050, 1000, 1089, 1090});
+  CHECK(got.reordered == 1);
+}
+
+TEST_CASE("traffic reader: one far-future timestamp is one bad line, not every later one", "[replay]") {
+  const auto got = read_all("future.jsonl", {1000, 1001, 9e9, 1002, 1003});
+  REQUIRE(got.bad.size() == 1);
+  CHECK(got.bad[0].first == 3);
+  CHECK_THAT(got.bad[0].second, Catch::Contains("after the lines around it"));
+  CHECK(got.ts == std::vector<double>{1000, 1001, 1002, 1003});
+  // The line that decides may itself come a little out of order.
+  const auto between = read_all("future-between.jsonl", {1000, 9e9, -1, 1001});
+  CHECK(between.ts == std::vector<double>{1000, -1, 1001});  // within the window of 1000; 9e9 is the odd one
+  REQUIRE(between.bad.size() == 1);
+  CHECK(between.bad[0].first == 2);
+}
+
+TEST_CASE("traffic reader: a real jump forward is confirmed by the next line, also at the end of a file", "[replay]") {
+  const auto got = read_all("jump.jsonl", {1000, 1001, 200000, 200001, 200002});
+  CHECK(got.bad.empty());
+  CHECK(got.ts == std::vector<double>{1000, 1001, 200000, 200001, 200002});
+  const auto last = read_all("jump-last.jsonl", {1000, 200000});
+  CHECK(last.bad.empty());
+  CHECK(last.ts == std::vector<double>{1000, 200000});
+  // Beyond the window, earlier lines are bad (and do not move the clock back).
+  const auto late = read_all("late.jsonl", {1000, 1010, 5000, 5001, 1100, 5002}, 60);
+  REQUIRE(late.bad.size() == 1);
+  CHECK(late.bad[0].first == 5);
+  CHECK_THAT(late.bad[0].second, Catch::Contains("earlier than an earlier line's"));
+  CHECK(late.ts == std::vector<double>{1000, 1010, 5000, 5001, 5002});
 }
 
 TEST_CASE("replay runner: bad lines reported as FILE:LINE, keys only as fingerprints", "[replay]") {
@@ -234,7 +303,7 @@ TEST_CASE("traffic reader: invalid UTF-8, truncated JSON, big numbers, odd reque
   }
   REQUIRE(good.size() == 3);
   CHECK(good[0] == std::pair<std::uint64_t, double>{3, 1.0});
-  CHECK(good[1] == std::pair<std::uint64_t, double>{4, 1e20});
+  CHECK(good[1] == std::pair<std::uint64_t, double>{5, 5.0});  // line 4's 1e20 is the odd one out
   CHECK(good[2].first == 9);
   CHECK(last_key == "b");
   CHECK(last_status == 200);
@@ -242,8 +311,8 @@ TEST_CASE("traffic reader: invalid UTF-8, truncated JSON, big numbers, odd reque
   CHECK(bad[0] == std::pair<std::uint64_t, std::string>{1, "invalid JSON: The input is not valid UTF-8"});
   CHECK(bad[1].first == 2);
   CHECK_THAT(bad[1].second, Catch::StartsWith("invalid JSON: "));
-  CHECK(bad[2].first == 5);
-  CHECK_THAT(bad[2].second, Catch::Contains("earlier than the previous"));
+  CHECK(bad[2].first == 4);
+  CHECK_THAT(bad[2].second, Catch::Contains("after the lines around it"));
   CHECK(bad[3] == std::pair<std::uint64_t, std::string>{6, "field 'ts' must be a number (Unix seconds)"});
   CHECK(bad[4] == std::pair<std::uint64_t, std::string>{7, "field 'request' must be an object"});
   CHECK(bad[5] == std::pair<std::uint64_t, std::string>{8, "field 'request' must be an object"});
