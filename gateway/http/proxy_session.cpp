@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include "gateway/http/header_rules.hpp"
+#include "gateway/http/request_head_check.hpp"
 #include "gateway/traffic/key_fingerprint.hpp"
 #include "gateway/net/openai_error.hpp"
 #include "gateway/traffic/request_features.hpp"
@@ -554,6 +555,21 @@ net::awaitable<void> run_session(WorkerContext& ctx, tcp::socket socket) {
       break;
     }
 
+    // RFC 9112: methods, target forms, Host and transfer codings the proxy
+    // refuses (or normalises: an absolute-form target) before anything reads the head.
+    if (auto refused = check_request_head(parser.get())) {
+      const ProxyError err{static_cast<http::status>(refused->status), "invalid_request_error", refused->code,
+                           std::move(refused->message)};
+      std::vector<std::pair<std::string, std::string>> extra;
+      if (!refused->allow.empty()) extra.emplace_back("Allow", std::string(refused->allow));
+      ctx.stats.head_refused.fetch_add(1, std::memory_order_relaxed);
+      co_await write_error(ctx, client, err, parser.get().version(), false, extra);
+      co_await lingering_close(client);
+      co_return;
+    }
+    // Only a chunked body can bring trailer fields.
+    const auto fields_of_head = parser.chunked() ? head_fields(parser.get()) : HeadFields{};
+
     // A request whose credentials are refused is answered on its head: its
     // body (up to max_body_bytes) is never read or parsed, and the
     // connection closes after the reply.
@@ -593,6 +609,7 @@ net::awaitable<void> run_session(WorkerContext& ctx, tcp::socket socket) {
       }
     }
     auto req = parser.release();
+    if (!fields_of_head.empty()) drop_trailer_fields(req, fields_of_head);
     const bool keep = co_await handle_request(ctx, client, peer_ip, req, arrived, ts);
     if (!keep) break;
   }

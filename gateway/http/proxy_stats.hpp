@@ -28,6 +28,7 @@ struct ProxyStats {
   Counter bytes_to_clients{0};    ///< response bodies
   Counter capture_dropped{0};     ///< capture records dropped because the writer's queue was full
   Counter hook_errors{0};         ///< hooks that threw (the request was served fail-open)
+  Counter head_refused{0};        ///< request heads refused by RFC 9112 checks (method, target, Host, Transfer-Encoding)
 
   void count_status(int status) noexcept {
     auto& c = status >= 500 ? responses_5xx : status >= 400 ? responses_4xx : status >= 300 ? responses_3xx : responses_2xx;

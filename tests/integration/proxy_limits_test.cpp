@@ -207,3 +207,97 @@ TEST_CASE("a request without a key is refused on its head: the body is never wai
   CHECK(got.closed);
   CHECK(up.requests() == 0);
 }
+
+TEST_CASE("an upstream that resets the connection before, during a body and mid-stream", "[integration][proxy][failures]") {
+  FakeUpstream up;
+  auto hooks = std::make_shared<RecordingHooks>();
+  ProxyServer proxy(test_proxy_config(up.url()), hooks);
+  const auto port = proxy.start();
+  // Before the head: nothing reached the client, so it gets a proper 502.
+  auto head = request(port, make_request("/reset-head", kChat));
+  CHECK(head.status == 502);
+  CHECK(error_code_of(head.body) == "upstream_bad_response");
+  CHECK(hooks->wait_for(1).response.status == 502);
+  // In a JSON body of announced length: the head went out, the body cannot
+  // be completed, so the client connection is closed (the cut is visible).
+  auto body = request(port, make_request("/reset-body", kChat));
+  CHECK((body.status == 0 || body.status == 200));
+  CHECK(body.body.size() < 500);
+  CHECK(hooks->wait_for(2).response.status == 502);
+  // Mid-stream: the events relayed so far stay, the stream ends.
+  const auto stream = raw_exchange(port, "POST /reset-stream HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer k\r\n"
+                                         "Content-Length: 2\r\n\r\n{}");
+  CHECK(status_of(stream.received) == 200);
+  CHECK(stream.received.find("\"Hello\"") != std::string::npos);
+  CHECK(stream.received.find("0\r\n\r\n") == std::string::npos);  // no clean end: the cut is visible
+  CHECK(stream.closed);
+  CHECK(hooks->wait_for(3).response.status == 502);
+  // None of those connections went back to the pool; the proxy still serves.
+  CHECK(request(port, make_request("/v1/chat/completions", kChat)).status == 200);
+  CHECK(proxy.stats().upstream_errors.load() >= 3);
+  CHECK(wait_until([&] { return up.open_connections() <= 1; }));
+}
+
+TEST_CASE("RFC 9112: transfer codings, Host, methods and target forms the proxy refuses", "[integration][proxy][limits][rfc9112]") {
+  FakeUpstream up;
+  ProxyServer proxy(test_proxy_config(up.url()));
+  const auto port = proxy.start();
+  const std::string auth = "Authorization: Bearer sk-1\r\n";
+  struct Case {
+    std::string head;
+    int status;
+    std::string code;
+  };
+  const std::vector<Case> cases{
+      // A coding other than chunked: the body's end cannot be found.
+      {"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n" + auth + "Transfer-Encoding: gzip\r\n\r\n", 400, "invalid_transfer_encoding"},
+      {"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n" + auth + "Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", 501,
+       "unsupported_transfer_encoding"},
+      {"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n" + auth + "Transfer-Encoding: chunked, identity\r\n\r\n", 400,
+       "invalid_transfer_encoding"},
+      {"POST /v1/chat/completions HTTP/1.1\r\n" + auth + "Content-Length: 2\r\n\r\n{}", 400, "invalid_host_header"},
+      {"POST /v1/chat/completions HTTP/1.1\r\nHost: a\r\nHost: b\r\n" + auth + "Content-Length: 2\r\n\r\n{}", 400,
+       "invalid_host_header"},
+      {"CONNECT api.example.com:443 HTTP/1.1\r\nHost: api.example.com:443\r\n" + auth + "\r\n", 405, "method_not_allowed"},
+      {"TRACE /v1/models HTTP/1.1\r\nHost: x\r\n" + auth + "\r\n", 405, "method_not_allowed"},
+      {"OPTIONS * HTTP/1.1\r\nHost: x\r\n" + auth + "\r\n", 400, "invalid_request_target"},
+  };
+  for (const auto& c : cases) {
+    INFO(c.head);
+    const auto got = raw_exchange(port, c.head);
+    CHECK(status_of(got.received) == c.status);
+    CHECK(got.received.find(c.code) != std::string::npos);
+    CHECK(got.closed);
+    if (c.status == 405) CHECK(got.received.find("\r\nAllow: GET, HEAD, POST") != std::string::npos);
+  }
+  CHECK(up.requests() == 0);
+  CHECK(proxy.stats().head_refused.load() == cases.size());
+  // HTTP/1.0 needs no Host.
+  CHECK(raw_exchange(port, "GET /echo HTTP/1.0\r\n" + auth + "\r\n").received.rfind("HTTP/1.0 200", 0) == 0);
+}
+
+TEST_CASE("RFC 9112: an absolute-form target is read by its path and query", "[integration][proxy][rfc9112]") {
+  FakeUpstream up;
+  ProxyServer proxy(test_proxy_config(up.url()));
+  const auto port = proxy.start();
+  const auto got = raw_exchange(port, "GET http://evil.example:8080/echo?x=1 HTTP/1.1\r\nHost: other\r\n"
+                                      "Authorization: Bearer sk-1\r\nConnection: close\r\n\r\n");
+  CHECK(status_of(got.received) == 200);
+  CHECK(up.last_request().target == "/echo?x=1");
+  CHECK(up.last_request().headers.at("host").find("evil") == std::string::npos);
+}
+
+TEST_CASE("chunked trailer fields are not forwarded as headers", "[integration][proxy][rfc9112]") {
+  FakeUpstream up;
+  ProxyServer proxy(test_proxy_config(up.url()));
+  const auto port = proxy.start();
+  const auto got = raw_exchange(port,
+                                "POST /echo HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer sk-1\r\nTransfer-Encoding: chunked\r\n"
+                                "Trailer: X-Smuggled\r\nConnection: close\r\n\r\n"
+                                "2\r\n{}\r\n0\r\nX-Smuggled: yes\r\nAuthorization: Bearer sk-other\r\n\r\n");
+  CHECK(status_of(got.received) == 200);
+  const auto seen = up.last_request();
+  CHECK(seen.body == "{}");
+  CHECK(seen.headers.count("x-smuggled") == 0);
+  CHECK(seen.headers.at("authorization") == "Bearer sk-1");
+}

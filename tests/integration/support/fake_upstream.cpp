@@ -204,6 +204,18 @@ net::awaitable<void> serve(FakeUpstream& up, Stream& stream, beast::tcp_stream& 
       if (!co_await write_all(stream, body.substr(half))) co_return;
       continue;
     }
+    if (path == "/reset-head" || path == "/reset-stream" || path == "/reset-body") {
+      // A connection reset (RST, SO_LINGER 0) before the response head, in
+      // the middle of an SSE stream, or in the middle of a JSON body.
+      if (path == "/reset-stream" &&
+          !co_await write_all(stream, sse_head() + chunk(delta_event("Hello")) + chunk(delta_event(" wor")))) co_return;
+      if (path == "/reset-body" &&
+          !co_await write_all(stream, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{\"choices\":")) co_return;
+      boost::system::error_code ignored;
+      tcp.socket().set_option(net::socket_base::linger(true, 0), ignored);
+      tcp.socket().close(ignored);
+      co_return;
+    }
     if (path == "/interim") {
       // Interim heads before the final answer (RFC 9110 §15.2): 103 Early Hints
       // with a Link, and an unsolicited 100 Continue, the final 200 written

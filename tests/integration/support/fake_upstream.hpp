@@ -16,6 +16,9 @@
 ///   /slow-json             JSON body (Content-Length) in two halves, the second
 ///                          after release_gate()
 ///   /close                 JSON answer with Connection: close
+///   /reset-head            reads the request, then resets the connection (RST)
+///   /reset-stream          SSE head and two events, then RST
+///   /reset-body            a JSON head (Content-Length 500) and 11 bytes, then RST
 ///   /interim               103 Early Hints and an unsolicited 100 Continue, then
 ///                          (5 ms later) 200 JSON {"answer": "<target>"}
 ///   /switching             an unrequested 101 Switching Protocols, then silence
