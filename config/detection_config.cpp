@@ -232,13 +232,17 @@ detectors::EngineConfig parse_detection_config(YamlSection& section) {
     s->finish();
   }
   if (auto d = section.child("detectors")) read_detectors(*d, cfg);
-  if (auto l = section.child("lexicon")) read_lexicon(*l, cfg);
+  auto lexicon = section.child("lexicon");
+  if (lexicon) read_lexicon(*lexicon, cfg);
   section.finish();
-  // The lexicon must build (the automaton is bounded in states and bytes).
-  try {
-    detectors::PromptAnalyzer probe(cfg.lexicon, cfg.max_scan_bytes);
-  } catch (const std::exception& e) {
-    section.fail(section.node(), std::string("detection.lexicon: ") + e.what());
+  // A configured lexicon must build (the automaton is bounded in states and
+  // bytes); the built-in one always does, and building it costs milliseconds.
+  if (lexicon) {
+    try {
+      detectors::PromptAnalyzer probe(cfg.lexicon, cfg.max_scan_bytes);
+    } catch (const std::exception& e) {
+      section.fail(section.node(), std::string("detection.lexicon: ") + e.what());
+    }
   }
   return cfg;
 }

@@ -24,6 +24,16 @@ TrafficReader::~TrafficReader() {
 }
 
 bool TrafficReader::open(const std::string& path) {
+  // A reader may be opened again on another file: the buffers and the
+  // parser are kept, the position is not (the time watermark is, so that
+  // files read one after another form one stream).
+  if (file_ && owns_file_) std::fclose(file_);
+  file_ = nullptr;
+  begin_ = end_ = 0;
+  eof_ = false;
+  line_ = consumed_ = size_ = 0;
+  held_.reset();
+  pending_.reset();
   path_ = path;
   if (path == "-") {
     file_ = stdin;

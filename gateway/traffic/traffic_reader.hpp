@@ -28,7 +28,9 @@ class TrafficReader {
 
   static constexpr std::size_t kDefaultChunk = 4 << 20;
 
-  /// Opens `path` ("-" reads standard input). False (and error()) when it cannot be opened.
+  /// Opens `path` ("-" reads standard input). False (and error()) when it
+  /// cannot be opened. Opening again moves to another file: buffers are
+  /// reused, the time watermark carries over (set_last_ts resets it).
   bool open(const std::string& path);
 
   /// Reads the next non-empty line. On Record, `out` is valid until the next
