@@ -37,7 +37,7 @@ AdminConfig parse_admin_config(YamlSection& s) {
     c.compact_threshold_bytes = d->get<std::uint64_t>("compact_threshold_bytes", c.compact_threshold_bytes);
     d->finish();
   }
-  s.finish();
+  s.close();
   return c;
 }
 

@@ -22,7 +22,7 @@ struct AdminConfig {
   std::uint64_t compact_threshold_bytes = 4 << 20;
 };
 
-/// Reads the section (calls finish()). Throws ConfigError. The token is one
+/// Reads the section (calls close()). Throws ConfigError. The token is one
 /// of `token`, `token_env` or `token_file` (YamlSection::secret): a file that
 /// cannot be read, or an unset variable, is an error located at its key.
 AdminConfig parse_admin_config(YamlSection& section);

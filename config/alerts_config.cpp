@@ -135,7 +135,7 @@ AlertsConfig parse_alerts_config(YamlSection& s) {
       c.sinks.push_back(std::move(sink));
     });
   }
-  s.finish();
+  s.close();
   return c;
 }
 

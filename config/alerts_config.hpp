@@ -72,7 +72,7 @@ struct AlertsConfig {
   bool include_content = false;
 };
 
-/// Reads the `alerts` section (`s` is that section; finish() is called on it).
+/// Reads the `alerts` section (`s` is that section; close() is called on it).
 /// Throws ConfigError on unknown keys, bad types, bad URLs, missing env secrets.
 AlertsConfig parse_alerts_config(YamlSection& s);
 

@@ -67,7 +67,7 @@ detectors::CampaignConfig parse_campaign_config(YamlSection& s) {
   if (c.rotation_max_requests < c.rotation_min_requests)
     s.error(value_node(s, "rotation_max_requests"), "'" + s.qualified("rotation_max_requests") +
                                                        "' must be at least rotation_min_requests");
-  s.finish();
+  s.close();
   return c;
 }
 

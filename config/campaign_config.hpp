@@ -21,7 +21,7 @@
 
 namespace dg::config {
 
-/// Reads every field of the section (then calls section.finish()).
+/// Reads every field of the section (then calls section.close(): throws every error).
 detectors::CampaignConfig parse_campaign_config(YamlSection& section);
 
 struct Config;

@@ -247,7 +247,7 @@ detectors::EngineConfig parse_detection_config(YamlSection& section) {
   if (auto d = section.child("detectors")) read_detectors(*d, cfg);
   auto lexicon = section.child("lexicon");
   if (lexicon) read_lexicon(*lexicon, cfg);
-  section.finish();
+  section.close();
   // A configured lexicon must build (the automaton is bounded in states and
   // bytes); the built-in one always does, and building it costs milliseconds.
   if (lexicon && section.ok()) {

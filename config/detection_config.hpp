@@ -16,7 +16,7 @@
 
 namespace dg::config {
 
-/// Reads and validates the section (calls `section.finish()`).
+/// Reads and validates the section (calls `section.close()`: throws every error).
 detectors::EngineConfig parse_detection_config(YamlSection& section);
 
 struct Config;

@@ -276,12 +276,15 @@ Policy parse_policy_impl(YamlSection& s, bool require_rules) {
   // deleted by mistake, must not silently stop all enforcement (#12.7).
   // Rules that failed to parse are reported as themselves.
   const bool rule_less = !has_rules || rules_node.IsNull() || (rules_node.IsSequence() && rules_node.size() == 0);
+  YAML::Node at = s.node();  // `rules: []` at its value, a bare `rules:` at its key, none at the mapping
+  for (const auto& kv : s.node())
+    if (kv.first.Scalar() == "rules") at.reset(kv.second.IsNull() ? kv.first : kv.second);
   if (require_rules && rule_less && !allow_empty)
-    s.error(has_rules ? rules_node : s.node(),
+    s.error(at,
             (s.path().empty() ? std::string("the policy") : "'" + s.path() + "'") +
                 " has no rules, so nothing would ever be enforced; add rules, or set 'allow_empty: true' to run"
                 " without any");
-  s.finish();
+  s.close();
   return p;
 }
 

@@ -15,7 +15,7 @@
 
 namespace dg::config {
 
-/// Builds a policy from its mapping; calls `section.finish()`. Throws
+/// Builds a policy from its mapping; calls `section.close()`. Throws
 /// ConfigError with every error found. version, source and loaded_at are left
 /// for the caller. A rule-less mapping is accepted here (the building block of
 /// tests); the file-level readers below refuse it unless it says

@@ -170,7 +170,9 @@ std::optional<std::string> closest_match(std::string_view word, const std::vecto
     const std::size_t d = edit_distance(w, l);
     const std::size_t shorter = std::min(w.size(), l.size());
     const bool prefix = shorter >= 4 && (l.starts_with(w) || w.starts_with(l));
-    if ((d <= std::max<std::size_t>(1, w.size() / 3) || prefix) && d < best_d) {
+    // A one-letter word "close" to every one-letter key is no suggestion.
+    const bool typo = d <= std::max<std::size_t>(1, w.size() / 3) && d < w.size() && d < l.size();
+    if ((typo || prefix) && d < best_d) {
       best = c;
       best_d = d;
     }
@@ -326,6 +328,11 @@ void YamlSection::finish() const {
     if (!consumed_.contains(name)) error(kv.first, "unknown key '" + qualified(name) + "'" + did_you_mean(name, known));
   }
   if (root_ && !errors_->empty()) throw_recorded();
+}
+
+void YamlSection::close() const {
+  finish();
+  if (!errors_->empty()) throw_recorded();
 }
 
 void YamlSection::error(const YAML::Node& at, std::string_view message) const {

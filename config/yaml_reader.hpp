@@ -140,6 +140,10 @@ class YamlSection {
   /// known key as a suggestion). On the root section, then throws every error
   /// recorded in the document (sorted), if any.
   void finish() const;
+  /// finish(), then throws every error recorded in the document so far, if
+  /// any: the last call of a reader's public parse function on the section it
+  /// was given, so that it throws whether that section is a root or a child.
+  void close() const;
 
   /// Records an error at `at`; reading goes on (the caller uses a default).
   void error(const YAML::Node& at, std::string_view message) const;

@@ -38,7 +38,7 @@ TEST_CASE("campaign config: defaults and overrides", "[campaign][config]") {
 
 TEST_CASE("campaign config: errors carry file:line:column", "[campaign][config]") {
   CHECK(parse_error("campaign:\n  ipv6_prefix: 96\n") == "c.yaml:2:16: 'campaign.ipv6_prefix' must be between 16 and 64, got 96");
-  CHECK(parse_error("campaign:\n  max_kyes: 5\n") == "c.yaml:2:3: unknown key 'campaign.max_kyes'");
+  CHECK(parse_error("campaign:\n  max_kyes: 5\n") == "c.yaml:2:3: unknown key 'campaign.max_kyes' (did you mean 'max_keys'?)");
   CHECK(parse_error("campaign:\n  timing_min_jaccard: lots\n").rfind("c.yaml:2:23: 'campaign.timing_min_jaccard' must be a number", 0) == 0);
   CHECK(parse_error("campaign:\n  rotation_min_requests: 10\n  rotation_max_requests: 5\n").rfind("c.yaml:3:26:", 0) == 0);
 }

@@ -78,7 +78,7 @@ TEST_CASE("detection config: values, durations and lexicon merge", "[detectors][
 
 TEST_CASE("detection config: errors name file:line:column", "[detectors][config]") {
   CHECK(error_of("detection:\n  detectors:\n    coverage:\n      windw: 1h\n") ==
-        "d.yaml:4:7: unknown key 'detection.detectors.coverage.windw'");
+        "d.yaml:4:7: unknown key 'detection.detectors.coverage.windw' (did you mean 'window'?)");
   CHECK(error_of("detection:\n  detectors:\n    nonsense: {}\n") ==
         "d.yaml:3:5: unknown key 'detection.detectors.nonsense'");
   CHECK(error_of("detection:\n  store:\n    idle_ttl: soon\n") ==

@@ -77,6 +77,7 @@ TEST_CASE("closest_match: typos within a third of the word, prefixes, case slips
   CHECK(dg::config::closest_match("logprob_harvest", names) == "logprob_harvesting");
   CHECK(dg::config::closest_match("Name", names) == "name");
   CHECK(dg::config::closest_match("tl", names) == "ttl");
+  CHECK_FALSE(dg::config::closest_match("z", {"a", "b"}));  // one letter is no typo of another
   CHECK_FALSE(dg::config::closest_match("colour", names));
   CHECK_FALSE(dg::config::closest_match("x", names));
   CHECK(dg::config::did_you_mean("wehn", names) == " (did you mean 'when'?)");
