@@ -312,6 +312,6 @@ TEST_CASE("distillguard refuses to start on an empty or rule-less policy file", 
   auto child = spawn({distillguard(), "--config", main.string()}, (dir / "err").string());
   REQUIRE(child.pid > 0);
   CHECK(wait_exit(child.pid) == 2);
-  CHECK(slurp(child.stderr_path).find(policy.string() + ":1:1: the policy file is empty") != std::string::npos);
+  CHECK(slurp(child.stderr_path).find(policy.string() + ":1:1: the file is empty") != std::string::npos);
   std::filesystem::remove_all(dir);
 }
