@@ -33,7 +33,7 @@ struct Population {
 };
 
 Population simulate(std::uint64_t seed, const std::filesystem::path& dir) {
-  static const auto data = dg::sim::DataSet::load(DG_SHARED_DATA_DIR);
+  static const auto data = dg::sim::DataSet::load_or_builtin(DG_SHARED_DATA_DIR);
   dg::sim::ScenarioOptions o;
   o.seed = seed;
   o.days = 2;

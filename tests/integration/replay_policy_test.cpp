@@ -30,7 +30,7 @@ struct Simulated {
 };
 
 Simulated simulate(const std::string& scenario, dg::sim::ScenarioOptions o, const std::string& name) {
-  static const auto data = dg::sim::DataSet::load(DG_SHARED_DATA_DIR);
+  static const auto data = dg::sim::DataSet::load_or_builtin(DG_SHARED_DATA_DIR);
   Simulated s;
   s.dir = std::filesystem::temp_directory_path() / ("dg-" + name + "-" + std::to_string(::getpid()));
   std::filesystem::create_directories(s.dir);

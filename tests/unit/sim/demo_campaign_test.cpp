@@ -15,7 +15,7 @@ namespace json = boost::json;
 using namespace dg::sim;
 
 TEST_CASE("simulator: demo-campaign adds a compressed hydra to the demo, in time order and in range", "[sim][demo]") {
-  static const auto ds = DataSet::load(DG_SHARED_DATA_DIR);
+  static const auto ds = DataSet::load_or_builtin(DG_SHARED_DATA_DIR);
   const auto* entry = find_scenario("demo-campaign");
   REQUIRE(entry);
   ScenarioOptions o;

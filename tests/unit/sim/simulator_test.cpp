@@ -16,7 +16,7 @@ using namespace dg::sim;
 namespace {
 
 const DataSet& data() {
-  static const auto ds = DataSet::load(DG_SHARED_DATA_DIR);
+  static const auto ds = DataSet::load_or_builtin(DG_SHARED_DATA_DIR);
   return *ds;
 }
 
