@@ -1,5 +1,5 @@
 #pragma once
-/// The capture log: one traffic record (shared/traffic-format.md) per finished
+/// The capture log: one traffic record (docs/traffic-format.md) per finished
 /// exchange, appended as JSON Lines by a dedicated writer thread, so workers
 /// only take a short mutex to enqueue and never wait on the disk. The key is
 /// written as its fingerprint; prompt text only with include_content
