@@ -66,6 +66,42 @@ net::awaitable<error_code> write_error(WorkerContext& ctx, beast::tcp_stream& cl
   co_return ec;
 }
 
+/// The proxy's own health endpoint, answered locally and never forwarded:
+/// 200 while serving, 503 once draining. Unauthenticated (probes carry no
+/// key) and without detection, enforcement, access log or capture.
+constexpr std::string_view kHealthPath = "/healthz";
+
+bool is_health_probe(const http::request<http::string_body>& req) {
+  const auto target = std::string_view(req.target());
+  const auto path = target.substr(0, target.find('?'));
+  return path == kHealthPath && (req.method() == http::verb::get || req.method() == http::verb::head);
+}
+
+net::awaitable<error_code> write_health(WorkerContext& ctx, beast::tcp_stream& client, unsigned version,
+                                        bool head_only, bool keep_alive) {
+  const bool serving = !ctx.draining;
+  const auto status = serving ? http::status::ok : http::status::service_unavailable;
+  const std::string_view body = serving ? R"({"status":"ok"})" : R"({"status":"draining"})";
+  client.expires_after(ms(ctx.cfg.timeouts.client_header_ms));
+  const auto head = [&](auto& res) {
+    res.set(http::field::content_type, "application/json");
+    res.set(http::field::cache_control, "no-store");
+    res.keep_alive(keep_alive && serving);
+    res.content_length(body.size());  // HEAD: the length of the GET body, no body
+  };
+  if (head_only) {
+    http::response<http::empty_body> res{status, version};
+    head(res);
+    auto [ec, n] = co_await http::async_write(client, res, kUse);
+    co_return ec;
+  }
+  http::response<http::string_body> res{status, version};
+  head(res);
+  res.body() = body;
+  auto [ec, n] = co_await http::async_write(client, res, kUse);
+  co_return ec;
+}
+
 /// Close after an error reply without making the client miss it: half-close,
 /// then read and discard what the client still sends (bounded in time and
 /// bytes), so the kernel does not answer the unread data with a reset.
@@ -566,6 +602,19 @@ net::awaitable<void> run_session(WorkerContext& ctx, tcp::socket socket) {
       co_await write_error(ctx, client, err, parser.get().version(), false, extra);
       co_await lingering_close(client);
       co_return;
+    }
+    if (is_health_probe(parser.get())) {
+      // A probe with a body is answered, then the connection closes (the
+      // body is not read).
+      const bool body_pending = !parser.is_done();
+      const auto version = parser.get().version();
+      const auto wec = co_await write_health(ctx, client, version, parser.get().method() == http::verb::head,
+                                             parser.get().keep_alive() && !body_pending);
+      if (wec || body_pending || !parser.get().keep_alive() || ctx.draining) {
+        if (body_pending) co_await lingering_close(client);
+        break;
+      }
+      continue;
     }
     // Only a chunked body can bring trailer fields.
     const auto fields_of_head = parser.chunked() ? head_fields(parser.get()) : HeadFields{};

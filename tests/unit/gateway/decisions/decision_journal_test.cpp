@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -178,4 +179,30 @@ TEST_CASE("journal: expired decisions past the memory are dropped at start", "[d
   CHECK(again.table().active("fp:00000000000000d2", 2000));
   CHECK(count_lines(dir / "decisions.jsonl") == 1);
   std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("journal: a state directory this user cannot write is reported with the uid to give it", "[journal]") {
+  const auto dir = std::filesystem::temp_directory_path() / ("dg-journal-ro-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::filesystem::permissions(dir, std::filesystem::perms::owner_read | std::filesystem::perms::owner_exec |
+                                        std::filesystem::perms::group_read | std::filesystem::perms::others_read |
+                                        std::filesystem::perms::others_exec | std::filesystem::perms::group_exec);
+  // As root the permission bits do not bind: try as an unprivileged user in a child.
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    if (::geteuid() == 0 && ::setuid(65534) != 0) ::_exit(3);
+    dg::gateway::DecisionJournal journal({(dir / "decisions.jsonl").string()});
+    std::string error;
+    const bool opened = journal.compact({}, error);
+    const bool hinted = error.find("must be writable by uid " + std::to_string(::geteuid())) != std::string::npos &&
+                        error.find("chown") != std::string::npos && error.find(dir.string()) != std::string::npos;
+    ::_exit(opened ? 1 : hinted ? 0 : 2);
+  }
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  std::filesystem::permissions(dir, std::filesystem::perms::owner_all);
+  std::filesystem::remove_all(dir);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
 }
