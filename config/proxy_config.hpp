@@ -92,8 +92,9 @@ struct ProxyConfig {
   CaptureConfig capture;
 };
 
-/// Reads the proxy's keys from the root section (marks them consumed).
-/// Throws ConfigError with `file:line:column: message`.
+/// Reads the proxy's keys from the root section (marks them consumed). Bad
+/// values are recorded in the section (thrown by its finish()); a structural
+/// error throws ConfigError with `file:line:column: message`.
 ProxyConfig read_proxy_config(YamlSection& root);
 
 }  // namespace dg::config

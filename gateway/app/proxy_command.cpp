@@ -10,6 +10,7 @@
 #include "config/config.hpp"
 #include "gateway/app/commands.hpp"
 #include "gateway/app/app.hpp"
+#include "gateway/app/config_check.hpp"
 
 namespace dg::gateway {
 
@@ -40,6 +41,12 @@ int run_proxy(int argc, char** argv) {
   }
   if (path.empty()) {
     std::cerr << "usage: distillguard --config FILE\n";
+    return 2;
+  }
+  // Every error of every section at once (what check-config prints), before
+  // anything starts; the loaders below then stop at the first.
+  if (const auto check = check_config_file(path); !check.errors.empty() && !check.policy_file) {
+    for (const auto& e : check.errors) std::cerr << e.text() << "\n";
     return 2;
   }
   config::Config cfg;
