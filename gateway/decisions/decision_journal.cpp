@@ -162,7 +162,15 @@ bool DecisionJournal::append_line(const std::string& line) {
     std::string error;
     if (!open_append(error)) return false;
   }
-  if (!write_all(fd_, line)) return false;
+  if (!write_all(fd_, line)) {
+    // A partial line would glue onto the next record and lose both (a full
+    // disk, a file size limit): cut it off; if that fails, reopen next time.
+    if (::ftruncate(fd_, static_cast<off_t>(size_)) != 0) {
+      ::close(fd_);
+      fd_ = -1;
+    }
+    return false;
+  }
   size_ += line.size();
   switch (options_.fsync) {
     case FsyncPolicy::Always:

@@ -28,6 +28,11 @@ using error_code = boost::system::error_code;
 /// Interim (1xx) heads accepted before a final response; more is a broken upstream.
 constexpr int kMaxInterimHeads = 16;
 
+/// A connection's read buffer above this after an exchange is given back, so
+/// an idle keep-alive connection that once carried an 8 MB body does not keep
+/// 8 MB (issue #12.12).
+constexpr std::size_t kKeepBufferBytes = 64 * 1024;
+
 double elapsed_ms(Clock::time_point from, Clock::time_point to) {
   return std::chrono::duration<double, std::milli>(to - from).count();
 }
@@ -141,6 +146,16 @@ std::optional<ProxyError> identity_refusal(const Identity& id, bool allow_anonym
 }
 
 std::string_view path_of(std::string_view target) { return target.substr(0, target.find('?')); }
+
+/// The endpoints whose response the usage scanner reads (token accounting,
+/// output budgets, detection). Their upstream request asks for an
+/// uncompressed body whatever the client accepts: a gzip answer would hide
+/// its usage (issue #12.4), and the client gets it uncompressed too.
+bool reads_response(detectors::Endpoint e) {
+  using detectors::Endpoint;
+  return e == Endpoint::ChatCompletions || e == Endpoint::Completions || e == Endpoint::Responses ||
+         e == Endpoint::Embeddings || e == Endpoint::Messages;
+}
 
 /// The relay of one response from upstream to client, generic over plain and
 /// TLS upstream streams.
@@ -371,6 +386,7 @@ net::awaitable<bool> handle_request(WorkerContext& ctx, beast::tcp_stream& clien
   const std::string method(req.method_string());
   ctx.stats.requests.fetch_add(1, std::memory_order_relaxed);
   ctx.stats.bytes_from_clients.fetch_add(req.body().size(), std::memory_order_relaxed);
+  if (req.body().size() >= ProxyStats::kLargeBodyBytes) ctx.stats.large_bodies.fetch_add(1, std::memory_order_relaxed);
 
   detectors::Exchange ex;
   ex.ts = ts;
@@ -468,6 +484,7 @@ net::awaitable<bool> handle_request(WorkerContext& ctx, beast::tcp_stream& clien
   apply_forwarding(up_req, fwd);
   up_req.set(http::field::host, ctx.pool.target().host_header);
   up_req.keep_alive(true);
+  if (reads_response(detectors::endpoint_from_path(path))) up_req.set(http::field::accept_encoding, "identity");
   if (verdict.rewritten_body) up_req.body() = *verdict.rewritten_body;
   else if (ctx.capture) up_req.body() = body;
   else up_req.body() = std::move(body);
@@ -661,6 +678,7 @@ net::awaitable<void> run_session(WorkerContext& ctx, tcp::socket socket) {
     if (!fields_of_head.empty()) drop_trailer_fields(req, fields_of_head);
     const bool keep = co_await handle_request(ctx, client, peer_ip, req, arrived, ts);
     if (!keep) break;
+    if (buffer.capacity() > kKeepBufferBytes) buffer.shrink_to_fit();
   }
   client.socket().shutdown(tcp::socket::shutdown_send, ec);
   client.socket().close(ec);

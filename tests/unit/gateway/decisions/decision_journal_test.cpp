@@ -206,3 +206,40 @@ TEST_CASE("journal: a state directory this user cannot write is reported with th
   REQUIRE(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 0);
 }
+
+TEST_CASE("journal: a full disk fails the write, counted, with the decision still in force", "[journal][faults]") {
+  const auto dir = temp_dir("full");
+  const auto path = (dir / "decisions.jsonl").string();
+  std::filesystem::create_symlink("/dev/full", path);  // every write fails with ENOSPC
+  DecisionStoreOptions o;
+  o.journal.path = path;
+  o.journal.fsync = FsyncPolicy::Never;
+  o.audit_path = (dir / "audit.jsonl").string();
+  DecisionStore store(o);  // not open(): its compaction would replace the link by a file
+  const auto d = make("fp:00000000000000f1", Action::Block, 100, 0);
+  CHECK_FALSE(store.apply(d, "operator", 100));
+  CHECK(store.journal_failures() == 1);
+  CHECK(store.table().active(d.key_fp, 101));
+  // The next change fails the same way; nothing throws.
+  CHECK_FALSE(store.apply(make("fp:00000000000000f2", Action::Throttle, 101, 0), "operator", 101));
+  CHECK(store.journal_failures() == 2);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("audit log: reopen() follows a rotation by path", "[journal][operations]") {
+  const auto dir = temp_dir("audit");
+  const auto path = (dir / "audit.jsonl").string();
+  AuditLog audit(path);
+  REQUIRE(audit.record("decision", make("fp:00000000000000a1", Action::Block, 1, 0), "operator", 1));
+  std::filesystem::rename(path, path + ".1");
+  REQUIRE(audit.reopen());
+  REQUIRE(audit.record("decision", make("fp:00000000000000a2", Action::Block, 2, 0), "operator", 2));
+  std::ifstream now(path), before(path + ".1");
+  std::stringstream a, b;
+  a << now.rdbuf();
+  b << before.rdbuf();
+  CHECK(a.str().find("fp:00000000000000a2") != std::string::npos);
+  CHECK(a.str().find("fp:00000000000000a1") == std::string::npos);
+  CHECK(b.str().find("fp:00000000000000a2") == std::string::npos);
+  std::filesystem::remove_all(dir);
+}
