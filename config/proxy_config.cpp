@@ -168,12 +168,16 @@ ProxyConfig read_proxy_config(YamlSection& root) {
   if (auto s = root.child("log")) {
     c.log.format = one_of(*s, "format", c.log.format, {"text", "json"});
     c.log.level = one_of(*s, "level", c.log.level, {"trace", "debug", "info", "warn", "error", "off"});
+    c.log.file = s->get<std::string>("file", "");
+    c.log.access_file = s->get<std::string>("access_file", "");
     s->finish();
   }
   if (auto s = root.child("capture")) {
     c.capture.enabled = s->get<bool>("enabled", false);
     c.capture.path = s->get<std::string>("path", c.capture.path);
     c.capture.include_content = s->get<bool>("include_content", false);
+    c.capture.max_bytes = read_bounded<std::uint64_t>(*s, "max_bytes", c.capture.max_bytes, 0, 1ll << 50);
+    c.capture.keep = read_bounded<unsigned>(*s, "keep", c.capture.keep, 1, 1000);
     s->finish();
   }
   return c;

@@ -14,4 +14,7 @@ int run_replay(int argc, char** argv);
 /// `distillguard check-config FILE`: validate a config/policy file without starting.
 int run_check_config(int argc, char** argv);
 
+/// `distillguard health [--config FILE | --port N]`: GET /healthz of a running proxy (container health checks).
+int run_health(int argc, char** argv);
+
 }  // namespace dg::gateway

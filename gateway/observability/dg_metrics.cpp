@@ -60,7 +60,14 @@ DgMetrics::DgMetrics(metrics::Registry& r)
                                     "Alerts written to the dead-letter file, by sink.", {"sink"})),
       config_reloads(r.counter("dg_config_reloads_total", "Configuration reloads, by result.", {"result"})),
       config_reloads_ok(config_reloads.with({"ok"})),
-      config_reloads_failed(config_reloads.with({"failed"})) {}
+      config_reloads_failed(config_reloads.with({"failed"})),
+      journal_failures(r.counter("dg_journal_failures_total",
+                                 "Decision changes the journal could not persist (kept in memory only).")
+                           .with({})),
+      audit_failures(r.counter("dg_audit_failures_total", "Audit log lines that could not be written.").with({})),
+      capture_dropped(r.counter("dg_capture_dropped_total",
+                                "Capture records lost, by reason (queue_full, write_failed).", {"reason"})),
+      log_reopens(r.counter("dg_log_reopens_total", "Reopens of the log files (SIGUSR1).").with({})) {}
 
 void DgMetrics::count_request(detectors::Endpoint route, int status, std::string_view action) {
   const auto r = static_cast<std::size_t>(route);

@@ -20,6 +20,10 @@
 ///   dg_alert_failures_total{sink,reason}          counter    given up: retries_exhausted | rejected | shutdown
 ///   dg_alert_dead_lettered_total{sink}            counter    written to the dead-letter file
 ///   dg_config_reloads_total{result}               counter    ok | failed
+///   dg_journal_failures_total                     counter    decision changes the journal could not persist
+///   dg_audit_failures_total                       counter    audit lines that could not be written
+///   dg_capture_dropped_total{reason}              counter    queue_full | write_failed
+///   dg_log_reopens_total                          counter    SIGUSR1 reopens of the log files
 ///
 /// Thread-safety: every member may be used from any thread.
 
@@ -81,6 +85,11 @@ class DgMetrics {
   metrics::CounterFamily& config_reloads;        ///< {result}
   metrics::Counter& config_reloads_ok;
   metrics::Counter& config_reloads_failed;
+
+  metrics::Counter& journal_failures;
+  metrics::Counter& audit_failures;
+  metrics::CounterFamily& capture_dropped;       ///< {reason}
+  metrics::Counter& log_reopens;
 
   /// The `/metrics` body and content type, for the admin server's route map.
   std::string render_prometheus() const { return registry.render_prometheus(); }
