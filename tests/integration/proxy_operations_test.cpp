@@ -112,7 +112,7 @@ double sample(const std::string& metrics, const std::string& series) {
 
 }  // namespace
 
-TEST_CASE("SIGUSR1 reopens the audit, capture, access and service logs; the proxy keeps serving",
+TEST_CASE("SIGUSR1 reopens the audit, capture, access and service logs, and the proxy keeps serving",
           "[integration][binary][operations]") {
   FakeUpstream up;
   TempDir dir("usr1");
