@@ -14,4 +14,8 @@ int run_replay(int argc, char** argv);
 /// `distillguard check-config FILE`: validate a config/policy file without starting.
 int run_check_config(int argc, char** argv);
 
+/// `distillguard decisions list|add|lift|show|campaigns ...`: the admin API from the
+/// command line (decisions_command.cpp prints the full usage).
+int run_decisions(int argc, char** argv);
+
 }  // namespace dg::gateway

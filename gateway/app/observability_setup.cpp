@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "gateway/app/metrics_wiring.hpp"
+#include "gateway/observability/process_metrics.hpp"
 
 namespace dg::gateway {
 
@@ -35,6 +36,7 @@ std::unique_ptr<Observability> Observability::create(const config::Config& cfg, 
 
   o->callbacks_.push_back(publish_decision_gauges(m, enforcement.store().table(), unix_now));
   o->callbacks_.push_back(publish_reloader_counters(m, enforcement.reloader()));
+  o->callbacks_.push_back(publish_process_metrics(m));
   if (engine) {
     o->callbacks_.push_back(publish_engine_gauges(m, [engine, self = o.get()] {
       auto s = engine->stats();

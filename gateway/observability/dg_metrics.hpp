@@ -20,6 +20,8 @@
 ///   dg_alert_failures_total{sink,reason}          counter    given up: retries_exhausted | rejected | shutdown
 ///   dg_alert_dead_lettered_total{sink}            counter    written to the dead-letter file
 ///   dg_config_reloads_total{result}               counter    ok | failed
+///   dg_build_info{version,commit}                 gauge      always 1
+///   process_* (resident/virtual memory, cpu seconds, open/max fds, start time): process_metrics.hpp
 ///
 /// Thread-safety: every member may be used from any thread.
 
@@ -81,6 +83,14 @@ class DgMetrics {
   metrics::CounterFamily& config_reloads;        ///< {result}
   metrics::Counter& config_reloads_ok;
   metrics::Counter& config_reloads_failed;
+
+  metrics::GaugeFamily& build_info;              ///< {version,commit}, one series at 1
+  metrics::Gauge& process_resident_memory_bytes;  ///< set at scrape (process_metrics.hpp)
+  metrics::Gauge& process_virtual_memory_bytes;
+  metrics::Gauge& process_cpu_seconds_total;
+  metrics::Gauge& process_open_fds;
+  metrics::Gauge& process_max_fds;
+  metrics::Gauge& process_start_time_seconds;
 
   /// The `/metrics` body and content type, for the admin server's route map.
   std::string render_prometheus() const { return registry.render_prometheus(); }
