@@ -27,7 +27,7 @@ namespace json = boost::json;
 
 namespace {
 
-const std::string kToken = "cli-test-token";
+const std::string kToken = "cli-test-token-0123";
 
 std::string distillguard() { return std::string(DG_BINARY_DIR) + "/distillguard"; }
 

@@ -39,7 +39,7 @@ TEST_CASE("request ids: passed through when sane, generated otherwise, everywher
     ids.push_back("trace-0001");
 
     // Too long, or with a space or a control byte: replaced, never forwarded.
-    for (const std::string bad : {std::string(129, 'a'), std::string("two words"), std::string("tab\there")}) {
+    for (const std::string& bad : {std::string(129, 'a'), std::string("two words"), std::string("tab\there")}) {
       INFO(bad);
       res = request(port, make_request("/echo", "{}", {{"x-request-id", bad}}));
       REQUIRE(res.status == 200);

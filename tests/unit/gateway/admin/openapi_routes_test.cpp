@@ -8,7 +8,11 @@
 
 #include <boost/beast/http/verb.hpp>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
 #include <cctype>
 #include <set>
 #include <string>
@@ -26,11 +30,13 @@ std::string lower(std::string s) {
 }
 
 std::vector<AdminRoute> product_routes() {
-  const auto cfg = dg::config::load_config_text(
-      "listen: {address: 127.0.0.1, port: 0}\nupstream: {url: 'http://127.0.0.1:9'}\nlog: {level: warn}\n"
-      "admin: {port: 0, token: openapi-test-token}\n",
-      "openapi-test.yaml");
+  // A file: the policy is read from the config file itself (inline policy).
+  const auto path = std::filesystem::temp_directory_path() / ("dg-openapi-" + std::to_string(::getpid()) + ".yaml");
+  std::ofstream(path) << "listen: {address: 127.0.0.1, port: 0}\nupstream: {url: 'http://127.0.0.1:9'}\n"
+                         "log: {level: warn}\nadmin: {port: 0, token: openapi-test-token}\n";
+  const auto cfg = dg::config::load_config(path.string());
   auto app = App::create(cfg, 1764691200);
+  std::filesystem::remove(path);
   REQUIRE(app->enforcement().admin() != nullptr);
   return app->enforcement().admin()->routes();
 }
