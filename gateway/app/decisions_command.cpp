@@ -389,7 +389,7 @@ bool read_config(const std::string& path, Session& s, std::string& url, std::str
       std::string address = "127.0.0.1";
       std::string port = "9090";
       if (cfg.admin && cfg.admin.IsMap()) {
-        if (cfg.admin["address"]) address = cfg.admin["address"].as<std::string>();
+        if (cfg.admin["listen"]) address = cfg.admin["listen"].as<std::string>();
         if (cfg.admin["port"]) port = cfg.admin["port"].as<std::string>();
       }
       if (address == "0.0.0.0") address = "127.0.0.1";

@@ -55,7 +55,7 @@ struct RunningProxy {
     std::ofstream(config) << "listen: {address: 127.0.0.1, port: " << port << "}\nupstream: {url: '"
                           << upstream.url() << "'}\nworkers: 1\ntimeouts: {shutdown_grace_ms: 5000}\n"
                           << "identity: {fingerprint_salt: cli-salt}\n"
-                          << "admin: {address: 127.0.0.1, port: " << admin_port << ", token: " << kToken
+                          << "admin: {listen: 127.0.0.1, port: " << admin_port << ", token: " << kToken
                           << ", decisions: {journal: '" << (dir / "decisions.jsonl").string() << "'}}\n"
                           << extra_config;
     child = spawn_process({distillguard(), "--config", config}, (dir / "out.log").string(),
