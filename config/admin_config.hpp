@@ -22,8 +22,9 @@ struct AdminConfig {
   std::uint64_t compact_threshold_bytes = 4 << 20;
 };
 
-/// Reads the section (calls finish()). Throws ConfigError. A token_file that
-/// cannot be read, or an unset token_env, is an error located at its key.
+/// Reads the section (calls finish()). Throws ConfigError. The token is one
+/// of `token`, `token_env` or `token_file` (YamlSection::secret): a file that
+/// cannot be read, or an unset variable, is an error located at its key.
 AdminConfig parse_admin_config(YamlSection& section);
 
 }  // namespace dg::config

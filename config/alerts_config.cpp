@@ -57,48 +57,42 @@ namespace {
 AlertSinkConfig parse_sink(YamlSection& s, std::size_t index) {
   AlertSinkConfig sink;
   sink.name = s.get<std::string>("name", "sink" + std::to_string(index));
-  if (sink.name.empty()) s.fail(s.node()["name"], "'" + s.qualified("name") + "' must not be empty");
+  if (sink.name.empty()) s.error(s.node()["name"], "'" + s.qualified("name") + "' must not be empty");
 
   auto type = s.require<std::string>("type");
   if (type == "webhook") sink.type = SinkType::Webhook;
   else if (type == "slack") sink.type = SinkType::Slack;
-  else s.fail(s.node()["type"], "'" + s.qualified("type") + "' must be webhook or slack, got '" + type + "'");
+  else s.error(s.node()["type"], "'" + s.qualified("type") + "' must be webhook or slack, got '" + type + "'");
 
-  sink.url = s.require<std::string>("url");
+  // The URL of a Slack incoming webhook is itself a credential: like the
+  // signing secret it may come from `url_env` or `url_file` instead.
+  auto url = s.secret("url");
+  if (!url) s.fail_missing("url", "missing required key '" + s.qualified("url") + "' (or url_env, url_file)");
+  sink.url = *url;
+  const auto url_key = s.has("url") ? "url" : s.has("url_env") ? "url_env" : "url_file";
   auto endpoint = parse_sink_url(sink.url);
-  if (!endpoint) s.fail(s.node()["url"], "'" + s.qualified("url") + "' must be an http:// or https:// URL");
+  // Never echo the URL: it may hold a token.
+  if (!endpoint) s.fail(s.node()[url_key], "'" + s.qualified(url_key) + "' must be an http:// or https:// URL");
   sink.endpoint = *endpoint;
 
-  bool has_secret = s.has("secret");
-  bool has_env = s.has("secret_env");
-  if (has_secret && has_env) s.fail(s.node()["secret_env"], "give either 'secret' or 'secret_env', not both");
-  if (has_secret) {
-    sink.secret = s.require<std::string>("secret");
-  } else if (has_env) {
-    auto var = s.require<std::string>("secret_env");
-    const char* value = std::getenv(var.c_str());
-    if (!value || !*value)
-      s.fail(s.node()["secret_env"], "environment variable '" + var + "' (from '" + s.qualified("secret_env") +
-                                         "') is not set or empty");
-    sink.secret = value;
-  }
+  sink.secret = s.secret("secret").value_or("");
 
   sink.timeout_seconds = s.get<double>("timeout_seconds", 5.0);
   if (!(sink.timeout_seconds > 0 && sink.timeout_seconds <= 300))
-    s.fail(s.node()["timeout_seconds"], "'" + s.qualified("timeout_seconds") + "' must be in (0, 300]");
+    s.error(s.node()["timeout_seconds"], "'" + s.qualified("timeout_seconds") + "' must be in (0, 300]");
   sink.verify_tls = s.get<bool>("verify_tls", true);
   sink.ca_file = s.get<std::string>("ca_file", "");
 
   if (auto r = s.child("retry")) {
     sink.retry.max_attempts = r->get<int>("max_attempts", sink.retry.max_attempts);
     if (sink.retry.max_attempts < 1 || sink.retry.max_attempts > 100)
-      r->fail(r->node()["max_attempts"], "'" + r->qualified("max_attempts") + "' must be in [1, 100]");
+      r->error(r->node()["max_attempts"], "'" + r->qualified("max_attempts") + "' must be in [1, 100]");
     auto base = r->get<long>("base_backoff_ms", sink.retry.base_backoff_ms);
     auto max = r->get<long>("max_backoff_ms", sink.retry.max_backoff_ms);
     if (base < 1 || base > 3'600'000)
-      r->fail(r->node()["base_backoff_ms"], "'" + r->qualified("base_backoff_ms") + "' must be in [1, 3600000]");
+      r->error(r->node()["base_backoff_ms"], "'" + r->qualified("base_backoff_ms") + "' must be in [1, 3600000]");
     if (max < base || max > 3'600'000)
-      r->fail(r->node()["max_backoff_ms"],
+      r->error(r->node()["max_backoff_ms"],
               "'" + r->qualified("max_backoff_ms") + "' must be >= base_backoff_ms and <= 3600000");
     sink.retry.base_backoff_ms = static_cast<std::uint32_t>(base);
     sink.retry.max_backoff_ms = static_cast<std::uint32_t>(max);
@@ -114,28 +108,32 @@ AlertsConfig parse_alerts_config(YamlSection& s) {
   AlertsConfig c;
   auto capacity = s.get<long>("queue_capacity", static_cast<long>(c.queue_capacity));
   if (capacity < 1 || capacity > 1'000'000)
-    s.fail(s.node()["queue_capacity"], "'" + s.qualified("queue_capacity") + "' must be in [1, 1000000]");
+    s.error(s.node()["queue_capacity"], "'" + s.qualified("queue_capacity") + "' must be in [1, 1000000]");
   c.queue_capacity = static_cast<std::size_t>(capacity);
 
   c.group_window_seconds = s.get<double>("group_window_seconds", c.group_window_seconds);
   if (!(c.group_window_seconds >= 0))
-    s.fail(s.node()["group_window_seconds"], "'" + s.qualified("group_window_seconds") + "' must be >= 0");
+    s.error(s.node()["group_window_seconds"], "'" + s.qualified("group_window_seconds") + "' must be >= 0");
   c.dead_letter_file = s.get<std::string>("dead_letter_file", "");
   c.flush_timeout_seconds = s.get<double>("flush_timeout_seconds", c.flush_timeout_seconds);
   if (!(c.flush_timeout_seconds >= 0))
-    s.fail(s.node()["flush_timeout_seconds"], "'" + s.qualified("flush_timeout_seconds") + "' must be >= 0");
+    s.error(s.node()["flush_timeout_seconds"], "'" + s.qualified("flush_timeout_seconds") + "' must be >= 0");
   c.include_content = s.get<bool>("include_content", false);
   if (c.include_content)
-    s.fail(s.node()["include_content"],
+    s.error(s.node()["include_content"],
            "'" + s.qualified("include_content") + "': alerts never carry prompt text; only false is supported");
 
   std::set<std::string> names;
-  auto sinks = s.list_of_sections("sinks");
+  std::vector<YamlSection> sinks;
+  s.recover([&] { sinks = s.list_of_sections("sinks"); });
   for (std::size_t i = 0; i < sinks.size(); ++i) {
-    auto sink = parse_sink(sinks[i], i);
-    if (!names.insert(sink.name).second)
-      sinks[i].fail(sinks[i].node()["name"], "duplicate sink name '" + sink.name + "'");
-    c.sinks.push_back(std::move(sink));
+    // One bad sink does not hide the errors of the next.
+    s.recover([&] {
+      auto sink = parse_sink(sinks[i], i);
+      if (!names.insert(sink.name).second)
+        sinks[i].fail(sinks[i].node()["name"], "duplicate sink name '" + sink.name + "'");
+      c.sinks.push_back(std::move(sink));
+    });
   }
   s.finish();
   return c;

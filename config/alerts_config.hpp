@@ -11,8 +11,8 @@
 ///     sinks:
 ///       - name: security
 ///         type: webhook               # generic JSON | slack (incoming webhook)
-///         url: https://hooks.example.com/distillguard
-///         secret_env: DG_ALERT_SECRET # or `secret: ...`; HMAC-SHA256 key
+///         url: https://hooks.example.com/distillguard   # or url_env: VAR / url_file: /path
+///         secret_env: DG_ALERT_SECRET # or `secret: ...` / `secret_file: /path`; HMAC-SHA256 key
 ///         timeout_seconds: 5
 ///         verify_tls: true
 ///         ca_file: /etc/ssl/private-ca.pem   # optional extra CA bundle
@@ -54,9 +54,9 @@ struct RetryPolicy {
 struct AlertSinkConfig {
   std::string name;                  ///< label in metrics and the dead-letter file
   SinkType type = SinkType::Webhook;
-  std::string url;                   ///< as written
+  std::string url;                   ///< as written (url, url_env or url_file; never logged)
   SinkUrl endpoint;
-  std::string secret;                ///< HMAC key (resolved from secret_env); empty: unsigned
+  std::string secret;                ///< HMAC key (secret, secret_env or secret_file); empty: unsigned
   double timeout_seconds = 5;        ///< per attempt: connect + TLS + write + read
   bool verify_tls = true;
   std::string ca_file;               ///< extra trusted CA bundle (PEM) for https sinks; empty = system store

@@ -20,7 +20,8 @@ T ranged(YamlSection& s, std::string_view key, T fallback, T lo, T hi) {
   if (v < lo || v > hi) {
     std::ostringstream msg;
     msg << "'" << s.qualified(key) << "' must be between " << lo << " and " << hi << ", got " << v;
-    s.fail(value_node(s, key), msg.str());
+    s.error(value_node(s, key), msg.str());
+    return fallback;
   }
   return v;
 }
@@ -64,7 +65,7 @@ detectors::CampaignConfig parse_campaign_config(YamlSection& s) {
   c.rotation_min_requests = ranged<std::uint32_t>(s, "rotation_min_requests", c.rotation_min_requests, 1, 1'000'000);
   c.rotation_max_requests = ranged<std::uint32_t>(s, "rotation_max_requests", c.rotation_max_requests, 1, 1'000'000);
   if (c.rotation_max_requests < c.rotation_min_requests)
-    s.fail(value_node(s, "rotation_max_requests"), "'" + s.qualified("rotation_max_requests") +
+    s.error(value_node(s, "rotation_max_requests"), "'" + s.qualified("rotation_max_requests") +
                                                        "' must be at least rotation_min_requests");
   s.finish();
   return c;

@@ -37,7 +37,10 @@ class Reader {
   double number(std::string_view key, double fallback, double min, double max) {
     if (!s_.has(key)) return fallback;
     const double v = s_.get<double>(key, fallback);
-    if (!(v >= min && v <= max)) out_of_range(key, min, max);
+    if (!(v >= min && v <= max)) {
+      out_of_range(key, min, max);
+      return fallback;
+    }
     return v;
   }
 
@@ -45,8 +48,10 @@ class Reader {
   T whole(std::string_view key, T fallback, T min, T max) {
     if (!s_.has(key)) return fallback;
     const auto v = s_.get<long long>(key, static_cast<long long>(fallback));
-    if (v < static_cast<long long>(min) || static_cast<unsigned long long>(v) > static_cast<unsigned long long>(max))
+    if (v < static_cast<long long>(min) || static_cast<unsigned long long>(v) > static_cast<unsigned long long>(max)) {
       out_of_range(key, double(min), double(max));
+      return fallback;
+    }
     return static_cast<T>(v);
   }
 
@@ -56,10 +61,15 @@ class Reader {
     auto n = s_.raw(key);
     if (!n) return fallback;
     const double v = n->IsScalar() ? parse_duration_seconds(n->Scalar()) : -1;
-    if (v < 0)
-      s_.fail(*n, "'" + s_.qualified(key) + "' must be a duration like 30s, 5m, 1h or 3d, got '" +
-                      (n->IsScalar() ? n->Scalar() : std::string("a non-scalar")) + "'");
-    if (v < min_s) s_.fail(*n, "'" + s_.qualified(key) + "' must be at least " + std::to_string(int(min_s)) + "s");
+    if (v < 0) {
+      s_.error(*n, "'" + s_.qualified(key) + "' must be a duration like 30s, 5m, 1h or 3d, got '" +
+                       (n->IsScalar() ? n->Scalar() : std::string("a non-scalar")) + "'");
+      return fallback;
+    }
+    if (v < min_s) {
+      s_.error(*n, "'" + s_.qualified(key) + "' must be at least " + std::to_string(int(min_s)) + "s");
+      return fallback;
+    }
     return v;
   }
 
@@ -69,15 +79,16 @@ class Reader {
     high = number(high_key, high, min, max);
     if (!(low < high)) {
       const auto at = s_.node()[std::string(s_.has(high_key) ? high_key : low_key)];
-      s_.fail(at, "'" + s_.qualified(low_key) + "' must be less than '" + s_.qualified(high_key) + "'");
+      s_.error(at, "'" + s_.qualified(low_key) + "' must be less than '" + s_.qualified(high_key) + "'");
     }
   }
 
  private:
-  [[noreturn]] void out_of_range(std::string_view key, double min, double max) {
+  /// Records the error; the caller goes on with its default.
+  void out_of_range(std::string_view key, double min, double max) {
     std::string range = "between " + trim(min) + " and " + trim(max);
     if (max >= std::numeric_limits<double>::max() / 2 || max >= 1e15) range = "at least " + trim(min);
-    s_.fail(s_.node()[std::string(key)], "'" + s_.qualified(key) + "' must be " + range);
+    s_.error(s_.node()[std::string(key)], "'" + s_.qualified(key) + "' must be " + range);
   }
   static std::string trim(double v) {
     std::string s = std::to_string(v);
@@ -190,8 +201,10 @@ void read_lexicon(YamlSection& s, EngineConfig& cfg) {
     if (!n->IsSequence()) s.fail(*n, "'" + s.qualified(key) + "' must be a list of phrases");
     if (replace) into.clear();
     for (const auto& item : *n) {
-      if (!item.IsScalar() || item.Scalar().empty())
-        s.fail(item, "'" + s.qualified(key) + "' entries must be non-empty strings");
+      if (!item.IsScalar() || item.Scalar().empty()) {
+        s.error(item, "'" + s.qualified(key) + "' entries must be non-empty strings");
+        continue;
+      }
       into.push_back(item.Scalar());
     }
   };
@@ -237,7 +250,7 @@ detectors::EngineConfig parse_detection_config(YamlSection& section) {
   section.finish();
   // A configured lexicon must build (the automaton is bounded in states and
   // bytes); the built-in one always does, and building it costs milliseconds.
-  if (lexicon) {
+  if (lexicon && section.ok()) {
     try {
       detectors::PromptAnalyzer probe(cfg.lexicon, cfg.max_scan_bytes);
     } catch (const std::exception& e) {

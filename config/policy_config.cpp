@@ -1,9 +1,12 @@
 #include "config/policy_config.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <filesystem>
 #include <set>
+
+#include "detectors/policy_engine.hpp"
 
 namespace dg::config {
 
@@ -30,15 +33,22 @@ template <class T, class Pred>
 T checked(YamlSection& s, std::string_view key, T fallback, Pred ok, std::string_view what) {
   const bool present = s.has(key);
   T v = s.get<T>(key, fallback);
-  if (present && !ok(v)) s.fail(node_of(s, key), "'" + s.qualified(key) + "' " + std::string(what));
+  if (present && !ok(v)) {
+    s.error(node_of(s, key), "'" + s.qualified(key) + "' " + std::string(what));
+    return fallback;
+  }
   return v;
 }
 
 double duration_or(YamlSection& s, std::string_view key, double fallback, bool allow_zero = false) {
   auto n = s.raw(key);
   if (!n) return fallback;
-  double v = parse_duration(s, *n, key);
-  if (v < 0 || (!allow_zero && v == 0)) s.fail(*n, "'" + s.qualified(key) + "' must be a positive duration");
+  double v = fallback;
+  if (!s.recover([&] { v = parse_duration(s, *n, key); })) return fallback;
+  if (v < 0 || (!allow_zero && v == 0)) {
+    s.error(*n, "'" + s.qualified(key) + "' must be a positive duration");
+    return fallback;
+  }
   return v;
 }
 
@@ -48,8 +58,10 @@ std::vector<std::string> fingerprint_list(YamlSection& s, std::string_view key) 
   if (!n) return out;
   if (!n->IsSequence()) s.fail(*n, "'" + s.qualified(key) + "' must be a list of key fingerprints");
   for (const auto& item : *n) {
-    if (!item.IsScalar() || !is_fp(item.Scalar()))
-      s.fail(item, "'" + s.qualified(key) + "' entries must be key fingerprints (fp: + 16 lowercase hex digits)");
+    if (!item.IsScalar() || !is_fp(item.Scalar())) {
+      s.error(item, "'" + s.qualified(key) + "' entries must be key fingerprints (fp: + 16 lowercase hex digits)");
+      continue;
+    }
     out.push_back(item.Scalar());
   }
   return out;
@@ -82,19 +94,46 @@ Action parse_action(YamlSection& s, std::string_view key) {
   return *a;
 }
 
+/// The names a rule's `when.detectors` can test, from the engine itself.
+const std::vector<std::string>& detector_names() {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> out;
+    for (auto n : detectors::rule_detector_names()) out.emplace_back(n);
+    return out;
+  }();
+  return names;
+}
+
+std::string joined(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& i : items) out += (out.empty() ? "" : ", ") + i;
+  return out;
+}
+
 Rule parse_rule(YamlSection& r, const Policy& p, std::set<std::string>& names) {
   Rule rule;
   rule.name = r.require<std::string>("name");
-  if (rule.name.empty()) r.fail(node_of(r, "name"), "rule name must not be empty");
-  if (!names.insert(rule.name).second) r.fail(node_of(r, "name"), "duplicate rule name '" + rule.name + "'");
+  if (rule.name.empty()) r.error(node_of(r, "name"), "rule name must not be empty");
+  else if (!names.insert(rule.name).second) r.error(node_of(r, "name"), "duplicate rule name '" + rule.name + "'");
 
   auto when = r.child("when");
-  if (!when) r.fail(r.node(), "rule '" + rule.name + "' needs a 'when' condition");
+  if (!when) r.fail_missing("when", "rule '" + rule.name + "' needs a 'when' condition");
   auto unit = [](double v) { return v >= 0 && v <= 1; };
   if (when->has("risk")) rule.when.min_risk = checked<double>(*when, "risk", 0, unit, "must be in [0, 1]");
+  bool named_detectors = false;  // an unknown name is its own error, not also "needs a condition"
   if (auto dets = when->child("detectors")) {
+    named_detectors = dets->node().size() > 0;
+    const auto& known = detector_names();
     for (const auto& kv : dets->node()) {
       const auto name = kv.first.Scalar();
+      if (std::find(known.begin(), known.end(), name) == known.end()) {
+        // A misspelled name would make the rule never match: an error, not a no-op.
+        (void)dets->raw(name);
+        const auto hint = did_you_mean(name, known);
+        dets->error(kv.first, "unknown detector '" + name + "' in '" + dets->path() + "'" +
+                                  (hint.empty() ? " (known: " + joined(known) + ")" : hint));
+        continue;
+      }
       rule.when.detectors.emplace_back(name, checked<double>(*dets, name, 0, unit, "must be in [0, 1]"));
     }
     dets->finish();
@@ -102,17 +141,22 @@ Rule parse_rule(YamlSection& r, const Policy& p, std::set<std::string>& names) {
   if (when->has("campaign")) rule.when.campaign = when->get<bool>("campaign", false);
   rule.when.min_requests = when->get<std::uint64_t>("min_requests", 0);
   when->finish();
-  if (!rule.when.min_risk && rule.when.detectors.empty() && !rule.when.campaign)
-    r.fail(node_of(r, "when"), "rule '" + rule.name + "': 'when' needs risk, detectors or campaign");
+  if (!rule.when.min_risk && !named_detectors && !rule.when.campaign)
+    r.error(node_of(r, "when"), "rule '" + rule.name + "': 'when' needs risk, detectors or campaign");
 
   if (auto scope = r.child("scope")) {
     rule.scope.tenants = scope->list<std::string>("tenants");
     if (auto groups = scope->raw("key_groups")) {
       if (!groups->IsSequence()) scope->fail(*groups, "'" + scope->qualified("key_groups") + "' must be a list");
       for (const auto& g : *groups) {
-        if (!g.IsScalar() || p.key_groups.find(g.Scalar()) == p.key_groups.end())
-          scope->fail(g, "unknown key group '" + (g.IsScalar() ? g.Scalar() : std::string("?")) +
-                             "' (define it under key_groups)");
+        if (!g.IsScalar() || p.key_groups.find(g.Scalar()) == p.key_groups.end()) {
+          std::vector<std::string> groups_known;
+          for (const auto& [name, fps] : p.key_groups) groups_known.push_back(name);
+          const auto hint = g.IsScalar() ? did_you_mean(g.Scalar(), groups_known) : std::string();
+          scope->error(g, "unknown key group '" + (g.IsScalar() ? g.Scalar() : std::string("?")) + "'" +
+                              (hint.empty() ? " (define it under key_groups)" : hint));
+          continue;
+        }
         rule.scope.key_groups.push_back(g.Scalar());
       }
     }
@@ -159,56 +203,95 @@ double parse_duration(const YamlSection& section, const YAML::Node& node, std::s
   return value * mult;
 }
 
-Policy parse_policy(YamlSection& s) {
+namespace {
+
+Policy parse_policy_impl(YamlSection& s, bool require_rules) {
   Policy p;
   p.shadow = s.get<bool>("shadow", false);
   if (s.has("on_failure")) {
     auto mode = s.get<std::string>("on_failure", "open");
     if (mode == "open") p.fail_mode = detectors::FailMode::Open;
     else if (mode == "closed") p.fail_mode = detectors::FailMode::Closed;
-    else s.fail(node_of(s, "on_failure"), "'" + s.qualified("on_failure") + "' must be open or closed, got '" + mode + "'");
+    else s.error(node_of(s, "on_failure"), "'" + s.qualified("on_failure") + "' must be open or closed, got '" + mode + "'");
   }
-  for (auto& fp : fingerprint_list(s, "allowlist")) p.allowlist.insert(std::move(fp));
-  if (auto groups = s.child("key_groups")) {
-    for (const auto& kv : groups->node()) {
-      auto fps = fingerprint_list(*groups, kv.first.Scalar());
-      p.key_groups[kv.first.Scalar()] = {fps.begin(), fps.end()};
+  // Each block recovers on its own: one bad block does not hide the next.
+  s.recover([&] {
+    for (auto& fp : fingerprint_list(s, "allowlist")) p.allowlist.insert(std::move(fp));
+  });
+  s.recover([&] {
+    if (auto groups = s.child("key_groups")) {
+      for (const auto& kv : groups->node()) {
+        auto fps = fingerprint_list(*groups, kv.first.Scalar());
+        p.key_groups[kv.first.Scalar()] = {fps.begin(), fps.end()};
+      }
+      groups->finish();
     }
-    groups->finish();
-  }
-  if (auto d = s.child("defaults")) {
-    p.default_ttl_s = duration_or(*d, "decision_ttl", p.default_ttl_s);
-    p.operator_lift_grace_s = duration_or(*d, "operator_lift_grace", p.operator_lift_grace_s, true);
-    d->finish();
-  }
-  if (auto t = s.child("throttle")) p.throttle = parse_throttle(*t, p.throttle);
-  if (auto d = s.child("degrade")) p.degrade = parse_degrade(*d, p.degrade);
-  if (auto b = s.child("block")) {
-    p.block.ttl_s = duration_or(*b, "ttl", p.block.ttl_s);
-    p.block.growth_factor = checked<double>(*b, "growth_factor", p.block.growth_factor,
-                                            [](double v) { return v >= 1 && std::isfinite(v); }, "must be >= 1");
-    p.block.max_ttl_s = duration_or(*b, "max_ttl", p.block.max_ttl_s);
-    if (p.block.max_ttl_s < p.block.ttl_s) b->fail(node_of(*b, "max_ttl"), "'" + b->qualified("max_ttl") + "' must be >= ttl");
-    b->finish();
-  }
-  if (auto e = s.child("escalation")) {
-    p.escalation.memory_s = duration_or(*e, "memory", p.escalation.memory_s, true);
-    p.escalation.block_after_offenses = e->get<std::uint32_t>("block_after_offenses", 0);
-    e->finish();
-  }
-  if (auto ob = s.child("output_budget")) {
-    p.output_budget.tokens = ob->get<std::uint64_t>("tokens", 0);
-    p.output_budget.window_s = duration_or(*ob, "window", p.output_budget.window_s);
-    ob->finish();
-  }
-  std::set<std::string> names;
-  for (auto& r : s.list_of_sections("rules")) p.rules.push_back(parse_rule(r, p, names));
+  });
+  s.recover([&] {
+    if (auto d = s.child("defaults")) {
+      p.default_ttl_s = duration_or(*d, "decision_ttl", p.default_ttl_s);
+      p.operator_lift_grace_s = duration_or(*d, "operator_lift_grace", p.operator_lift_grace_s, true);
+      d->finish();
+    }
+  });
+  s.recover([&] {
+    if (auto t = s.child("throttle")) p.throttle = parse_throttle(*t, p.throttle);
+  });
+  s.recover([&] {
+    if (auto d = s.child("degrade")) p.degrade = parse_degrade(*d, p.degrade);
+  });
+  s.recover([&] {
+    if (auto b = s.child("block")) {
+      p.block.ttl_s = duration_or(*b, "ttl", p.block.ttl_s);
+      p.block.growth_factor = checked<double>(*b, "growth_factor", p.block.growth_factor,
+                                              [](double v) { return v >= 1 && std::isfinite(v); }, "must be >= 1");
+      p.block.max_ttl_s = duration_or(*b, "max_ttl", p.block.max_ttl_s);
+      if (p.block.max_ttl_s < p.block.ttl_s)
+        b->error(node_of(*b, "max_ttl"), "'" + b->qualified("max_ttl") + "' must be >= ttl");
+      b->finish();
+    }
+  });
+  s.recover([&] {
+    if (auto e = s.child("escalation")) {
+      p.escalation.memory_s = duration_or(*e, "memory", p.escalation.memory_s, true);
+      p.escalation.block_after_offenses = e->get<std::uint32_t>("block_after_offenses", 0);
+      e->finish();
+    }
+  });
+  s.recover([&] {
+    if (auto ob = s.child("output_budget")) {
+      p.output_budget.tokens = ob->get<std::uint64_t>("tokens", 0);
+      p.output_budget.window_s = duration_or(*ob, "window", p.output_budget.window_s);
+      ob->finish();
+    }
+  });
+  const bool allow_empty = s.get<bool>("allow_empty", false);
+  const YAML::Node rules_node = node_of(s, "rules");
+  const bool has_rules = s.has("rules");
+  s.recover([&] {
+    std::set<std::string> names;
+    for (auto& r : s.list_of_sections("rules")) s.recover([&] { p.rules.push_back(parse_rule(r, p, names)); });
+  });
+  // An editor that truncates the file before writing it, or a rules list
+  // deleted by mistake, must not silently stop all enforcement (#12.7).
+  // Rules that failed to parse are reported as themselves.
+  const bool rule_less = !has_rules || rules_node.IsNull() || (rules_node.IsSequence() && rules_node.size() == 0);
+  if (require_rules && rule_less && !allow_empty)
+    s.error(has_rules ? rules_node : s.node(),
+            (s.path().empty() ? std::string("the policy") : "'" + s.path() + "'") +
+                " has no rules, so nothing would ever be enforced; add rules, or set 'allow_empty: true' to run"
+                " without any");
   s.finish();
   return p;
 }
 
-PolicySource locate_policy(const std::string& config_path) {
-  const YAML::Node root = load_yaml_file(config_path);
+}  // namespace
+
+Policy parse_policy(YamlSection& s) { return parse_policy_impl(s, false); }
+
+PolicySource locate_policy(const std::string& config_path) { return locate_policy(load_yaml_file(config_path), config_path); }
+
+PolicySource locate_policy(const YAML::Node& root, const std::string& config_path) {
   const YAML::Node node = root["policy"];
   if (!node || node.IsNull()) return {config_path, "policy"};
   if (!node.IsMap()) throw ConfigError(located(config_path, node, "'policy' must be a mapping"));
@@ -226,10 +309,23 @@ PolicySource locate_policy(const std::string& config_path) {
 Policy parse_policy_node(const YAML::Node& root, const PolicySource& source) {
   // Pick the node at construction: YAML::Node's operator= assigns content
   // through the reference instead of rebinding.
+  if (!root.IsDefined() || root.IsNull())
+    throw ConfigError(source.file + ":1:1: the " + std::string(source.section.empty() ? "policy " : "") +
+                      "file is empty (no settings)" +
+                      (source.section.empty() ? "; a policy without rules needs 'allow_empty: true'" : ""));
   const YAML::Node node = source.section.empty() ? root : root[source.section];
-  if (!node.IsDefined() || node.IsNull()) return Policy{};
+  if (!node.IsDefined()) return Policy{};  // no `policy:` section: nothing is actioned
+  if (node.IsNull()) {
+    // `policy:` with nothing under it: as rule-less as an empty file.
+    const std::string message = "'" + source.section +
+                                "' is empty, so nothing would ever be enforced; add rules, set 'allow_empty: true' "
+                                "under it, or remove the section";
+    for (const auto& kv : root)
+      if (kv.first.Scalar() == source.section) throw ConfigError(located(source.file, kv.first, message));
+    throw ConfigError(located(source.file, root, message));
+  }
   YamlSection s(node, source.file, source.section);
-  return parse_policy(s);
+  return parse_policy_impl(s, true);
 }
 
 Policy load_policy(const PolicySource& source) {

@@ -15,8 +15,11 @@
 
 namespace dg::config {
 
-/// Builds a policy from its mapping; calls `section.finish()`. Throws ConfigError.
-/// version, source and loaded_at are left for the caller.
+/// Builds a policy from its mapping; calls `section.finish()`. Throws
+/// ConfigError with every error found. version, source and loaded_at are left
+/// for the caller. A rule-less mapping is accepted here (the building block of
+/// tests); the file-level readers below refuse it unless it says
+/// `allow_empty: true`.
 detectors::Policy parse_policy(YamlSection& section);
 
 /// The file that holds the policy and the key of its section ("" = top level).
@@ -29,9 +32,15 @@ struct PolicySource {
 /// A config without a `policy:` section yields {config_path, "policy"} and an
 /// empty policy (no rules: nothing is actioned).
 PolicySource locate_policy(const std::string& config_path);
+/// Same for an already loaded main config document.
+PolicySource locate_policy(const YAML::Node& root, const std::string& config_path);
 
 /// The policy in an already loaded document (`root`), per `source.section`.
-/// An absent or empty section is an empty policy. Throws ConfigError.
+/// No `policy:` section at all is an empty policy (nothing is actioned). An
+/// empty document, an empty `policy:` section and a policy without rules are
+/// errors unless the policy says `allow_empty: true` (a file an editor
+/// truncated must not silently lift every rule, at start-up or on reload).
+/// Throws ConfigError with every error found.
 detectors::Policy parse_policy_node(const YAML::Node& root, const PolicySource& source);
 
 /// Reads and validates the policy at `source`. Throws ConfigError.

@@ -69,9 +69,11 @@ template <class T>
 T read_bounded(YamlSection& s, std::string_view key, T fallback, std::int64_t lo, std::int64_t hi) {
   const auto node = s.raw(key);
   if (!node) return fallback;
-  const auto v = s.get<std::int64_t>(key, 0);  // re-reads the (already consumed) key with type checks
-  if (v < lo || v > hi)
-    s.fail(*node, "'" + s.qualified(key) + "' must be between " + std::to_string(lo) + " and " + std::to_string(hi));
+  const auto v = s.get<std::int64_t>(key, static_cast<std::int64_t>(fallback));  // re-reads it with type checks
+  if (v < lo || v > hi) {
+    s.error(*node, "'" + s.qualified(key) + "' must be between " + std::to_string(lo) + " and " + std::to_string(hi));
+    return fallback;
+  }
   return static_cast<T>(v);
 }
 
@@ -82,7 +84,8 @@ std::string one_of(YamlSection& s, std::string_view key, std::string fallback, s
   if (std::find(allowed.begin(), allowed.end(), v) == allowed.end()) {
     std::string list;
     for (auto a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
-    s.fail(*node, "'" + s.qualified(key) + "' must be one of: " + list + "; got '" + v + "'");
+    s.error(*node, "'" + s.qualified(key) + "' must be one of: " + list + "; got '" + v + "'");
+    return fallback;
   }
   return v;
 }
@@ -97,20 +100,20 @@ ProxyConfig read_proxy_config(YamlSection& root) {
     c.listen.address = s->get<std::string>("address", c.listen.address);
     if (auto n = s->raw("address")) {
       std::array<std::uint8_t, 16> ip{};
-      if (!parse_ip(c.listen.address, ip)) s->fail(*n, "'listen.address' must be an IPv4 or IPv6 address");
+      if (!parse_ip(c.listen.address, ip)) s->error(*n, "'listen.address' must be an IPv4 or IPv6 address");
     }
     c.listen.port = read_bounded<std::uint16_t>(*s, "port", c.listen.port, 0, 65535);
     s->finish();
   }
   if (auto s = root.child("upstream")) {
     const auto node = s->raw("url");
-    if (!node) s->fail(s->node(), "missing required key 'upstream.url'");
+    if (!node) s->fail_missing("url");
     c.upstream.url = s->get<std::string>("url", "");
     const auto& url = c.upstream.url;
     const auto after_scheme = url.find("://") == std::string::npos ? url.size() : url.find("://") + 3;
     if (!(url.starts_with("http://") || url.starts_with("https://")) || url.find_first_of(" \t") != std::string::npos ||
         after_scheme >= url.size() || url[after_scheme] == '/' || url[after_scheme] == ':')
-      s->fail(*node, "'upstream.url' must be an http:// or https:// URL, got '" + c.upstream.url + "'");
+      s->error(*node, "'upstream.url' must be an http:// or https:// URL, got '" + c.upstream.url + "'");
     c.upstream.tls_verify = s->get<bool>("tls_verify", c.upstream.tls_verify);
     c.upstream.ca_file = s->get<std::string>("ca_file", c.upstream.ca_file);
     c.upstream.pool_max_idle = read_bounded<std::uint32_t>(*s, "pool_max_idle", c.upstream.pool_max_idle, 0, 100000);
@@ -144,7 +147,8 @@ ProxyConfig read_proxy_config(YamlSection& root) {
       }
       c.identity.key_headers = std::move(headers);
     }
-    c.identity.fingerprint_salt = s->get<std::string>("fingerprint_salt", "");
+    // A secret: inline, or fingerprint_salt_env / fingerprint_salt_file.
+    c.identity.fingerprint_salt = s->secret("fingerprint_salt").value_or("");
     c.identity.allow_anonymous = s->get<bool>("allow_anonymous", false);
     c.identity.tenant_header = s->get<std::string>("tenant_header", "");
     s->finish();
@@ -153,21 +157,27 @@ ProxyConfig read_proxy_config(YamlSection& root) {
     if (!n->IsSequence()) root.fail(*n, "'trusted_proxies' must be a list of CIDR blocks");
     for (const auto& item : *n) {
       Cidr cidr;
-      if (!item.IsScalar() || !parse_cidr(item.Scalar(), cidr))
-        root.fail(item, "'trusted_proxies' entry is not a CIDR block (e.g. 10.0.0.0/8): '" +
-                            (item.IsScalar() ? item.Scalar() : std::string("?")) + "'");
+      if (!item.IsScalar() || !parse_cidr(item.Scalar(), cidr)) {
+        root.error(item, "'trusted_proxies' entry is not a CIDR block (e.g. 10.0.0.0/8): '" +
+                             (item.IsScalar() ? item.Scalar() : std::string("?")) + "'");
+        continue;
+      }
       c.trusted_proxies.push_back(std::move(cidr));
     }
   }
   if (auto s = root.child("log")) {
     c.log.format = one_of(*s, "format", c.log.format, {"text", "json"});
     c.log.level = one_of(*s, "level", c.log.level, {"trace", "debug", "info", "warn", "error", "off"});
+    c.log.file = s->get<std::string>("file", "");
+    c.log.access_file = s->get<std::string>("access_file", "");
     s->finish();
   }
   if (auto s = root.child("capture")) {
     c.capture.enabled = s->get<bool>("enabled", false);
     c.capture.path = s->get<std::string>("path", c.capture.path);
     c.capture.include_content = s->get<bool>("include_content", false);
+    c.capture.max_bytes = read_bounded<std::uint64_t>(*s, "max_bytes", c.capture.max_bytes, 0, 1ll << 50);
+    c.capture.keep = read_bounded<unsigned>(*s, "keep", c.capture.keep, 1, 1000);
     s->finish();
   }
   return c;

@@ -71,12 +71,20 @@ struct IdentityConfig {
 struct LogConfig {
   std::string format = "text";  ///< text | json
   std::string level = "info";   ///< trace | debug | info | warn | error | off
+  /// Service (diagnostic) lines to this file instead of stderr ("" = stderr).
+  /// Written by a logging thread; reopened on SIGUSR1.
+  std::string file;
+  /// Access lines to this file instead of stdout ("" = stdout). Written by a
+  /// logging thread (never a worker); reopened on SIGUSR1.
+  std::string access_file;
 };
 
 struct CaptureConfig {
   bool enabled = false;
   std::string path = "capture.jsonl";
   bool include_content = false;  ///< false: message text is redacted, parameters kept
+  std::uint64_t max_bytes = 0;   ///< rotate at this size (path.1 .. path.keep); 0 = never
+  unsigned keep = 5;             ///< rotated files kept
 };
 
 /// Everything the proxy itself needs.
@@ -92,8 +100,9 @@ struct ProxyConfig {
   CaptureConfig capture;
 };
 
-/// Reads the proxy's keys from the root section (marks them consumed).
-/// Throws ConfigError with `file:line:column: message`.
+/// Reads the proxy's keys from the root section (marks them consumed). Bad
+/// values are recorded in the section (thrown by its finish()); a structural
+/// error throws ConfigError with `file:line:column: message`.
 ProxyConfig read_proxy_config(YamlSection& root);
 
 }  // namespace dg::config

@@ -6,7 +6,7 @@ namespace dg::detectors {
 
 Finding campaign_finding(const CampaignMembership& m) {
   Finding f;
-  f.detector = "campaign";
+  f.detector = std::string(kCampaignDetector);
   f.score = m.score;
   char head[160];
   if (m.campaign_id.rfind("r-", 0) == 0)

@@ -3,9 +3,13 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace dg::detectors {
+
+/// The detector name of the campaign linker's external finding on member keys.
+inline constexpr std::string_view kCampaignDetector = "campaign";
 
 /// One detector's (or the campaign linker's) verdict on one key.
 struct Finding {

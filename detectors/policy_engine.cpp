@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstdio>
 
+#include "detectors/detector_scores.hpp"
+
 namespace dg::detectors {
 
 namespace {
@@ -35,6 +37,13 @@ std::string explain(const Rule& rule, const KeyAssessment& a) {
 }
 
 }  // namespace
+
+std::vector<std::string_view> rule_detector_names() {
+  std::vector<std::string_view> out;
+  for (std::size_t id = 0; id < kDetectorCount; ++id) out.push_back(detector_name(static_cast<DetectorId>(id)));
+  out.push_back(kCampaignDetector);
+  return out;
+}
 
 PolicyEngine::PolicyEngine(std::shared_ptr<const Policy> policy)
     : policy_(policy ? std::move(policy) : std::make_shared<const Policy>()) {}

@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string_view>
+#include <vector>
 
 #include "detectors/decision.hpp"
 #include "detectors/finding.hpp"
@@ -17,6 +18,11 @@
 #include "detectors/snapshot.hpp"
 
 namespace dg::detectors {
+
+/// Every detector name a rule's `when.detectors` can test: each per-key
+/// detector (detector_name) and the campaign linker's external finding
+/// (kCampaignDetector). The policy reader checks rules against this list.
+std::vector<std::string_view> rule_detector_names();
 
 class PolicyEngine {
  public:

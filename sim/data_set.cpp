@@ -175,4 +175,16 @@ std::shared_ptr<const DataSet> DataSet::load(const std::string& dir) {
   return ds;
 }
 
+std::shared_ptr<const DataSet> DataSet::load_or_builtin(const std::string& dir, std::string* source) {
+  std::error_code ec;
+  const fs::path root(dir);
+  const bool has_data = dir != "builtin" && (fs::exists(root / "traces", ec) || fs::exists(root / "prompts", ec));
+  if (!has_data) {
+    if (source) *source = "built-in data set (no traces/ or prompts/ under '" + dir + "')";
+    return builtin();
+  }
+  if (source) *source = "real data under " + dir;
+  return load(dir);
+}
+
 }  // namespace dg::sim

@@ -1,8 +1,9 @@
 #pragma once
-/// The real third-party data the simulator draws from (../shared/data):
-/// ServeGen per-client rate traces, Azure and Mooncake token sizes, and the
-/// ShareGPT / Alpaca / Self-Instruct / GSM8K prompt corpora. Loaded once,
-/// read-only afterwards.
+/// The data the simulator draws from: the real third-party sets in
+/// ../shared/data (ServeGen per-client rate traces, Azure and Mooncake token
+/// sizes, the ShareGPT / Alpaca / Self-Instruct / GSM8K prompt corpora) when
+/// present, else the simulator's own built-in set of the same shapes
+/// (builtin_data.cpp). Loaded once, read-only afterwards.
 
 #include <cstdint>
 #include <memory>
@@ -56,6 +57,16 @@ struct DataSet {
   /// Loads everything under `dir`; throws std::runtime_error naming the
   /// missing or unreadable file.
   static std::shared_ptr<const DataSet> load(const std::string& dir);
+
+  /// The simulator's own generated set: every scenario runs on it from a
+  /// clone of the repository alone. Built once per process.
+  static std::shared_ptr<const DataSet> builtin();
+
+  /// `dir`'s real data when it holds any (then it must be complete: a
+  /// partial set is an error, not a silent fallback); the built-in set when
+  /// `dir` is "builtin", missing or empty of data. `source` receives a
+  /// one-line description of what was loaded.
+  static std::shared_ptr<const DataSet> load_or_builtin(const std::string& dir, std::string* source = nullptr);
 };
 
 }  // namespace dg::sim

@@ -1,5 +1,6 @@
 // dg-simulate: writes labelled simulated LLM API traffic (traffic-format.md)
-// built from the real traces and prompt corpora in ../shared/data.
+// built from the real traces and prompt corpora in ../shared/data, or from
+// the simulator's built-in data set when they are not there.
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
@@ -18,7 +19,8 @@ constexpr const char* kUsage =
     "       dg-simulate --list-scenarios\n";
 
 /// --data-dir default: $DG_SHARED_DATA_DIR, else ../shared/data next to the
-/// repository this binary was built from.
+/// repository this binary was built from; a directory without data (or
+/// `--data-dir builtin`) means the built-in data set.
 std::string default_data_dir() {
   if (const char* env = std::getenv("DG_SHARED_DATA_DIR")) return env;
 #ifdef DG_DEFAULT_DATA_DIR
@@ -87,7 +89,9 @@ int main(int argc, char** argv) {
   }
   try {
     const auto t0 = std::chrono::steady_clock::now();
-    const auto data = dg::sim::DataSet::load(data_dir);
+    std::string source;
+    const auto data = dg::sim::DataSet::load_or_builtin(data_dir, &source);
+    std::cerr << "dg-simulate: " << source << "\n";
     std::ofstream traffic(out, std::ios::binary), label_file(labels, std::ios::binary);
     if (!traffic) throw std::runtime_error(out + ": cannot write");
     if (!label_file) throw std::runtime_error(labels + ": cannot write");

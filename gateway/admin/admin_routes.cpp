@@ -47,6 +47,21 @@ AdminResponse bad_fingerprint_path() {
 
 double number_of(const json::value& v) { return v.to_number<double>(); }
 
+/// A change the journal could not write is never acknowledged: an operator
+/// who got 201/200 can rely on it surviving a restart (issue #12, fault
+/// injection). It is in force in memory all the same (refusing to block an
+/// attacker because the disk is full would be worse); the counter
+/// dg_journal_failures_total says so, and a retry once the disk is fixed
+/// persists it.
+AdminResponse not_persisted() {
+  auto res = admin_error(503,
+                         "The decision is in force but the decision journal could not write it, so it would not "
+                         "survive a restart. Fix the journal's disk, then send it again.",
+                         "server_error", "journal_write_failed");
+  res.headers.emplace_back("Retry-After", "5");
+  return res;
+}
+
 json::object list_of(json::array data) {
   json::object o;
   o["object"] = "list";
@@ -178,6 +193,7 @@ void register_admin_routes(AdminServer& server, AdminContext context) {
       d.block_count = prev->block_count + (*action == Action::Block ? 1 : 0);
     }
     const bool persisted = ctx->store->apply(d, "operator", now);
+    if (!persisted) return not_persisted();
     auto out = decision_to_json(d);
     out["persisted"] = persisted;
     return ok_json(out, 201);
@@ -201,6 +217,7 @@ void register_admin_routes(AdminServer& server, AdminContext context) {
     const auto policy = ctx->policy->policy();
     auto d = detectors::PolicyEngine::operator_decision(*policy, fp, Action::Allow, reason, now);
     const bool persisted = ctx->store->apply(d, "operator", now);
+    if (!persisted) return not_persisted();
     auto out = decision_to_json(d);
     out["persisted"] = persisted;
     out["lifted_action"] = detectors::to_string(current->action);

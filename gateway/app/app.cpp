@@ -3,6 +3,9 @@
 #include "config/alerts_config.hpp"
 #include "config/campaign_config.hpp"
 #include "config/detection_config.hpp"
+#include "gateway/app/heap_trim.hpp"
+
+#include <spdlog/spdlog.h>
 
 namespace dg::gateway {
 
@@ -33,6 +36,9 @@ std::unique_ptr<App> App::create(const config::Config& cfg, double now) {
   app->server_ = std::make_unique<ProxyServer>(cfg, campaigns->wrap(app->obs_->hooks()));
   app->server_->set_prompt_analyzer([engine = app->engine_.get()] { return engine->analyzer(); });
   app->obs_->attach_proxy(*app->server_);
+  // After large request bodies the heap gives its free pages back to the
+  // system (issue #12.12), from the control thread, never a worker.
+  app->enforcement_->every(std::chrono::seconds(1), HeapTrimmer(app->server_->stats()));
   return app;
 }
 
@@ -65,6 +71,12 @@ void App::stop() {
   campaigns_->stop();
   enforcement_->stop();
   obs_->stop();
+}
+
+void App::reopen_logs() {
+  if (!enforcement_->store().reopen_audit()) spdlog::warn("audit log: cannot reopen");
+  server_->reopen_logs();
+  obs_->metrics().log_reopens.inc();
 }
 
 std::uint16_t App::admin_port() const {

@@ -42,6 +42,10 @@ class App {
   /// Graceful stop in dependency order. Idempotent.
   void stop();
 
+  /// SIGUSR1: the audit log and the capture log are reopened by path (after
+  /// an external rotation). Thread-safe; the capture's writer thread reopens it.
+  void reopen_logs();
+
   detectors::Engine& engine() { return *engine_; }
   CampaignRuntime& campaigns() { return *campaigns_; }
   Enforcement& enforcement() { return *enforcement_; }

@@ -62,7 +62,10 @@ std::unique_ptr<Enforcement> Enforcement::create(const config::Config& cfg, dete
   else spdlog::info("decision journal {}: {} decisions loaded", so.journal.path, e->store_->table().size());
 
   if (engine) e->source_ = std::make_unique<EngineAssessmentSource>(*engine);
-  e->enforcer_ = std::make_unique<Enforcer>(e->policy_, *e->store_, e->source_.get());
+  // One cap for every per-key structure: the detection store's (issue #12.8).
+  const std::size_t max_keys =
+      engine ? engine->config()->store.max_keys : config::load_detection_config(cfg).store.max_keys;
+  e->enforcer_ = std::make_unique<Enforcer>(e->policy_, *e->store_, e->source_.get(), max_keys);
 
   if (e->admin_cfg_.enabled) {
     AdminOptions ao;
@@ -103,7 +106,24 @@ void Enforcement::start() {
   reloader_->start(true);
   sweep_timer_ = std::make_unique<boost::asio::steady_timer>(ioc_);
   schedule_sweep();
+  for (auto& p : periodic_) {
+    p->timer = std::make_unique<boost::asio::steady_timer>(ioc_);
+    schedule(*p);
+  }
   thread_ = std::thread([this] { ioc_.run(); });
+}
+
+void Enforcement::every(std::chrono::milliseconds period, std::function<void()> task) {
+  periodic_.push_back(std::make_unique<Periodic>(Periodic{period, std::move(task), nullptr}));
+}
+
+void Enforcement::schedule(Periodic& p) {
+  p.timer->expires_after(p.period);
+  p.timer->async_wait([this, &p](boost::system::error_code ec) {
+    if (ec) return;
+    p.task();
+    schedule(p);
+  });
 }
 
 void Enforcement::schedule_sweep() {

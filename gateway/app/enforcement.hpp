@@ -12,8 +12,13 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include <boost/asio/steady_timer.hpp>
+
+#include <chrono>
+#include <functional>
 #include <memory>
 #include <thread>
+#include <vector>
 
 #include "config/admin_config.hpp"
 #include "config/config.hpp"
@@ -56,6 +61,10 @@ class Enforcement {
   void start();
   void stop();
 
+  /// Runs `task` every `period` on the control thread (the one that runs the
+  /// admin API, reloads and sweeps) from start() to stop(). Call before start().
+  void every(std::chrono::milliseconds period, std::function<void()> task);
+
   detectors::PolicyEngine& policy() { return policy_; }
   DecisionStore& store() { return *store_; }
   Enforcer& enforcer() { return *enforcer_; }
@@ -74,6 +83,13 @@ class Enforcement {
   std::unique_ptr<PolicyReloader> reloader_;
   std::unique_ptr<AdminServer> admin_;
   std::unique_ptr<boost::asio::steady_timer> sweep_timer_;
+  struct Periodic {
+    std::chrono::milliseconds period;
+    std::function<void()> task;
+    std::unique_ptr<boost::asio::steady_timer> timer;
+  };
+  std::vector<std::unique_ptr<Periodic>> periodic_;
+  void schedule(Periodic& p);
   std::thread thread_;
 };
 

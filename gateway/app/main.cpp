@@ -25,6 +25,8 @@ void print_usage(std::ostream& out) {
          "  distillguard decisions list|add|lift|show|campaigns [--url URL] [--json] ...\n"
          "                                       operator decisions over the admin API\n"
          "                                       (distillguard decisions --help)\n"
+         "  distillguard health [--config FILE | --port N]\n"
+         "                                       exit 0 when the proxy's /healthz answers 200\n"
          "  distillguard --help | --version\n";
 }
 
@@ -49,6 +51,7 @@ int main(int argc, char** argv) {
   if (first == "replay") return dg::gateway::run_replay(argc - 1, argv + 1);
   if (first == "check-config") return dg::gateway::run_check_config(argc - 1, argv + 1);
   if (first == "decisions") return dg::gateway::run_decisions(argc - 1, argv + 1);
+  if (first == "health") return dg::gateway::run_health(argc - 1, argv + 1);
   if (first.starts_with("-")) return dg::gateway::run_proxy(argc, argv);
   std::cerr << "distillguard: unknown command '" << first << "'\n\n";
   print_usage(std::cerr);

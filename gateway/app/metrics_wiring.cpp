@@ -4,20 +4,34 @@
 
 #include "detectors/decision.hpp"
 #include "gateway/admin/admin_server.hpp"
+#include "gateway/decisions/decision_store.hpp"
 #include "gateway/decisions/decision_table.hpp"
 #include "gateway/control/policy_reloader.hpp"
 #include "gateway/http/proxy_stats.hpp"
 
 namespace dg::gateway {
 
-std::uint64_t publish_proxy_stats(DgMetrics& m, const ProxyStats& stats) {
+std::uint64_t publish_proxy_stats(DgMetrics& m, const ProxyStats& stats,
+                                  std::function<std::uint64_t()> capture_write_failures) {
   auto& timeout = m.upstream_errors.with({"timeout"});
   auto& other = m.upstream_errors.with({"other"});
-  return m.registry.on_scrape([&stats, &timeout, &other] {
+  auto& queue_full = m.capture_dropped.with({"queue_full"});
+  auto& write_failed = m.capture_dropped.with({"write_failed"});
+  return m.registry.on_scrape([&stats, &timeout, &other, &queue_full, &write_failed,
+                               failures = std::move(capture_write_failures)] {
     const auto errors = stats.upstream_errors.load(std::memory_order_relaxed);
     const auto timeouts = stats.upstream_timeouts.load(std::memory_order_relaxed);
     timeout.set(timeouts);
     other.set(errors >= timeouts ? errors - timeouts : 0);
+    queue_full.set(stats.capture_dropped.load(std::memory_order_relaxed));
+    write_failed.set(failures ? failures() : 0);
+  });
+}
+
+std::uint64_t publish_store_counters(DgMetrics& m, const DecisionStore& store) {
+  return m.registry.on_scrape([&m, &store] {
+    m.journal_failures.set(store.journal_failures());
+    m.audit_failures.set(store.audit_failures());
   });
 }
 

@@ -23,12 +23,19 @@
 namespace dg::gateway {
 
 class AdminServer;
+class DecisionStore;
 class DecisionTable;
 class PolicyReloader;
 struct ProxyStats;
 
-/// dg_upstream_errors_total{kind="timeout"|"other"} from the proxy's counters.
-std::uint64_t publish_proxy_stats(DgMetrics& m, const ProxyStats& stats);
+/// dg_upstream_errors_total{kind="timeout"|"other"} and
+/// dg_capture_dropped_total{reason="queue_full"} from the proxy's counters;
+/// `capture_write_failures` (optional) gives dg_capture_dropped_total{reason="write_failed"}.
+std::uint64_t publish_proxy_stats(DgMetrics& m, const ProxyStats& stats,
+                                  std::function<std::uint64_t()> capture_write_failures = {});
+
+/// dg_journal_failures_total and dg_audit_failures_total from the decision store.
+std::uint64_t publish_store_counters(DgMetrics& m, const DecisionStore& store);
 
 /// dg_active_decisions{action} from the decisions in force at `clock()` (Unix s).
 /// Every action has a series (0 when none), so dashboards show flat lines, not gaps.

@@ -1,7 +1,9 @@
 #include "gateway/app/observability_setup.hpp"
 
+#include <algorithm>
 #include <chrono>
 
+#include "config/detection_config.hpp"
 #include "gateway/app/metrics_wiring.hpp"
 #include "gateway/observability/process_metrics.hpp"
 
@@ -19,7 +21,10 @@ std::unique_ptr<Observability> Observability::create(const config::Config& cfg, 
   o->dispatcher_ = std::make_unique<AlertDispatcher>(std::move(alerts), m);
   // The Enforcement owns its detection source, so findings are counted from
   // the assessments behind decisions (see DecisionAlerter).
-  o->alerter_ = std::make_unique<DecisionAlerter>(*o->dispatcher_, m, 5, 10000, /*count_findings_on_decisions=*/true);
+  // Its per-key memory obeys the detection store's cap too (issue #12.8).
+  const std::size_t max_keys = std::min<std::size_t>(
+      10000, engine ? engine->config()->store.max_keys : config::load_detection_config(cfg).store.max_keys);
+  o->alerter_ = std::make_unique<DecisionAlerter>(*o->dispatcher_, m, 5, max_keys, /*count_findings_on_decisions=*/true);
   auto* alerter = o->alerter_.get();
   alerter->set_campaign_members([self = o.get()](std::string_view id) -> std::vector<std::string> {
     const auto* linker = self->linker_.load();
@@ -37,6 +42,7 @@ std::unique_ptr<Observability> Observability::create(const config::Config& cfg, 
   o->callbacks_.push_back(publish_decision_gauges(m, enforcement.store().table(), unix_now));
   o->callbacks_.push_back(publish_reloader_counters(m, enforcement.reloader()));
   o->callbacks_.push_back(publish_process_metrics(m));
+  o->callbacks_.push_back(publish_store_counters(m, enforcement.store()));
   if (engine) {
     o->callbacks_.push_back(publish_engine_gauges(m, [engine, self = o.get()] {
       auto s = engine->stats();
@@ -55,7 +61,8 @@ Observability::~Observability() {
 }
 
 void Observability::attach_proxy(const ProxyServer& server) {
-  callbacks_.push_back(publish_proxy_stats(metrics_, server.stats()));
+  callbacks_.push_back(
+      publish_proxy_stats(metrics_, server.stats(), [&server] { return server.capture_write_failures(); }));
 }
 
 void Observability::start() { dispatcher_->start(); }

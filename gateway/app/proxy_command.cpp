@@ -1,4 +1,5 @@
 #include <chrono>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -11,6 +12,9 @@
 #include "gateway/app/commands.hpp"
 #include "gateway/app/app.hpp"
 #include "gateway/observability/log_format.hpp"
+#include "gateway/app/config_check.hpp"
+#include "gateway/app/heap_trim.hpp"
+#include "gateway/app/log_files.hpp"
 
 namespace dg::gateway {
 
@@ -43,6 +47,12 @@ int run_proxy(int argc, char** argv) {
     std::cerr << "usage: distillguard --config FILE\n";
     return 2;
   }
+  // Every error of every section at once (what check-config prints), before
+  // anything starts; the loaders below then stop at the first.
+  if (const auto check = check_config_file(path); !check.errors.empty() && !check.policy_file) {
+    for (const auto& e : check.errors) std::cerr << e.text() << "\n";
+    return 2;
+  }
   config::Config cfg;
   try {
     cfg = config::load_config(path);
@@ -50,17 +60,42 @@ int run_proxy(int argc, char** argv) {
     std::cerr << e.what() << "\n";
     return 2;
   }
+  // log.file / log.access_file: registered before the proxy creates its
+  // access logger and before the level and pattern are set for all loggers.
+  std::unique_ptr<LogFiles> log_files;
+  try {
+    log_files = LogFiles::install(cfg.proxy.log);
+  } catch (const std::exception& e) {
+    std::cerr << e.what() << "\n";
+    return 1;
+  }
   configure_logging(cfg.proxy.log);
+  configure_allocator();
   // The default stderr logger for diagnostics; access lines are created on stdout.
   // Signals are caught before the port opens, so a SIGTERM that follows the
   // first served request can never hit the default (kill) disposition.
   boost::asio::io_context signals_io;
   boost::asio::signal_set signals(signals_io, SIGINT, SIGTERM);
+  // SIGUSR1 (nginx/HAProxy convention): reopen every log file by its path
+  // after an external rotation; handled until SIGTERM.
+  boost::asio::signal_set reopen_signal(signals_io, SIGUSR1);
+  std::unique_ptr<App> app;
+  std::function<void()> wait_reopen = [&] {
+    reopen_signal.async_wait([&](const boost::system::error_code& ec, int) {
+      if (ec) return;
+      if (log_files) log_files->reopen();
+      if (app) app->reopen_logs();
+      spdlog::info("SIGUSR1: log files reopened");
+      wait_reopen();
+    });
+  };
+  wait_reopen();
   signals.async_wait([&](const boost::system::error_code& ec, int sig) {
     if (ec) return;
     spdlog::info("signal {}: draining for up to {} ms", sig, cfg.proxy.timeouts.shutdown_grace_ms);
+    boost::system::error_code ignored;
+    reopen_signal.cancel(ignored);
   });
-  std::unique_ptr<App> app;
   try {
     app = App::create(cfg, wall_now());
   } catch (const config::ConfigError& e) {
@@ -81,6 +116,8 @@ int run_proxy(int argc, char** argv) {
   signals_io.run();
   app->stop();
   spdlog::info("stopped");
+  app.reset();
+  log_files.reset();  // drains the log files' queue
   return 0;
 }
 

@@ -18,7 +18,8 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: distillguard replay --config FILE [--output FILE] [--summary-json FILE] [--skip-bad-lines]\n"
-    "                           [--max-disorder SECONDS] TRAFFIC.jsonl... ('-' reads standard input)\n"
+    "                           [--max-disorder SECONDS] [--top N] [--quiet] TRAFFIC.jsonl... ('-' reads standard input)\n"
+    "  prints the top N keys by risk (default 50) and the totals; --quiet prints nothing but errors\n"
     "  --max-disorder: how much earlier than the latest record a record may come (default 3600;\n"
     "                  the proxy's capture log writes exchanges when they end)\n";
 
@@ -48,8 +49,8 @@ class ProgressBar {
 }  // namespace
 
 int run_replay(int argc, char** argv) {
-  std::string config_path, output_path, summary_json, max_disorder;
-  bool skip_bad_lines = false, parse_only = false;
+  std::string config_path, output_path, summary_json, max_disorder, top = "50";
+  bool skip_bad_lines = false, parse_only = false, quiet = false;
   std::vector<std::string> files;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
@@ -69,6 +70,10 @@ int run_replay(int argc, char** argv) {
       if (!value(summary_json)) return 2;
     } else if (arg == "--max-disorder") {
       if (!value(max_disorder)) return 2;
+    } else if (arg == "--top") {
+      if (!value(top)) return 2;
+    } else if (arg == "--quiet" || arg == "-q") {
+      quiet = true;
     } else if (arg == "--skip-bad-lines") {
       skip_bad_lines = true;
     } else if (arg == "--parse-only") {
@@ -88,6 +93,12 @@ int run_replay(int argc, char** argv) {
     return 2;
   }
 
+  char* top_end = nullptr;
+  const unsigned long long top_keys = std::strtoull(top.c_str(), &top_end, 10);
+  if (top.empty() || *top_end != '\0' || top[0] == '-' || top_keys > 1000000) {
+    std::cerr << "distillguard replay: --top needs a number of keys in [0, 1000000], got '" << top << "'\n";
+    return 2;
+  }
   std::ofstream output;
   if (!output_path.empty()) {
     output.open(output_path, std::ios::binary | std::ios::trunc);
@@ -141,9 +152,16 @@ int run_replay(int argc, char** argv) {
       std::cerr << "distillguard replay: " << summary_json << ": write failed\n";
       return 1;
     }
-  } else {
-    write_summary_table(rows, stats, std::cout);
   }
+  if (!quiet) write_summary_table(rows, stats, std::cout, static_cast<std::size_t>(top_keys));
+  if (stats.redacted_with_features > 0)
+    std::cerr << "distillguard replay: " << stats.redacted_with_features
+              << " record(s) had their text redacted by the capture; replayed with the prompt features it kept\n";
+  if (stats.redacted_without_features > 0)
+    std::cerr << "distillguard replay: warning: " << stats.redacted_without_features
+              << " record(s) had their text redacted and carry no prompt_features (a capture from an older "
+                 "version): reasoning_elicitation, coverage and campaign linking are blind to them, results "
+                 "differ from the live proxy's\n";
   if (!opened) return 1;
   if (stats.bad_lines > 0) {
     std::cerr << "distillguard replay: skipped " << stats.bad_lines << " bad line(s)\n";

@@ -84,7 +84,10 @@ ReloadResult PolicyReloader::reload(double now, bool force) {
   last_error_ = result.error;
   failed_.fetch_add(1, std::memory_order_relaxed);
   result.version = engine_.policy()->version;
-  spdlog::warn("policy reload rejected, keeping v{}: {}", result.version, result.error);
+  // One log line even when the file has several errors.
+  std::string one_line = result.error;
+  for (auto pos = one_line.find('\n'); pos != std::string::npos; pos = one_line.find('\n', pos)) one_line.replace(pos, 1, "; ");
+  spdlog::warn("policy reload rejected, keeping v{}: {}", result.version, one_line);
   return result;
 }
 

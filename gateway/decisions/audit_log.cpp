@@ -20,6 +20,15 @@ AuditLog::~AuditLog() {
   if (fd_ >= 0) ::close(fd_);
 }
 
+bool AuditLog::reopen() {
+  if (path_.empty()) return true;
+  const int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  std::lock_guard lock(mutex_);
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = fd;
+  return fd_ >= 0;
+}
+
 bool AuditLog::record(std::string_view event, const detectors::Decision& d, std::string_view actor, double ts,
                       std::optional<detectors::Action> previous) {
   if (path_.empty()) return true;

@@ -29,6 +29,11 @@ class AuditLog {
 
   const std::string& path() const { return path_; }
 
+  /// Closes and reopens the file by its path (after a rotation moved it:
+  /// SIGUSR1). Returns false when it cannot be opened (records then fail
+  /// until the next reopen).
+  bool reopen();
+
  private:
   std::string path_;
   std::mutex mutex_;

@@ -110,11 +110,23 @@ JournalLoad DecisionJournal::load(const std::string& path) {
   return out;
 }
 
+namespace {
+/// The usual cause of EACCES in a container: a volume owned by another uid.
+std::string permission_hint(int err, const std::string& path) {
+  if (err != EACCES && err != EPERM && err != EROFS) return "";
+  const auto dir = std::filesystem::path(path).parent_path().string();
+  const auto uid = std::to_string(::geteuid());
+  return " (the directory " + (dir.empty() ? std::string(".") : dir) + " must be writable by uid " + uid +
+         "; for a bind mount: chown " + uid + " DIR)";
+}
+}  // namespace
+
 bool DecisionJournal::open_append(std::string& error) {
   if (fd_ >= 0) ::close(fd_);
   fd_ = ::open(options_.path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (fd_ < 0) {
-    error = options_.path + ": cannot open decision journal: " + std::strerror(errno);
+    const int err = errno;
+    error = options_.path + ": cannot open decision journal: " + std::strerror(err) + permission_hint(err, options_.path);
     return false;
   }
   struct stat st {};
@@ -127,7 +139,8 @@ bool DecisionJournal::compact(const std::vector<Decision>& live, std::string& er
   const std::string tmp = options_.path + ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) {
-    error = tmp + ": cannot create: " + std::strerror(errno);
+    const int err = errno;
+    error = tmp + ": cannot create: " + std::strerror(err) + permission_hint(err, options_.path);
     return false;
   }
   std::string data;
@@ -150,7 +163,15 @@ bool DecisionJournal::append_line(const std::string& line) {
     std::string error;
     if (!open_append(error)) return false;
   }
-  if (!write_all(fd_, line)) return false;
+  if (!write_all(fd_, line)) {
+    // A partial line would glue onto the next record and lose both (a full
+    // disk, a file size limit): cut it off; if that fails, reopen next time.
+    if (::ftruncate(fd_, static_cast<off_t>(size_)) != 0) {
+      ::close(fd_);
+      fd_ = -1;
+    }
+    return false;
+  }
   size_ += line.size();
   switch (options_.fsync) {
     case FsyncPolicy::Always:

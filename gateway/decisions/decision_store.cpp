@@ -46,8 +46,10 @@ bool DecisionStore::apply(const Decision& d, std::string_view actor, double now)
   }
   changes_.fetch_add(1, std::memory_order_relaxed);
   const bool lift = d.action == Action::Allow && d.origin == detectors::Origin::Operator;
-  if (!audit_.record(lift ? "lift" : "decision", d, actor, now, previous))
+  if (!audit_.record(lift ? "lift" : "decision", d, actor, now, previous)) {
+    audit_failures_.fetch_add(1, std::memory_order_relaxed);
     spdlog::warn("audit log: cannot write {}", audit_.path());
+  }
   if (listener_) listener_(d, actor);
   if (extra_listener_) extra_listener_(d, actor);
   return ok;
@@ -64,7 +66,8 @@ std::size_t DecisionStore::sweep(double now) {
       if (journal_ && !journal_->append_remove(d.key_fp, now)) journal_failures_.fetch_add(1, std::memory_order_relaxed);
     }
   }
-  for (const auto& d : gone) audit_.record("expire", d, "system", now);
+  for (const auto& d : gone)
+    if (!audit_.record("expire", d, "system", now)) audit_failures_.fetch_add(1, std::memory_order_relaxed);
   return gone.size();
 }
 

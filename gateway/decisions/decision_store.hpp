@@ -45,6 +45,9 @@ class DecisionStore {
   const DecisionTable& table() const { return table_; }
 
   std::uint64_t journal_failures() const { return journal_failures_.load(std::memory_order_relaxed); }
+  std::uint64_t audit_failures() const { return audit_failures_.load(std::memory_order_relaxed); }
+  /// Reopens the audit log by its path (SIGUSR1 after a rotation).
+  bool reopen_audit() { return audit_.reopen(); }
   std::uint64_t changes() const { return changes_.load(std::memory_order_relaxed); }
 
   /// Called after every applied change (alerts, metrics). Set before serving.
@@ -64,6 +67,7 @@ class DecisionStore {
   AuditLog audit_;
   std::mutex write_mutex_;  // orders table+journal updates against compaction
   std::atomic<std::uint64_t> journal_failures_{0};
+  std::atomic<std::uint64_t> audit_failures_{0};
   std::atomic<std::uint64_t> changes_{0};
   std::function<void(const detectors::Decision&, std::string_view)> listener_;
   std::function<void(const detectors::Decision&, std::string_view)> extra_listener_;

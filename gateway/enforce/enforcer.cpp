@@ -65,8 +65,39 @@ std::string format_reset(double seconds) {
   return out + std::to_string(total) + "s";
 }
 
-Enforcer::Enforcer(detectors::PolicyEngine& policy, DecisionStore& store, AssessmentSource* detection)
-    : policy_(policy), store_(store), detection_(detection), shards_(std::make_unique<Shard[]>(kShards)) {}
+Enforcer::Enforcer(detectors::PolicyEngine& policy, DecisionStore& store, AssessmentSource* detection,
+                   std::size_t max_keys)
+    : policy_(policy), store_(store), detection_(detection),
+      per_shard_cap_(std::max<std::size_t>(1, max_keys / kShards)), shards_(std::make_unique<Shard[]>(kShards)) {}
+
+Enforcer::KeyRuntime* Enforcer::Shard::find(std::string_view key_fp) {
+  auto it = index.find(key_fp);
+  return it == index.end() ? nullptr : &it->second->second;
+}
+
+Enforcer::KeyRuntime& Enforcer::touch(Shard& s, std::string_view key_fp) {
+  if (auto it = s.index.find(key_fp); it != s.index.end()) {
+    s.lru.splice(s.lru.begin(), s.lru, it->second);  // iterators stay valid
+    return it->second->second;
+  }
+  if (s.index.size() >= per_shard_cap_) {
+    s.index.erase(std::string_view(s.lru.back().first));
+    s.lru.pop_back();
+    stats_.keys_evicted.fetch_add(1, std::memory_order_relaxed);
+  }
+  s.lru.emplace_front(std::string(key_fp), KeyRuntime{});
+  s.index.emplace(std::string_view(s.lru.front().first), s.lru.begin());
+  return s.lru.front().second;
+}
+
+std::size_t Enforcer::keys_tracked() const {
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < kShards; ++i) {
+    std::lock_guard lock(shards_[i].mutex);
+    n += shards_[i].index.size();
+  }
+  return n;
+}
 
 bool Enforcer::detection_failed_recently(double now) const {
   if (!detection_) return true;
@@ -101,20 +132,12 @@ void Enforcer::window_add(KeyRuntime& r, double now, double window, double amoun
   r.curr += amount;
 }
 
-void Enforcer::evict_idle(Shard& s, double now, double window) {
-  // Bounded memory: drop keys with nothing left to remember.
-  for (auto it = s.map.begin(); it != s.map.end();) {
-    if (now - it->second.last_seen > std::max(2 * window, 3600.0)) it = s.map.erase(it);
-    else ++it;
-  }
-}
-
 double Enforcer::budget_used(std::string_view key_fp, double now) const {
   const auto window = policy_.policy()->output_budget.window_s;
   auto& s = shard_of(key_fp);
   std::lock_guard lock(s.mutex);
-  auto it = s.map.find(key_fp);
-  return it == s.map.end() ? 0 : window_value(it->second, now, window) + it->second.in_flight;
+  const auto* r = s.find(key_fp);
+  return r ? window_value(*r, now, window) + r->in_flight : 0;
 }
 
 /// One stream's claim on its key's output budget. The stream reports what it
@@ -131,8 +154,7 @@ class Enforcer::SharedBudget final : public StreamBudget {
   ~SharedBudget() override {
     auto& s = e_.shard_of(key_fp_);
     std::lock_guard lock(s.mutex);
-    if (auto it = s.map.find(key_fp_); it != s.map.end())
-      it->second.in_flight = std::max(0.0, it->second.in_flight - static_cast<double>(charged_));
+    if (auto* r = s.find(key_fp_)) r->in_flight = std::max(0.0, r->in_flight - static_cast<double>(charged_));
   }
 
   std::uint64_t allowance(std::uint64_t tokens) override {
@@ -140,7 +162,7 @@ class Enforcer::SharedBudget final : public StreamBudget {
     const double now = admitted_ + std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
     auto& s = e_.shard_of(key_fp_);
     std::lock_guard lock(s.mutex);
-    auto& r = s.map[key_fp_];
+    auto& r = e_.touch(s, key_fp_);
     if (tokens > charged_) {
       r.in_flight += static_cast<double>(tokens - charged_);
       charged_ = tokens;
@@ -167,7 +189,7 @@ GateVerdict Enforcer::throttle(const RequestInfo& info, const Decision& d) {
   double remaining = 0, retry = 0, reset = 0;
   {
     std::lock_guard lock(s.mutex);
-    auto& r = s.map[std::string(info.key_fp)];
+    auto& r = touch(s, info.key_fp);
     r.last_seen = info.now;
     // A new decision (or new parameters) starts a fresh bucket.
     if (!r.bucket || r.bucket_rpm != rpm || r.bucket_burst != burst || r.bucket_created != d.created) {
@@ -214,7 +236,7 @@ GateVerdict Enforcer::on_request(const RequestInfo& info) {
     if (features) {
       auto& s = shard_of(info.key_fp);
       std::lock_guard lock(s.mutex);
-      auto& r = s.map[std::string(info.key_fp)];
+      auto& r = touch(s, info.key_fp);
       r.last_seen = info.now;
       if (r.pending_count == kPendingPrompts) {  // oldest lost its exchange (client gone?): drop it
         r.pending_head = static_cast<std::uint8_t>((r.pending_head + 1) % kPendingPrompts);
@@ -312,8 +334,7 @@ void Enforcer::on_exchange(const detectors::Exchange& exchange) {
   {
     auto& s = shard_of(exchange.key_fp);
     std::lock_guard lock(s.mutex);
-    if (s.map.size() >= kMaxKeysPerShard) evict_idle(s, exchange.ts, window);
-    auto& r = s.map[exchange.key_fp];
+    auto& r = touch(s, exchange.key_fp);
     r.last_seen = exchange.ts;
     window_add(r, exchange.ts, window, static_cast<double>(exchange.response.completion_tokens));
     if (r.pending_count > 0) {

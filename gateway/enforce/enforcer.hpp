@@ -10,6 +10,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <list>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -54,13 +55,19 @@ struct EnforcerStats {
   std::atomic<std::uint64_t> fail_closed_rejected{0};  ///< 503 answers in fail-closed mode
   std::atomic<std::uint64_t> decisions{0};         ///< decisions created by the policy
   std::atomic<std::uint64_t> journal_failures{0};
+  std::atomic<std::uint64_t> keys_evicted{0};      ///< per-key runtime state dropped at the key cap (LRU)
 };
 
 class Enforcer final : public ProxyHooks {
  public:
   /// `detection` may be null (enforcement of operator decisions only; in
-  /// fail-closed mode every keyed request then gets 503).
-  Enforcer(detectors::PolicyEngine& policy, DecisionStore& store, AssessmentSource* detection);
+  /// fail-closed mode every keyed request then gets 503). `max_keys` caps the
+  /// per-key runtime state (throttle buckets, output-budget windows): the
+  /// product passes `detection.store.max_keys`, so every per-key structure
+  /// obeys one cap. At the cap the least recently seen key of its shard is
+  /// dropped (O(1)); the cap is spread over the shards, at least one each.
+  Enforcer(detectors::PolicyEngine& policy, DecisionStore& store, AssessmentSource* detection,
+           std::size_t max_keys = kDefaultMaxKeys);
 
   /// When the proxy does not fill Exchange::request.prompt, the enforcer
   /// analyzes the prompt text in on_request (where the text is available)
@@ -86,6 +93,12 @@ class Enforcer final : public ProxyHooks {
 
   /// How long detection counts as failed after its last failure (fail-closed).
   static constexpr double kFailureHoldS = 10;
+  static constexpr std::size_t kDefaultMaxKeys = 100000;
+
+  /// Keys with runtime state now (all shards; takes every shard lock).
+  std::size_t keys_tracked() const;
+  /// The most keys the shards can hold together (<= max(max_keys, shards)).
+  std::size_t key_capacity() const { return per_shard_cap_ * kShards; }
 
  private:
   /// Per-key runtime state: the throttle bucket and the output-token window
@@ -103,18 +116,25 @@ class Enforcer final : public ProxyHooks {
     using is_transparent = void;
     std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
   };
+  /// Keys in recency order (front: most recently touched) and an index into
+  /// it; the index's keys view the list nodes' strings (stable addresses).
   struct Shard {
     mutable std::mutex mutex;
-    std::unordered_map<std::string, KeyRuntime, Hash, std::equal_to<>> map;
+    std::list<std::pair<std::string, KeyRuntime>> lru;
+    std::unordered_map<std::string_view, std::list<std::pair<std::string, KeyRuntime>>::iterator, Hash,
+                       std::equal_to<>>
+        index;
+    KeyRuntime* find(std::string_view key_fp);
   };
   static constexpr std::size_t kShards = 64;
   static constexpr std::uint8_t kPendingPrompts = 4;
-  static constexpr std::size_t kMaxKeysPerShard = 16384;
 
   Shard& shard_of(std::string_view key_fp) const { return shards_[Hash{}(key_fp) % kShards]; }
+  /// The key's state, created if absent (dropping the shard's least recently
+  /// touched key at the cap) and marked most recent. Call with s.mutex held.
+  KeyRuntime& touch(Shard& s, std::string_view key_fp);
   static double window_value(const KeyRuntime& r, double now, double window);
   static void window_add(KeyRuntime& r, double now, double window, double amount);
-  void evict_idle(Shard& s, double now, double window);
 
   class SharedBudget;
   GateVerdict throttle(const RequestInfo& info, const detectors::Decision& d);
@@ -124,6 +144,7 @@ class Enforcer final : public ProxyHooks {
   DecisionStore& store_;
   AssessmentSource* detection_;
   bool analyze_prompts_ = true;
+  std::size_t per_shard_cap_;
   std::unique_ptr<Shard[]> shards_;
   std::atomic<double> last_failure_{-1e18};
   EnforcerStats stats_;

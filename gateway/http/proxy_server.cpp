@@ -95,7 +95,9 @@ std::uint16_t ProxyServer::start() {
       if (ec) throw std::runtime_error("upstream.ca_file " + cfg_.upstream.ca_file + ": " + ec.message());
     }
   }
-  if (cfg_.capture.enabled) capture_ = std::make_unique<CaptureLog>(cfg_.capture.path, cfg_.capture.include_content);
+  if (cfg_.capture.enabled)
+    capture_ = std::make_unique<CaptureLog>(
+        CaptureOptions{cfg_.capture.path, cfg_.capture.include_content, cfg_.capture.max_bytes, cfg_.capture.keep});
   auto access = std::make_shared<AccessLog>(cfg_.log.format);
 
   const auto address = net::ip::make_address(cfg_.listen.address);
@@ -139,6 +141,14 @@ std::uint16_t ProxyServer::start() {
   spdlog::info("distillguard listening on {}:{} with {} worker(s), upstream {}", cfg_.listen.address, port_, n,
                cfg_.upstream.url);
   return port_;
+}
+
+std::uint64_t ProxyServer::capture_write_failures() const noexcept {
+  return capture_ ? capture_->write_failures() : 0;
+}
+
+void ProxyServer::reopen_logs() {
+  if (capture_) capture_->reopen();
 }
 
 void ProxyServer::stop() { stop(std::chrono::milliseconds(cfg_.timeouts.shutdown_grace_ms)); }

@@ -60,8 +60,14 @@ class ProxyServer {
   const ProxyStats& stats() const noexcept { return *stats_; }
   /// Connections currently open (all workers).
   std::size_t active_sessions() const noexcept;
+  /// SIGUSR1: the capture log reopens by path before its next record. Thread-safe.
+  void reopen_logs();
   /// The capture log, null when capture is off (tests flush it).
   CaptureLog* capture() noexcept { return capture_.get(); }
+  /// Capture records lost to a failed write (0 when capture is off). Read at
+  /// scrape time; the capture log is created by start(), before the admin
+  /// thread that scrapes exists.
+  std::uint64_t capture_write_failures() const noexcept;
   const config::ProxyConfig& config() const noexcept { return cfg_; }
 
  private:

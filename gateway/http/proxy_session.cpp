@@ -29,6 +29,11 @@ using error_code = boost::system::error_code;
 /// Interim (1xx) heads accepted before a final response; more is a broken upstream.
 constexpr int kMaxInterimHeads = 16;
 
+/// A connection's read buffer above this after an exchange is given back, so
+/// an idle keep-alive connection that once carried an 8 MB body does not keep
+/// 8 MB (issue #12.12).
+constexpr std::size_t kKeepBufferBytes = 64 * 1024;
+
 double elapsed_ms(Clock::time_point from, Clock::time_point to) {
   return std::chrono::duration<double, std::milli>(to - from).count();
 }
@@ -63,6 +68,42 @@ net::awaitable<error_code> write_error(WorkerContext& ctx, beast::tcp_stream& cl
   res.prepare_payload();
   ctx.stats.count_status(static_cast<int>(err.status));
   client.expires_after(ms(ctx.cfg.timeouts.upstream_idle_ms));
+  auto [ec, n] = co_await http::async_write(client, res, kUse);
+  co_return ec;
+}
+
+/// The proxy's own health endpoint, answered locally and never forwarded:
+/// 200 while serving, 503 once draining. Unauthenticated (probes carry no
+/// key) and without detection, enforcement, access log or capture.
+constexpr std::string_view kHealthPath = "/healthz";
+
+bool is_health_probe(const http::request<http::string_body>& req) {
+  const auto target = std::string_view(req.target());
+  const auto path = target.substr(0, target.find('?'));
+  return path == kHealthPath && (req.method() == http::verb::get || req.method() == http::verb::head);
+}
+
+net::awaitable<error_code> write_health(WorkerContext& ctx, beast::tcp_stream& client, unsigned version,
+                                        bool head_only, bool keep_alive) {
+  const bool serving = !ctx.draining;
+  const auto status = serving ? http::status::ok : http::status::service_unavailable;
+  const std::string_view body = serving ? R"({"status":"ok"})" : R"({"status":"draining"})";
+  client.expires_after(ms(ctx.cfg.timeouts.client_header_ms));
+  const auto head = [&](auto& res) {
+    res.set(http::field::content_type, "application/json");
+    res.set(http::field::cache_control, "no-store");
+    res.keep_alive(keep_alive && serving);
+    res.content_length(body.size());  // HEAD: the length of the GET body, no body
+  };
+  if (head_only) {
+    http::response<http::empty_body> res{status, version};
+    head(res);
+    auto [ec, n] = co_await http::async_write(client, res, kUse);
+    co_return ec;
+  }
+  http::response<http::string_body> res{status, version};
+  head(res);
+  res.body() = body;
   auto [ec, n] = co_await http::async_write(client, res, kUse);
   co_return ec;
 }
@@ -106,6 +147,16 @@ std::optional<ProxyError> identity_refusal(const Identity& id, bool allow_anonym
 }
 
 std::string_view path_of(std::string_view target) { return target.substr(0, target.find('?')); }
+
+/// The endpoints whose response the usage scanner reads (token accounting,
+/// output budgets, detection). Their upstream request asks for an
+/// uncompressed body whatever the client accepts: a gzip answer would hide
+/// its usage (issue #12.4), and the client gets it uncompressed too.
+bool reads_response(detectors::Endpoint e) {
+  using detectors::Endpoint;
+  return e == Endpoint::ChatCompletions || e == Endpoint::Completions || e == Endpoint::Responses ||
+         e == Endpoint::Embeddings || e == Endpoint::Messages;
+}
 
 /// The relay of one response from upstream to client, generic over plain and
 /// TLS upstream streams.
@@ -345,6 +396,7 @@ net::awaitable<bool> handle_request(WorkerContext& ctx, beast::tcp_stream& clien
   const std::vector<std::pair<std::string, std::string>> id_header{{"x-request-id", request_id}};
   ctx.stats.requests.fetch_add(1, std::memory_order_relaxed);
   ctx.stats.bytes_from_clients.fetch_add(req.body().size(), std::memory_order_relaxed);
+  if (req.body().size() >= ProxyStats::kLargeBodyBytes) ctx.stats.large_bodies.fetch_add(1, std::memory_order_relaxed);
 
   detectors::Exchange ex;
   ex.ts = ts;
@@ -445,6 +497,7 @@ net::awaitable<bool> handle_request(WorkerContext& ctx, beast::tcp_stream& clien
   up_req.set("x-request-id", request_id);  // a client's insane one is replaced, never forwarded
   up_req.set(http::field::host, ctx.pool.target().host_header);
   up_req.keep_alive(true);
+  if (reads_response(detectors::endpoint_from_path(path))) up_req.set(http::field::accept_encoding, "identity");
   if (verdict.rewritten_body) up_req.body() = *verdict.rewritten_body;
   else if (ctx.capture) up_req.body() = body;
   else up_req.body() = std::move(body);
@@ -581,6 +634,19 @@ net::awaitable<void> run_session(WorkerContext& ctx, tcp::socket socket) {
       co_await lingering_close(client);
       co_return;
     }
+    if (is_health_probe(parser.get())) {
+      // A probe with a body is answered, then the connection closes (the
+      // body is not read).
+      const bool body_pending = !parser.is_done();
+      const auto version = parser.get().version();
+      const auto wec = co_await write_health(ctx, client, version, parser.get().method() == http::verb::head,
+                                             parser.get().keep_alive() && !body_pending);
+      if (wec || body_pending || !parser.get().keep_alive() || ctx.draining) {
+        if (body_pending) co_await lingering_close(client);
+        break;
+      }
+      continue;
+    }
     // Only a chunked body can bring trailer fields.
     const auto fields_of_head = parser.chunked() ? head_fields(parser.get()) : HeadFields{};
 
@@ -626,6 +692,7 @@ net::awaitable<void> run_session(WorkerContext& ctx, tcp::socket socket) {
     if (!fields_of_head.empty()) drop_trailer_fields(req, fields_of_head);
     const bool keep = co_await handle_request(ctx, client, peer_ip, req, arrived, ts);
     if (!keep) break;
+    if (buffer.capacity() > kKeepBufferBytes) buffer.shrink_to_fit();
   }
   client.socket().shutdown(tcp::socket::shutdown_send, ec);
   client.socket().close(ec);

@@ -9,6 +9,7 @@ namespace dg::gateway {
 
 struct ProxyStats {
   using Counter = std::atomic<std::uint64_t>;
+  static constexpr std::uint64_t kLargeBodyBytes = 1 << 20;
   Counter connections_accepted{0};
   Counter connections_active{0};  ///< gauge
   Counter requests{0};            ///< requests read completely from clients
@@ -28,6 +29,7 @@ struct ProxyStats {
   Counter bytes_to_clients{0};    ///< response bodies
   Counter capture_dropped{0};     ///< capture records dropped because the writer's queue was full
   Counter hook_errors{0};         ///< hooks that threw (the request was served fail-open)
+  Counter large_bodies{0};        ///< request bodies of kLargeBodyBytes or more (the control loop trims the heap after them)
   Counter head_refused{0};        ///< request heads refused by RFC 9112 checks (method, target, Host, Transfer-Encoding)
 
   void count_status(int status) noexcept {

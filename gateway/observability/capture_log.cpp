@@ -1,12 +1,38 @@
 #include "gateway/observability/capture_log.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <stdexcept>
 
 namespace dg::gateway {
 
-CaptureLog::CaptureLog(const std::string& path, bool include_content) : include_content_(include_content) {
-  file_ = std::fopen(path.c_str(), "ab");
-  if (!file_) throw std::runtime_error(path + ": cannot open capture log for appending");
+namespace {
+
+constexpr std::size_t kWriteChunk = 64 * 1024;
+
+bool write_all(int fd, std::string_view data) {
+  while (!data.empty()) {
+    const auto n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    data.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return true;
+}
+
+}  // namespace
+
+CaptureLog::CaptureLog(CaptureOptions options) : options_(std::move(options)) {
+  if (options_.keep == 0) options_.keep = 1;
+  if (!open_file())
+    throw std::runtime_error(options_.path + ": cannot open capture log for appending: " + std::strerror(errno));
   writer_ = std::thread([this] { run(); });
 }
 
@@ -17,7 +43,15 @@ CaptureLog::~CaptureLog() {
   }
   wake_.notify_all();
   writer_.join();
-  std::fclose(file_);
+  if (fd_ >= 0) ::close(fd_);
+}
+
+bool CaptureLog::open_file() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = ::open(options_.path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  struct stat st {};
+  size_ = fd_ >= 0 && ::fstat(fd_, &st) == 0 ? static_cast<std::uint64_t>(st.st_size) : 0;
+  return fd_ >= 0;
 }
 
 bool CaptureLog::append(std::string line) {
@@ -41,17 +75,72 @@ void CaptureLog::flush() {
   drained_.wait(lock, [&] { return written_ >= target; });
 }
 
+void CaptureLog::reopen() {
+  {
+    std::lock_guard lock(mutex_);
+    reopen_requested_ = true;
+  }
+  wake_.notify_one();
+}
+
+void CaptureLog::write_out(std::string& out, std::size_t lines) {
+  if (out.empty()) return;
+  if (fd_ < 0) open_file();  // the file went away (or never opened): try again
+  if (fd_ >= 0 && write_all(fd_, out)) {
+    size_ += out.size();
+  } else {
+    write_failures_.fetch_add(lines, std::memory_order_relaxed);
+    // Cut off a partial line so the next record starts a line of its own.
+    if (fd_ >= 0 && ::ftruncate(fd_, static_cast<off_t>(size_)) != 0) {
+      ::close(fd_);
+      fd_ = -1;
+    }
+  }
+  out.clear();
+}
+
+void CaptureLog::rotate() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+  const auto& p = options_.path;
+  // path.(keep-1) -> path.keep ... path.1 -> path.2, path -> path.1 (rename
+  // replaces the oldest).
+  for (unsigned i = options_.keep; i > 1; --i)
+    std::rename((p + "." + std::to_string(i - 1)).c_str(), (p + "." + std::to_string(i)).c_str());
+  std::rename(p.c_str(), (p + ".1").c_str());
+  rotations_.fetch_add(1, std::memory_order_relaxed);
+  open_file();
+}
+
 void CaptureLog::run() {
   std::deque<std::string> batch;
+  std::string out;
   std::unique_lock lock(mutex_);
   while (true) {
-    wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-    if (queue_.empty() && stopping_) break;
+    wake_.wait(lock, [&] { return stopping_ || reopen_requested_ || !queue_.empty(); });
+    if (queue_.empty() && !reopen_requested_ && stopping_) break;
+    const bool reopen_now = reopen_requested_;
+    reopen_requested_ = false;
     batch.swap(queue_);
     lock.unlock();
-    for (const auto& line : batch)
-      if (std::fwrite(line.data(), 1, line.size(), file_) != line.size()) dropped_.fetch_add(1, std::memory_order_relaxed);
-    std::fflush(file_);
+    if (reopen_now) {
+      open_file();
+      reopens_.fetch_add(1, std::memory_order_relaxed);
+    }
+    std::size_t lines = 0;
+    for (const auto& line : batch) {
+      out += line;
+      ++lines;
+      if (options_.max_bytes > 0 && size_ + out.size() >= options_.max_bytes) {
+        write_out(out, lines);
+        lines = 0;
+        rotate();
+      } else if (out.size() >= kWriteChunk) {
+        write_out(out, lines);
+        lines = 0;
+      }
+    }
+    write_out(out, lines);
     const auto n = batch.size();
     batch.clear();
     lock.lock();

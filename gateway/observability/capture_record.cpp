@@ -1,5 +1,7 @@
 #include "gateway/observability/capture_record.hpp"
 
+#include <cstdio>
+
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
@@ -152,6 +154,29 @@ void redact_request(json::value& body) {
   body = std::move(out);
 }
 
+namespace {
+
+json::object prompt_features_json(const detectors::RequestFeatures& r) {
+  const auto hex = [](std::uint64_t v) {
+    char buf[17];
+    std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
+    return json::string(buf);
+  };
+  const auto& p = r.prompt;
+  json::object o;
+  o["template_signature"] = hex(p.template_signature);
+  o["system_prompt_hash"] = hex(p.system_prompt_hash);
+  o["content_hash"] = hex(p.content_hash);
+  o["normalized_chars"] = p.normalized_chars;
+  o["reasoning_markers"] = p.reasoning_markers;
+  o["asks_reasoning_for_answer"] = p.asks_reasoning_for_answer;
+  o["states_answer"] = p.states_answer;
+  o["prompt_chars"] = r.prompt_chars;
+  return o;
+}
+
+}  // namespace
+
 std::string make_traffic_record(const detectors::Exchange& ex, std::string_view body, bool include_content,
                                 std::string_view request_id) {
   json::object rec;
@@ -174,7 +199,13 @@ std::string make_traffic_record(const detectors::Exchange& ex, std::string_view 
     json::value parsed = json::parse(clamped ? std::string_view(*clamped) : body, ec, {}, options);
     if (!ec && parsed.is_object()) request = std::move(parsed);
   }
-  if (!include_content) redact_request(request);
+  if (!include_content) {
+    redact_request(request);
+    // What detection derived from the text, so replaying the redacted
+    // capture sees the same prompt features as the proxy did.
+    rec["redacted"] = true;
+    rec["prompt_features"] = prompt_features_json(ex.request);
+  }
   finite_numbers(request);
   rec["request"] = std::move(request);
   json::object resp;

@@ -73,7 +73,14 @@ DgMetrics::DgMetrics(metrics::Registry& r)
       process_open_fds(r.gauge("process_open_fds", "Number of open file descriptors.").with({})),
       process_max_fds(r.gauge("process_max_fds", "Maximum number of open file descriptors.").with({})),
       process_start_time_seconds(
-          r.gauge("process_start_time_seconds", "Start time of the process since unix epoch in seconds.").with({})) {
+          r.gauge("process_start_time_seconds", "Start time of the process since unix epoch in seconds.").with({})),
+      journal_failures(r.counter("dg_journal_failures_total",
+                                 "Decision changes the journal could not persist (kept in memory only).")
+                           .with({})),
+      audit_failures(r.counter("dg_audit_failures_total", "Audit log lines that could not be written.").with({})),
+      capture_dropped(r.counter("dg_capture_dropped_total",
+                                "Capture records lost, by reason (queue_full, write_failed).", {"reason"})),
+      log_reopens(r.counter("dg_log_reopens_total", "Reopens of the log files (SIGUSR1).").with({})) {
   build_info.with({build_version(), build_commit()}).set(1);
 }
 

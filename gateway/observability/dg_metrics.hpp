@@ -22,6 +22,10 @@
 ///   dg_config_reloads_total{result}               counter    ok | failed
 ///   dg_build_info{version,commit}                 gauge      always 1
 ///   process_* (resident/virtual memory, cpu seconds, open/max fds, start time): process_metrics.hpp
+///   dg_journal_failures_total                     counter    decision changes the journal could not persist
+///   dg_audit_failures_total                       counter    audit lines that could not be written
+///   dg_capture_dropped_total{reason}              counter    queue_full | write_failed
+///   dg_log_reopens_total                          counter    SIGUSR1 reopens of the log files
 ///
 /// Thread-safety: every member may be used from any thread.
 
@@ -91,6 +95,10 @@ class DgMetrics {
   metrics::Gauge& process_open_fds;
   metrics::Gauge& process_max_fds;
   metrics::Gauge& process_start_time_seconds;
+  metrics::Counter& journal_failures;
+  metrics::Counter& audit_failures;
+  metrics::CounterFamily& capture_dropped;       ///< {reason}
+  metrics::Counter& log_reopens;
 
   /// The `/metrics` body and content type, for the admin server's route map.
   std::string render_prometheus() const { return registry.render_prometheus(); }

@@ -125,6 +125,11 @@ std::map<std::string, double> ReplayRunner::detector_thresholds() const {
           {"machine_cadence", c.machine_cadence.common.threshold}};
 }
 
+namespace {
+/// Text the capture's redaction left in place of a string ("<redacted:N chars>").
+bool is_redaction(std::string_view text) noexcept { return text.starts_with("<redacted:"); }
+}  // namespace
+
 void ReplayRunner::observe(const TrafficRecord& r) {
   Impl& m = *impl_;
   ++m.stats.records;
@@ -145,7 +150,16 @@ void ReplayRunner::observe(const TrafficRecord& r) {
   ex.path.assign(r.path);
   extract_request_features(r.path, r.request, m.extracted);
   ex.request = m.extracted.features;
-  ex.request.prompt = m.analyzer->analyze(m.extracted.text);
+  if (r.prompt_features) {
+    // A redacted capture: the features the proxy derived from the text.
+    ++m.stats.redacted_with_features;
+    ex.request.prompt = *r.prompt_features;
+    if (r.prompt_chars) ex.request.prompt_chars = *r.prompt_chars;
+  } else {
+    if (r.redacted || is_redaction(m.extracted.text.last_user) || is_redaction(m.extracted.text.system))
+      ++m.stats.redacted_without_features;
+    ex.request.prompt = m.analyzer->analyze(m.extracted.text);
+  }
   ex.response = detectors::ResponseFeatures{};
   ex.response.status = r.status;
   ex.response.prompt_tokens = r.prompt_tokens.value_or(0);
@@ -354,6 +368,8 @@ void write_summary_json(const std::vector<ReplayKeySummary>& rows, const ReplayS
                                {"findings", stats.findings},
                                {"decisions", stats.decisions},
                                {"bytes", stats.bytes},
+                               {"redacted_with_features", stats.redacted_with_features},
+                               {"redacted_without_features", stats.redacted_without_features},
                                {"seconds", stats.seconds},
                                {"cpu_seconds", stats.cpu_seconds},
                                {"alert_threshold", alert_threshold},

@@ -42,6 +42,10 @@ struct ReplayStats {
   std::uint64_t findings = 0;
   std::uint64_t decisions = 0;  ///< decisions the policy took (shadow ones included)
   std::uint64_t bytes = 0;
+  /// Records whose text the capture redacted: replayed with the prompt
+  /// features it kept, or (older captures) without them, blind to the text.
+  std::uint64_t redacted_with_features = 0;
+  std::uint64_t redacted_without_features = 0;
   double seconds = 0;      ///< wall time of the replay loop
   double cpu_seconds = 0;  ///< CPU time of this thread in the loop (robust on a shared machine)
 };

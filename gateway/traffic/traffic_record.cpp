@@ -3,6 +3,7 @@
 #include "gateway/traffic/simd_json.hpp"
 
 #include <cmath>
+#include <cstdint>
 
 namespace dg::gateway {
 namespace {
@@ -56,10 +57,66 @@ bool optional_string(const element* v, std::string_view name, std::string_view& 
 }
 
 struct Line {
-  enum : std::size_t { Ts, Key, Request, Response, ClientIp, UserAgent, Method, Path, Count };
-  static constexpr std::array<std::string_view, Count> kNames = {"ts",        "key",        "request", "response",
-                                                                 "client_ip", "user_agent", "method",  "path"};
+  enum : std::size_t { Ts, Key, Request, Response, ClientIp, UserAgent, Method, Path, Redacted, Features, Count };
+  static constexpr std::array<std::string_view, Count> kNames = {
+      "ts", "key", "request", "response", "client_ip", "user_agent", "method", "path", "redacted", "prompt_features"};
 };
+
+struct Features {
+  enum : std::size_t { Template, System, Content, Normalized, Markers, AsksReasoning, StatesAnswer, PromptChars, Count };
+  static constexpr std::array<std::string_view, Count> kNames = {
+      "template_signature", "system_prompt_hash", "content_hash",  "normalized_chars",
+      "reasoning_markers",  "asks_reasoning_for_answer", "states_answer", "prompt_chars"};
+};
+
+/// 1 to 16 hex digits.
+bool hex64_of(const element* v, std::uint64_t& out) noexcept {
+  if (!v || v->type() != element_type::STRING) return false;
+  const auto s = json_as<std::string_view>(*v);
+  if (s.empty() || s.size() > 16) return false;
+  out = 0;
+  for (char c : s) {
+    int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+    if (d < 0) return false;
+    out = out << 4 | static_cast<std::uint64_t>(d);
+  }
+  return true;
+}
+
+bool bool_of(const element* v, bool& out) noexcept {
+  if (!v || v->type() != element_type::BOOL) return false;
+  out = json_as<bool>(*v);
+  return true;
+}
+
+/// `prompt_features` as make_traffic_record writes it; every field required.
+bool read_prompt_features(element v, TrafficRecord& out, std::string& error) {
+  object o;
+  if (v.get(o) != simdjson::SUCCESS) {
+    error = "field 'prompt_features' must be an object";
+    return false;
+  }
+  const JsonFields<Features::Count> f(o, Features::kNames);
+  detectors::PromptFeatures p;
+  std::uint64_t normalized = 0, markers = 0, chars = 0;
+  const bool ok = hex64_of(f[Features::Template], p.template_signature) &&
+                  hex64_of(f[Features::System], p.system_prompt_hash) &&
+                  hex64_of(f[Features::Content], p.content_hash) && f[Features::Normalized] &&
+                  count_of(*f[Features::Normalized], normalized) && normalized <= UINT32_MAX &&
+                  f[Features::Markers] && count_of(*f[Features::Markers], markers) && markers <= 255 &&
+                  bool_of(f[Features::AsksReasoning], p.asks_reasoning_for_answer) &&
+                  bool_of(f[Features::StatesAnswer], p.states_answer) && f[Features::PromptChars] &&
+                  count_of(*f[Features::PromptChars], chars);
+  if (!ok) {
+    error = "field 'prompt_features' must hold the fields the capture writes (hashes as hex strings, counts, flags)";
+    return false;
+  }
+  p.normalized_chars = static_cast<std::uint32_t>(normalized);
+  p.reasoning_markers = static_cast<std::uint8_t>(markers);
+  out.prompt_features = p;
+  out.prompt_chars = chars;
+  return true;
+}
 
 struct Response {
   enum : std::size_t { Status, PromptTokens, CompletionTokens, LatencyMs, Count };
@@ -149,6 +206,11 @@ bool read_traffic_record(element line, TrafficRecord& out, std::string& error) {
       return false;
     }
   }
+  if (const element* r = o[Line::Redacted]; r && !is_null(r) && !bool_of(r, out.redacted)) {
+    error = "field 'redacted' must be a boolean";
+    return false;
+  }
+  if (const element* pf = o[Line::Features]; pf && !is_null(pf) && !read_prompt_features(*pf, out, error)) return false;
   return optional_string(o[Line::ClientIp], "client_ip", out.client_ip, error) &&
          optional_string(o[Line::UserAgent], "user_agent", out.user_agent, error) &&
          optional_string(o[Line::Method], "method", out.method, error) &&

@@ -10,6 +10,8 @@
 #include <string>
 #include <string_view>
 
+#include "detectors/features.hpp"
+
 namespace dg::gateway {
 
 struct TrafficRecord {
@@ -24,6 +26,12 @@ struct TrafficRecord {
   std::optional<std::uint64_t> prompt_tokens;
   std::optional<std::uint64_t> completion_tokens;
   double latency_ms = 0;
+  /// The capture wrote the request with its text redacted (`"redacted": true`).
+  bool redacted = false;
+  /// What detection derived from the text before it was redacted
+  /// (`prompt_features`), to be used instead of analysing the redacted body.
+  std::optional<detectors::PromptFeatures> prompt_features;
+  std::optional<std::uint64_t> prompt_chars;  ///< from `prompt_features`
 };
 
 /// Reads the fields of one parsed line. Returns false and sets `error` (a

@@ -209,7 +209,7 @@ TEST_CASE("admin API: per-key state, campaigns, policy and reload", "[admin][int
   CHECK(f.policy.policy()->version == 1);
   CHECK(f.policy.policy()->rules.size() == 1);
 
-  std::ofstream(f.dir / "policy.yaml") << "shadow: true\n";
+  std::ofstream(f.dir / "policy.yaml") << "shadow: true\nallow_empty: true\n";
   r = http_request(f.port(), "POST", "/v1/policy/reload", kToken);
   REQUIRE(r.status == 200);
   CHECK(body_of(r).at("version") == 2);

@@ -24,13 +24,14 @@
 #include "gateway/traffic/request_features.hpp"
 #include "sim/campaign_scenarios.hpp"
 #include "sim/data_set.hpp"
+#include "tests/shared_data_dir.hpp"
 
 namespace json = boost::json;
 using namespace dg;
 
 TEST_CASE("simulated campaigns: hydra found within 24 h, rotated keys within 50 requests, no benign key linked",
           "[campaign][integration]") {
-  auto data = sim::DataSet::load(DG_SHARED_DATA_DIR);
+  auto data = sim::DataSet::load_or_builtin(dg::test::shared_data_dir());
   // Larger experiments without editing the test:
   //   DG_CAMPAIGN_SEED=7 DG_CAMPAIGN_HOURS=168 DG_CAMPAIGN_BENIGN=1000 dg_integration_tests "[campaign]"
   auto env_number = [](const char* name, double fallback) {

@@ -226,7 +226,7 @@ TEST_CASE("degrade strips logprobs, logit_bias, n and caps max tokens before the
 }
 
 TEST_CASE("the output-token budget ends a stream mid-way, then refuses the key", "[integration][enforcement]") {
-  Stack s("budget", "output_budget: {tokens: 30, window: 1h}\n");
+  Stack s("budget", "output_budget: {tokens: 30, window: 1h}\nallow_empty: true\n");
   auto res = s.send(kDistillerKey, "/sse-long?n=200", kChatStream);
   REQUIRE(res.status == 200);
   CHECK(res.body.find(R"("code":"output_token_budget")") != std::string::npos);
@@ -242,7 +242,7 @@ TEST_CASE("concurrent streams of one key share its output-token budget", "[integ
   // Two endless streams at once (an event of 1 token every 2 ms): each used
   // to get the whole remainder known at admission, so together they spent
   // the budget twice. Now what one relays the other loses.
-  Stack s("shared-budget", "output_budget: {tokens: 100, window: 1h}\n");
+  Stack s("shared-budget", "output_budget: {tokens: 100, window: 1h}\nallow_empty: true\n");
   dg::test::Response first, second;
   std::thread a([&] { first = s.send(kDistillerKey, "/endless", kChatStream); });
   std::thread b([&] { second = s.send(kDistillerKey, "/endless", kChatStream); });

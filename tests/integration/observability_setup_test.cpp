@@ -69,6 +69,7 @@ TEST_CASE("observability setup: operator block -> 403, alert delivered, /metrics
                            "  sinks:\n"
                            "    - {name: sec, type: webhook, url: '" + receiver.url() + "', secret: setup-secret}\n"
                            "policy:\n"
+                           "  allow_empty: true\n"
                            "  rules: []\n";
   // The policy reloader reads the file itself, so the config lives on disk.
   const auto path = (std::filesystem::temp_directory_path() /

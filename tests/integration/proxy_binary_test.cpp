@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -86,7 +87,7 @@ TEST_CASE("distillguard exits 2 with file:line:column on a bad config", "[integr
   auto child = spawn({distillguard(), "--config", cfg.string()}, temp("bad.err").string());
   REQUIRE(child.pid > 0);
   CHECK(wait_exit(child.pid) == 2);
-  CHECK(slurp(child.stderr_path) == cfg.string() + ":4:3: unknown key 'listen.prot'\n");
+  CHECK(slurp(child.stderr_path) == cfg.string() + ":4:3: unknown key 'listen.prot' (did you mean 'port'?)\n");
   auto check = spawn({distillguard(), "check-config", cfg.string()}, temp("check.err").string());
   CHECK(wait_exit(check.pid) == 2);
   std::filesystem::remove(cfg);
@@ -207,4 +208,110 @@ TEST_CASE("check-config validates every section", "[integration][proxy][binary][
   // The annotated example (with its campaigns section) is valid.
   CHECK(run(slurp(std::string(DG_SOURCE_DIR) + "/config/distillguard.example.yaml")) == 0);
   std::filesystem::remove(cfg);
+}
+
+namespace {
+
+/// Runs `distillguard check-config FILE`; returns the exit status, stdout and stderr.
+struct CheckRun {
+  int status = -1;
+  std::string out, err;
+};
+
+CheckRun check_config(const std::string& file) {
+  const auto out = temp("cc.out"), err = temp("cc.err");
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&fa, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  const std::string exe = distillguard(), sub = "check-config";
+  char* argv[] = {const_cast<char*>(exe.c_str()), const_cast<char*>(sub.c_str()), const_cast<char*>(file.c_str()), nullptr};
+  pid_t pid = -1;
+  posix_spawn(&pid, argv[0], &fa, nullptr, argv, environ);
+  posix_spawn_file_actions_destroy(&fa);
+  CheckRun r;
+  r.status = pid > 0 ? wait_exit(pid) : -1;
+  r.out = slurp(out.string());
+  r.err = slurp(err.string());
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("check-config accepts a policy file on its own", "[integration][binary][check-config]") {
+  // The annotated example's own advice: `distillguard check-config config/policy.example.yaml`.
+  auto r = check_config(std::string(DG_SOURCE_DIR) + "/config/policy.example.yaml");
+  CHECK(r.status == 0);
+  CHECK(r.out == "ok\n");
+  CHECK(r.err.empty());
+  // Every example file passes (the demo's secrets come from the environment).
+  ::setenv("DG_ADMIN_TOKEN", "binary-test-admin-token", 1);
+  ::setenv("DG_ALERT_SECRET", "binary-test-alert-secret", 1);
+  for (const char* name : {"distillguard.example.yaml", "demo.yaml"})
+    CHECK(check_config(std::string(DG_SOURCE_DIR) + "/config/" + name).status == 0);
+  ::unsetenv("DG_ADMIN_TOKEN");
+  ::unsetenv("DG_ALERT_SECRET");
+
+  const auto file = temp("policy-only.yaml");
+  std::ofstream(file) << "rules:\n  - name: a\n    when: {detectors: {logprob_harvest: 0.8}}\n    action: degrade\n";
+  r = check_config(file.string());
+  CHECK(r.status == 2);
+  CHECK(r.err == file.string() +
+                     ":3:24: unknown detector 'logprob_harvest' in 'rules[0].when.detectors' (did you mean "
+                     "'logprob_harvesting'?)\n");
+  std::ofstream(file) << "shadow: true\nrules: []\n";
+  r = check_config(file.string());
+  CHECK(r.status == 2);
+  CHECK(r.err.starts_with(file.string() + ":2:8: the policy has no rules"));
+  std::ofstream(file) << "allow_empty: true\nrules: []\n";
+  CHECK(check_config(file.string()).status == 0);
+  std::filesystem::remove(file);
+}
+
+TEST_CASE("check-config reports every error of a run, sorted by line", "[integration][binary][check-config]") {
+  const auto dir = temp("every");
+  std::filesystem::create_directories(dir);
+  const auto main = dir / "main.yaml", policy = dir / "policy.yaml";
+  std::ofstream(main) << "listen: {port: 99999}\n"                       // 1 proxy: out of range
+                      << "upstream: {url: 'http://127.0.0.1:9'}\n"       // 2
+                      << "detection:\n  combine: {risk_treshold: 0.7}\n"  // 3-4 detection: unknown key
+                      << "policy: {file: policy.yaml}\n"                 // 5
+                      << "admin: {port: 9090, tokn: 0123456789abcdef}\n"  // 6 admin: unknown key (+ no token)
+                      << "alerts:\n  sinks:\n    - {type: pager, url: 'http://x/'}\n"  // 7-9 alerts: bad type
+                      << "campaigns: {min_campaign_keys: 1}\n"           // 10 campaigns: out of range
+                      << "upstream: {url: 'http://127.0.0.1:10'}\n";     // 11 duplicate key
+  std::ofstream(policy) << "rules:\n  - {name: a, when: {risk: 0.5}, acton: block}\n";
+  auto r = check_config(main.string());
+  CHECK(r.status == 2);
+  CHECK(r.out.empty());
+  const auto m = main.string(), p = policy.string();
+  CHECK(r.err == m + ":1:16: 'listen.port' must be between 0 and 65535\n" +
+                     m + ":4:13: unknown key 'detection.combine.risk_treshold' (did you mean 'risk_threshold'?)\n" +
+                     m + ":6:8: the admin API needs a bearer token of at least 16 characters (token_file, token_env or token)\n" +
+                     m + ":6:21: unknown key 'admin.tokn' (did you mean 'token'?)\n" +
+                     m + ":9:14: 'alerts.sinks[0].type' must be webhook or slack, got 'pager'\n" +
+                     m + ":10:32: 'campaigns.min_campaign_keys' must be between 2 and 1000000, got 1\n" +
+                     m + ":11:1: duplicate key 'upstream' (first at line 2)\n" +
+                     p + ":2:34: unknown key 'rules[0].acton' (did you mean 'action'?)\n");
+
+  // An empty config is an error, not every default.
+  std::ofstream(main) << "# emptied by an editor\n";
+  r = check_config(main.string());
+  CHECK(r.status == 2);
+  CHECK(r.err == m + ":1:1: the file is empty (no settings)\n");
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("distillguard refuses to start on an empty or rule-less policy file", "[integration][binary][check-config]") {
+  const auto dir = temp("empty-policy");
+  std::filesystem::create_directories(dir);
+  const auto main = dir / "main.yaml", policy = dir / "policy.yaml";
+  std::ofstream(main) << "listen: {address: 127.0.0.1, port: " << free_port()
+                      << "}\nupstream: {url: 'http://127.0.0.1:9'}\npolicy: {file: policy.yaml}\n";
+  std::ofstream(policy) << "";
+  auto child = spawn({distillguard(), "--config", main.string()}, (dir / "err").string());
+  REQUIRE(child.pid > 0);
+  CHECK(wait_exit(child.pid) == 2);
+  CHECK(slurp(child.stderr_path).find(policy.string() + ":1:1: the policy file is empty") != std::string::npos);
+  std::filesystem::remove_all(dir);
 }

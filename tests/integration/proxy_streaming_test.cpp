@@ -67,6 +67,28 @@ TEST_CASE("non-streaming chat is forwarded and its exchange reported", "[integra
   CHECK(proxy.stats().responses_2xx.load() == 1);
 }
 
+TEST_CASE("a client's Accept-Encoding cannot make the upstream compress what the proxy reads", "[integration][proxy][hardening]") {
+  // Issue #12.4: forwarded as it was, `Accept-Encoding: gzip` made the
+  // upstream gzip the answer and its usage could not be read.
+  FakeUpstream up;
+  auto hooks = std::make_shared<RecordingHooks>();
+  ProxyServer proxy(test_proxy_config(up.url()), hooks);
+  const auto port = proxy.start();
+  auto res = request(port, make_request("/v1/chat/completions", kChat, {{"Accept-Encoding", "gzip, br"}}));
+  REQUIRE(res.status == 200);
+  CHECK(up.last_request().headers.at("accept-encoding") == "identity");
+  CHECK(res.headers.count("content-encoding") == 0);  // the client gets it uncompressed
+  CHECK(res.body.find("Hello world!") != std::string::npos);
+  const auto ex = hooks->wait_for(1);
+  CHECK(ex.response.prompt_tokens == 11);
+  CHECK(ex.response.completion_tokens == 3);
+  CHECK_FALSE(ex.response.usage_estimated);
+  // A route whose answer the proxy does not read keeps the client's preference.
+  auto other = request(port, make_request("/echo", "{}", {{"Accept-Encoding", "gzip"}}));
+  REQUIRE(other.status == 200);
+  CHECK(up.last_request().headers.at("accept-encoding") == "gzip");
+}
+
 TEST_CASE("SSE events reach the client as the upstream sends them", "[integration][proxy][stream]") {
   FakeUpstream up;
   auto hooks = std::make_shared<RecordingHooks>();

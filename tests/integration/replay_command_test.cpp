@@ -123,6 +123,13 @@ TEST_CASE("replay command: output files, usage errors, invalid config", "[replay
   CHECK(summary.at("stats").at("records").to_number<std::int64_t>() == 50);
   CHECK(summary.at("keys").as_array().size() == 2);
   CHECK(slurp(dir / "summary.json").find("sk-a") == std::string::npos);
+  CHECK_THAT(ok.out, Catch::Contains("2 keys, 50 records"));  // the totals are printed beside --summary-json
+  const auto quiet = run(dir, "--quiet --config " + config.string() + " " + traffic.string());
+  CHECK(quiet.status == 0);
+  CHECK(quiet.out.empty());
+  const auto top1 = run(dir, "--top 1 --config " + config.string() + " " + traffic.string());
+  CHECK_THAT(top1.out, Catch::Contains("... 1 more keys"));
+  CHECK(run(dir, "--top -3 --config " + config.string() + " " + traffic.string()).status == 2);
 
   CHECK(run(dir, traffic.string()).status == 2);                        // no --config
   CHECK(run(dir, "--config " + config.string()).status == 2);           // no traffic

@@ -16,6 +16,7 @@
 #include "gateway/replay/replay_runner.hpp"
 #include "sim/data_set.hpp"
 #include "sim/scenario.hpp"
+#include "tests/shared_data_dir.hpp"
 
 namespace json = boost::json;
 
@@ -33,7 +34,7 @@ struct Population {
 };
 
 Population simulate(std::uint64_t seed, const std::filesystem::path& dir) {
-  static const auto data = dg::sim::DataSet::load(DG_SHARED_DATA_DIR);
+  static const auto data = dg::sim::DataSet::load_or_builtin(dg::test::shared_data_dir());
   dg::sim::ScenarioOptions o;
   o.seed = seed;
   o.days = 2;

@@ -18,6 +18,7 @@
 #include "gateway/replay/replay_runner.hpp"
 #include "sim/data_set.hpp"
 #include "sim/scenario.hpp"
+#include "tests/shared_data_dir.hpp"
 
 namespace json = boost::json;
 
@@ -30,7 +31,7 @@ struct Simulated {
 };
 
 Simulated simulate(const std::string& scenario, dg::sim::ScenarioOptions o, const std::string& name) {
-  static const auto data = dg::sim::DataSet::load(DG_SHARED_DATA_DIR);
+  static const auto data = dg::sim::DataSet::load_or_builtin(dg::test::shared_data_dir());
   Simulated s;
   s.dir = std::filesystem::temp_directory_path() / ("dg-" + name + "-" + std::to_string(::getpid()));
   std::filesystem::create_directories(s.dir);

@@ -12,6 +12,8 @@
 #include <boost/beast/ssl.hpp>
 #include <boost/json.hpp>
 
+#include <zlib.h>
+
 #include "gateway/net/net.hpp"
 
 namespace dg::test {
@@ -53,6 +55,27 @@ std::string json_response(int status, const std::string& body, bool close = fals
   return "HTTP/1.1 " + std::to_string(status) + (status == 200 ? " OK" : " Not Found") +
          "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n" +
          (close ? "Connection: close\r\n" : "") + "\r\n" + body;
+}
+
+/// `data` as a gzip member (zlib, windowBits 16 + MAX_WBITS).
+std::string gzip(std::string_view data) {
+  z_stream z{};
+  deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY);
+  std::string out(deflateBound(&z, data.size()) + 32, '\0');
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  z.avail_in = static_cast<uInt>(data.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  deflate(&z, Z_FINISH);
+  out.resize(z.total_out);
+  deflateEnd(&z);
+  return out;
+}
+
+/// Whether an Accept-Encoding value lets the response be gzipped.
+bool accepts_gzip(const std::map<std::string, std::string>& headers) {
+  const auto it = headers.find("accept-encoding");
+  return it != headers.end() && it->second.find("gzip") != std::string::npos;
 }
 
 std::size_t query_n(std::string_view target, std::size_t fallback) {
@@ -115,6 +138,12 @@ net::awaitable<void> serve(FakeUpstream& up, Stream& stream, beast::tcp_stream& 
         o["choices"] = boost::json::array{boost::json::object{
             {"index", 0}, {"message", boost::json::object{{"role", "assistant"}, {"content", "Hello world!"}}}, {"finish_reason", "stop"}}};
         o["usage"] = boost::json::object{{"prompt_tokens", 11}, {"completion_tokens", 3}, {"total_tokens", 14}};
+        if (accepts_gzip(seen.headers)) {  // as real API front ends do when asked
+          const auto body = gzip(boost::json::serialize(o));
+          if (!co_await write_all(stream, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\n"
+                                          "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body)) co_return;
+          continue;
+        }
         if (!co_await write_all(stream, json_response(200, boost::json::serialize(o)))) co_return;
         continue;
       }

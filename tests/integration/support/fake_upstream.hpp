@@ -5,7 +5,8 @@
 ///   /v1/chat/completions   JSON completion with usage, or SSE ("stream":true):
 ///                          3 deltas + usage chunk + [DONE]. With header
 ///                          `x-test-gate: 1` it stops after the first event
-///                          until release_gate() is called.
+///                          until release_gate() is called. A JSON answer is
+///                          gzipped when the request's Accept-Encoding allows gzip.
 ///   /echo                  JSON {method, target, headers:{lower-name: value}, body}
 ///   /sse-no-usage          SSE with deltas only (proxy must estimate)
 ///   /sse-long?n=N          SSE with N deltas of 40 characters (10 tokens) and usage

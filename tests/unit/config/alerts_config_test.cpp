@@ -1,6 +1,10 @@
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 
 #include "config/alerts_config.hpp"
 
@@ -72,7 +76,7 @@ TEST_CASE("alerts config: errors carry file:line:column", "[alerts-config]") {
   CHECK(error_of("alerts:\n  sinks:\n    - type: webhook\n      url: ftp://x/\n") ==
         "dg.yaml:4:12: 'alerts.sinks[0].url' must be an http:// or https:// URL");
   CHECK(error_of("alerts:\n  sinks:\n    - type: webhook\n      url: http://x/\n      retyr: {}\n") ==
-        "dg.yaml:5:7: unknown key 'alerts.sinks[0].retyr'");
+        "dg.yaml:5:7: unknown key 'alerts.sinks[0].retyr' (did you mean 'retry'?)");
   CHECK(error_of("alerts:\n  queue_capacity: 0\n") == "dg.yaml:2:19: 'alerts.queue_capacity' must be in [1, 1000000]");
   CHECK(error_of("alerts:\n  include_content: true\n").find("only false is supported") != std::string::npos);
   CHECK(error_of("alerts:\n  sinks:\n    - type: webhook\n      url: http://x/\n      secret_env: DG_TEST_UNSET_VAR_X\n")
@@ -93,4 +97,42 @@ TEST_CASE("alerts config: sink URLs", "[alerts-config]") {
   CHECK_FALSE(parse_sink_url("http://user@host/"));
   CHECK_FALSE(parse_sink_url("https://"));
   CHECK(parse_sink_url("https://h?q=1")->target == "/?q=1");
+}
+
+TEST_CASE("alerts config: sink URLs and secrets from the environment or a file", "[alerts-config][secrets]") {
+  ::setenv("DG_TEST_SLACK_URL", "https://hooks.slack.example/services/T0/B0/xyz\n", 1);
+  const auto file = std::filesystem::temp_directory_path() / ("dg-alert-secret-" + std::to_string(::getpid()));
+  std::ofstream(file) << "file-secret\n";
+  auto c = parse_text("alerts:\n  sinks:\n    - type: slack\n      url_env: DG_TEST_SLACK_URL\n      secret_file: " +
+                      file.string() + "\n");
+  REQUIRE(c.sinks.size() == 1);
+  CHECK(c.sinks[0].url == "https://hooks.slack.example/services/T0/B0/xyz");
+  CHECK(c.sinks[0].endpoint.host == "hooks.slack.example");
+  CHECK(c.sinks[0].secret == "file-secret");
+  std::ofstream(file) << "http://10.0.0.1:9000/hook\n";
+  c = parse_text("alerts:\n  sinks:\n    - type: webhook\n      url_file: " + file.string() + "\n");
+  CHECK(c.sinks[0].endpoint.port == 9000);
+  std::filesystem::remove(file);
+  ::unsetenv("DG_TEST_SLACK_URL");
+
+  CHECK(error_of("alerts:\n  sinks:\n    - type: slack\n      url_env: DG_TEST_SLACK_URL\n") ==
+        "dg.yaml:4:16: environment variable 'DG_TEST_SLACK_URL' (from 'alerts.sinks[0].url_env') is not set or empty");
+  CHECK(error_of("alerts:\n  sinks:\n    - type: slack\n      url: http://a/\n      url_file: /x\n") ==
+        "dg.yaml:5:7: give only one of 'alerts.sinks[0].url', 'alerts.sinks[0].url_env' and 'alerts.sinks[0].url_file'");
+  CHECK(error_of("alerts:\n  sinks:\n    - type: slack\n") ==
+        "dg.yaml:3:7: missing required key 'alerts.sinks[0].url' (or url_env, url_file)");
+  CHECK(error_of("alerts:\n  sinks:\n    - type: webhook\n      url: http://x/\n      secret_file: /nonexistent/s\n") ==
+        "dg.yaml:5:20: cannot read '/nonexistent/s' (from 'alerts.sinks[0].secret_file'): No such file or directory");
+  // A URL that came from a secret is never echoed in an error.
+  ::setenv("DG_TEST_BAD_URL", "ftp://token-123@x/", 1);
+  const auto err = error_of("alerts:\n  sinks:\n    - type: webhook\n      url_env: DG_TEST_BAD_URL\n");
+  CHECK(err == "dg.yaml:4:16: 'alerts.sinks[0].url_env' must be an http:// or https:// URL");
+  CHECK(err.find("token-123") == std::string::npos);
+  ::unsetenv("DG_TEST_BAD_URL");
+}
+
+TEST_CASE("alerts config: every bad sink is reported, not only the first", "[alerts-config]") {
+  CHECK(error_of("alerts:\n  sinks:\n    - {type: pager, url: 'http://x/'}\n    - {type: webhook, url: 'ftp://y/'}\n") ==
+        "dg.yaml:3:14: 'alerts.sinks[0].type' must be webhook or slack, got 'pager'\n"
+        "dg.yaml:4:28: 'alerts.sinks[1].url' must be an http:// or https:// URL");
 }

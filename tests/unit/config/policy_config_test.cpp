@@ -5,6 +5,7 @@
 #include <functional>
 
 #include "config/policy_config.hpp"
+#include "detectors/policy_engine.hpp"
 
 using namespace dg::config;
 using dg::detectors::Action;
@@ -34,6 +35,8 @@ std::filesystem::path temp_dir(const std::string& name) {
 }
 
 void write(const std::filesystem::path& p, const std::string& text) { std::ofstream(p) << text; }
+
+const char* const kOneRule = "rules:\n  - {name: a, when: {risk: 0.9}, action: block}\n";
 
 }  // namespace
 
@@ -98,14 +101,14 @@ TEST_CASE("policy config: durations", "[policy][config]") {
 
 TEST_CASE("policy config: inline section or a separate file named by the main config", "[policy][config]") {
   auto dir = temp_dir("locate");
-  write(dir / "main.yaml", "listen: {port: 8080}\npolicy:\n  shadow: true\n");
+  write(dir / "main.yaml", "listen: {port: 8080}\npolicy:\n  shadow: true\n  allow_empty: true\n");
   auto src = locate_policy((dir / "main.yaml").string());
   CHECK(src.section == "policy");
   CHECK(load_policy(src).shadow);
 
   write(dir / "main2.yaml", "listen: {port: 8080}\npolicy:\n  file: policies/p.yaml\n");
   std::filesystem::create_directories(dir / "policies");
-  write(dir / "policies/p.yaml", "on_failure: closed\n");
+  write(dir / "policies/p.yaml", "on_failure: closed\nallow_empty: true\n");
   src = locate_policy((dir / "main2.yaml").string());
   CHECK(src.section.empty());
   CHECK(src.file == (dir / "policies/p.yaml").string());
@@ -118,4 +121,91 @@ TEST_CASE("policy config: inline section or a separate file named by the main co
   src = locate_policy((dir / "main4.yaml").string());
   CHECK(load_policy(src).rules.empty());
   std::filesystem::remove_all(dir);
+}
+
+namespace {
+
+std::string file_error(const std::string& text, const std::string& section = "") {
+  try {
+    parse_policy_node(load_yaml_text(text, "f.yaml"), PolicySource{"f.yaml", section});
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST_CASE("policy config: an unknown detector name is an error with a suggestion", "[policy][config][didyoumean]") {
+  // It used to pass: the rule could then never match.
+  CHECK(error_of("rules:\n  - name: a\n    when: {detectors: {logprob_harvest: 0.8}}\n    action: degrade\n") ==
+        "p.yaml:3:24: unknown detector 'logprob_harvest' in 'rules[0].when.detectors' (did you mean "
+        "'logprob_harvesting'?)");
+  // No close name: the known ones are listed, taken from the engine.
+  std::string known;
+  for (auto n : dg::detectors::rule_detector_names()) known += (known.empty() ? "" : ", ") + std::string(n);
+  CHECK(known.find("campaign") != std::string::npos);
+  CHECK(error_of("rules:\n  - name: a\n    when: {detectors: {telepathy: 0.8}}\n    action: block\n") ==
+        "p.yaml:3:24: unknown detector 'telepathy' in 'rules[0].when.detectors' (known: " + known + ")");
+  // Every name the engine produces is accepted.
+  for (auto n : dg::detectors::rule_detector_names())
+    CHECK(error_of("rules:\n  - name: a\n    when: {detectors: {" + std::string(n) + ": 0.5}}\n    action: block\n")
+              .empty());
+}
+
+TEST_CASE("policy config: a misspelled key is named as such, not only as what is missing", "[policy][config][didyoumean]") {
+  CHECK(error_of("rules:\n  - name: a\n    when: {risk: 0.5}\n    acton: block\n") ==
+        "p.yaml:4:5: unknown key 'rules[0].acton' (did you mean 'action'?)");
+  CHECK(error_of("rules:\n  - name: a\n    wehn: {risk: 0.5}\n    action: block\n") ==
+        "p.yaml:3:5: unknown key 'rules[0].wehn' (did you mean 'when'?)");
+  CHECK(error_of("rules:\n  - name: a\n    when: {risk: 0.5}\n    action: block\n    shadw: true\n") ==
+        "p.yaml:5:5: unknown key 'rules[0].shadw' (did you mean 'shadow'?)");
+  CHECK(error_of("shaddow: true\n") == "p.yaml:1:1: unknown key 'shaddow' (did you mean 'shadow'?)");
+  CHECK(error_of("rules:\n  - name: a\n    when: {risk: 0.5}\n    action: block\n    scope: {key_groups: [partner]}\n"
+                 "key_groups: {partners: []}\n")
+            .find("unknown key group 'partner' (did you mean 'partners'?)") != std::string::npos);
+}
+
+TEST_CASE("policy config: every error of a policy in one throw, sorted by line", "[policy][config]") {
+  const auto err = error_of(
+      "shadow: maybe\n"
+      "rules:\n"
+      "  - {name: a, when: {risk: 2}, action: block}\n"
+      "  - {name: b, when: {detectors: {volumee: 0.5}}, acton: block}\n"
+      "  - {name: c, when: {risk: 0.5}, action: block, ttl: forever}\n"
+      "block: {ttl: 2h, max_ttl: 1h}\n"
+      "bogus: 1\n");
+  CHECK(err ==
+        "p.yaml:1:9: 'shadow' must be a boolean (true/false), got 'maybe'\n"
+        "p.yaml:3:28: 'rules[0].when.risk' must be in [0, 1]\n"
+        "p.yaml:4:34: unknown detector 'volumee' in 'rules[1].when.detectors' (did you mean 'volume'?)\n"
+        "p.yaml:4:50: unknown key 'rules[1].acton' (did you mean 'action'?)\n"
+        "p.yaml:5:54: 'rules[2].ttl' must be a duration: seconds, or a number with ms, s, m, h or d (e.g. 30s, 2h)\n"
+        "p.yaml:6:27: 'block.max_ttl' must be >= ttl\n"
+        "p.yaml:7:1: unknown key 'bogus'");
+}
+
+TEST_CASE("policy file: empty or rule-less is an error unless allow_empty", "[policy][config][empty]") {
+  CHECK(file_error("") == "f.yaml:1:1: the policy file is empty (no settings); a policy without rules needs "
+                          "'allow_empty: true'");
+  CHECK(file_error("# all rules removed\n").starts_with("f.yaml:1:1: the policy file is empty"));
+  CHECK(file_error("shadow: true\n") ==
+        "f.yaml:1:1: the policy has no rules, so nothing would ever be enforced; add rules, or set "
+        "'allow_empty: true' to run without any");
+  CHECK(file_error("shadow: true\nrules: []\n").starts_with("f.yaml:2:8: the policy has no rules"));
+  CHECK(file_error("shadow: true\nrules:\n").starts_with("f.yaml:2:"));
+  CHECK(file_error("allow_empty: true\n").empty());
+  CHECK(file_error("allow_empty: true\nrules: []\n").empty());
+  CHECK(file_error(kOneRule).empty());
+  // Inline in the main config: the same, and an empty `policy:` section too.
+  CHECK(file_error("listen: {port: 1}\npolicy:\n  shadow: true\n", "policy") ==
+        "f.yaml:3:3: 'policy' has no rules, so nothing would ever be enforced; add rules, or set "
+        "'allow_empty: true' to run without any");
+  CHECK(file_error("listen: {port: 1}\npolicy:\n", "policy").starts_with("f.yaml:2:1: 'policy' is empty"));
+  CHECK(file_error("listen: {port: 1}\npolicy: {allow_empty: true}\n", "policy").empty());
+  CHECK(file_error("listen: {port: 1}\n", "policy").empty());  // no policy section: nothing to enforce
+  // Rules that fail to parse are reported as themselves, not as "no rules".
+  CHECK(file_error("rules:\n  - {name: a, when: {risk: 0.5}, action: zap}\n").find("no rules") == std::string::npos);
+  // parse_policy itself (the building block) does not require rules.
+  CHECK(error_of("shadow: true\n").empty());
 }

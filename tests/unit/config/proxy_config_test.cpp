@@ -1,8 +1,15 @@
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
 #include "config/config.hpp"
 
 using dg::config::ConfigError;
+using dg::config::load_config;
 using dg::config::load_config_text;
 
 namespace {
@@ -66,7 +73,7 @@ TEST_CASE("config: defaults, workers 0 means the number of cores", "[unit][confi
 }
 
 TEST_CASE("config: errors are located as file:line:column", "[unit][config]") {
-  CHECK(error_of("listen:\n  port: 80\n  prot: 1\n") == "dg.yaml:3:3: unknown key 'listen.prot'");
+  CHECK(error_of("listen:\n  port: 80\n  prot: 1\n") == "dg.yaml:3:3: unknown key 'listen.prot' (did you mean 'port'?)");
   CHECK(error_of("upstream: {url: 'http://x'}\nbogus: 1\n") == "dg.yaml:2:1: unknown key 'bogus'");
   CHECK(error_of("listen:\n  port: eighty\n") == "dg.yaml:2:9: 'listen.port' must be a whole number, got 'eighty'");
   CHECK(error_of("listen:\n  port: 70000\n") == "dg.yaml:2:9: 'listen.port' must be between 0 and 65535");
@@ -86,4 +93,43 @@ TEST_CASE("config: the example config file is valid", "[unit][config]") {
   CHECK(c.proxy.listen.port == 8080);
   CHECK(c.proxy.timeouts.shutdown_grace_ms == 10000);
   CHECK(c.proxy.trusted_proxies.empty());
+}
+
+TEST_CASE("config: every error of the proxy's sections in one throw, sorted by line", "[unit][config]") {
+  CHECK(error_of("timeouts: {upstream_idle_ms: -5}\nlisten:\n  port: eighty\n  adress: x\nupstream: {url: 'http://x'}\n"
+                 "log: {format: xml}\nworkres: 2\n") ==
+        "dg.yaml:1:30: 'timeouts.upstream_idle_ms' must be between 1 and 86400000\n"
+        "dg.yaml:3:9: 'listen.port' must be a whole number, got 'eighty'\n"
+        "dg.yaml:4:3: unknown key 'listen.adress' (did you mean 'address'?)\n"
+        "dg.yaml:6:15: 'log.format' must be one of: text, json; got 'xml'\n"
+        "dg.yaml:7:1: unknown key 'workres' (did you mean 'workers'?)");
+}
+
+TEST_CASE("config: an empty file or duplicate keys are errors", "[unit][config]") {
+  CHECK(error_of("") == "dg.yaml:1:1: the file is empty (no settings)");
+  CHECK(error_of("# only a comment\n") == "dg.yaml:1:1: the file is empty (no settings)");
+  CHECK(error_of("upstream: {url: 'http://a'}\nupstream: {url: 'http://b'}\n") ==
+        "dg.yaml:2:1: duplicate key 'upstream' (first at line 1)");
+}
+
+TEST_CASE("config: the fingerprint salt from an environment variable or a file", "[unit][config][secrets]") {
+  ::setenv("DG_TEST_SALT", "pepper-env", 1);
+  CHECK(load_config_text("upstream: {url: 'http://x'}\nidentity: {fingerprint_salt_env: DG_TEST_SALT}\n", "dg.yaml")
+            .proxy.identity.fingerprint_salt == "pepper-env");
+  ::unsetenv("DG_TEST_SALT");
+  CHECK(error_of("upstream: {url: 'http://x'}\nidentity: {fingerprint_salt_env: DG_TEST_SALT}\n") ==
+        "dg.yaml:2:34: environment variable 'DG_TEST_SALT' (from 'identity.fingerprint_salt_env') is not set or empty");
+
+  const auto file = std::filesystem::temp_directory_path() / ("dg-salt-" + std::to_string(::getpid()));
+  std::ofstream(file) << "pepper-file\n";
+  CHECK(load_config_text("upstream: {url: 'http://x'}\nidentity: {fingerprint_salt_file: '" + file.string() + "'}\n",
+                         "dg.yaml")
+            .proxy.identity.fingerprint_salt == "pepper-file");
+  CHECK(error_of("upstream: {url: 'http://x'}\nidentity: {fingerprint_salt: a, fingerprint_salt_file: '" + file.string() +
+                 "'}\n")
+            .starts_with("dg.yaml:2:33: give only one of 'identity.fingerprint_salt', 'identity.fingerprint_salt_env' and "
+                         "'identity.fingerprint_salt_file'"));
+  std::filesystem::remove(file);
+  CHECK(error_of("upstream: {url: 'http://x'}\nidentity: {fingerprint_salt_file: /nonexistent/salt}\n") ==
+        "dg.yaml:2:35: cannot read '/nonexistent/salt' (from 'identity.fingerprint_salt_file'): No such file or directory");
 }

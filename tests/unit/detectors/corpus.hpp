@@ -9,15 +9,11 @@
 #include <string>
 #include <vector>
 
+#include "tests/shared_data_dir.hpp"
+
 namespace dg::test {
 
-inline std::string shared_data_dir() {
-#ifdef DG_SHARED_DATA_DIR
-  return DG_SHARED_DATA_DIR;
-#else
-  return "../shared/data";
-#endif
-}
+
 
 inline std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

@@ -10,12 +10,13 @@
 
 #include "sim/data_set.hpp"
 #include "sim/scenario.hpp"
+#include "tests/shared_data_dir.hpp"
 
 namespace json = boost::json;
 using namespace dg::sim;
 
 TEST_CASE("simulator: demo-campaign adds a compressed hydra to the demo, in time order and in range", "[sim][demo]") {
-  static const auto ds = DataSet::load(DG_SHARED_DATA_DIR);
+  static const auto ds = DataSet::load_or_builtin(dg::test::shared_data_dir());
   const auto* entry = find_scenario("demo-campaign");
   REQUIRE(entry);
   ScenarioOptions o;

@@ -9,6 +9,7 @@
 #include "sim/personas.hpp"
 #include "sim/rng.hpp"
 #include "sim/scenario.hpp"
+#include "tests/shared_data_dir.hpp"
 
 namespace json = boost::json;
 using namespace dg::sim;
@@ -16,7 +17,7 @@ using namespace dg::sim;
 namespace {
 
 const DataSet& data() {
-  static const auto ds = DataSet::load(DG_SHARED_DATA_DIR);
+  static const auto ds = DataSet::load_or_builtin(dg::test::shared_data_dir());
   return *ds;
 }
 

@@ -69,7 +69,7 @@ TEST_CASE("reload: an invalid file keeps the running policy and reports file:lin
   reloader.reload(3, false);
   CHECK(reloader.reloads_failed() == 1);
 
-  write(file, "shadow: true\n");
+  write(file, "shadow: true\nallow_empty: true\n");
   r = reloader.reload(4, false);
   CHECK(r.ok);
   CHECK(engine.policy()->version == 2);
@@ -81,7 +81,7 @@ TEST_CASE("reload: an invalid file keeps the running policy and reports file:lin
 TEST_CASE("reload: the poller picks up a changed file, SIGHUP forces a reload", "[policy][reload]") {
   auto dir = temp_dir("poll");
   const auto main = dir / "distillguard.yaml";
-  write(main, std::string("listen: {port: 8080}\npolicy:\n  shadow: false\n"));
+  write(main, std::string("listen: {port: 8080}\npolicy:\n  shadow: false\n  allow_empty: true\n"));
   boost::asio::io_context ioc;
   PolicyEngine engine(nullptr);
   PolicyReloader reloader(ioc, dg::config::locate_policy(main.string()), engine, std::chrono::milliseconds(20));
@@ -91,7 +91,7 @@ TEST_CASE("reload: the poller picks up a changed file, SIGHUP forces a reload", 
   reloader.start(true);
   CHECK_FALSE(engine.policy()->shadow);
 
-  write(main, std::string("listen: {port: 8080}\npolicy:\n  shadow: true\n"));
+  write(main, std::string("listen: {port: 8080}\npolicy:\n  shadow: true\n  allow_empty: true\n"));
   CHECK(run_until(ioc, [&] { return engine.policy()->shadow; }));
   CHECK(engine.policy()->version == 2);
 
@@ -135,5 +135,58 @@ TEST_CASE("reload: every prepare step validates before any commit runs, one fail
   CHECK(r.error == file.string() + ":1:1: second step says no");
   CHECK(log == std::vector<std::string>{"prepare 1", "prepare 2"});  // no commit ran
   CHECK(engine.policy()->version == 1);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("reload: an emptied or rule-less policy file keeps the running policy", "[policy][reload][empty]") {
+  auto dir = temp_dir("empty");
+  const auto file = dir / "policy.yaml";
+  write(file, kValid);
+  boost::asio::io_context ioc;
+  PolicyEngine engine(nullptr);
+  PolicyReloader reloader(ioc, {file.string(), ""}, engine);
+  reloader.load_initial(1);
+  REQUIRE(engine.policy()->rules.size() == 1);
+
+  // An editor that truncates before it writes: refused, the rules stay.
+  write(file, "");
+  auto r = reloader.reload(2, false);
+  CHECK_FALSE(r.ok);
+  CHECK(r.error.starts_with(file.string() + ":1:1: the policy file is empty"));
+  CHECK(engine.policy()->rules.size() == 1);
+
+  write(file, "shadow: false\nrules: []\n");
+  r = reloader.reload(3, false);
+  CHECK_FALSE(r.ok);
+  CHECK(r.error.starts_with(file.string() + ":2:8: the policy has no rules"));
+  CHECK(engine.policy()->version == 1);
+  CHECK(engine.policy()->rules[0].name == "block-high");
+
+  // A duplicate key is refused too (the second `rules:` would be ignored).
+  write(file, std::string(kValid) + "rules: []\n");
+  r = reloader.reload(4, false);
+  CHECK_FALSE(r.ok);
+  CHECK(r.error == file.string() + ":6:1: duplicate key 'rules' (first at line 2)");
+  CHECK(reloader.reloads_failed() == 3);
+
+  // Said on purpose: accepted.
+  write(file, "allow_empty: true\nrules: []\n");
+  r = reloader.reload(5, false);
+  CHECK(r.ok);
+  CHECK(engine.policy()->rules.empty());
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("start-up: an empty or rule-less policy file is an error", "[policy][reload][empty]") {
+  auto dir = temp_dir("empty-start");
+  const auto file = dir / "policy.yaml";
+  boost::asio::io_context ioc;
+  PolicyEngine engine(nullptr);
+  write(file, "\n");
+  PolicyReloader empty(ioc, {file.string(), ""}, engine);
+  CHECK_THROWS_AS(empty.load_initial(1), dg::config::ConfigError);
+  write(file, "shadow: true\n");
+  PolicyReloader rule_less(ioc, {file.string(), ""}, engine);
+  CHECK_THROWS_AS(rule_less.load_initial(1), dg::config::ConfigError);
   std::filesystem::remove_all(dir);
 }

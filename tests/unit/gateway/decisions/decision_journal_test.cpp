@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -177,5 +178,68 @@ TEST_CASE("journal: expired decisions past the memory are dropped at start", "[d
   CHECK_FALSE(again.table().latest("fp:00000000000000d1"));
   CHECK(again.table().active("fp:00000000000000d2", 2000));
   CHECK(count_lines(dir / "decisions.jsonl") == 1);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("journal: a state directory this user cannot write is reported with the uid to give it", "[journal]") {
+  const auto dir = std::filesystem::temp_directory_path() / ("dg-journal-ro-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::filesystem::permissions(dir, std::filesystem::perms::owner_read | std::filesystem::perms::owner_exec |
+                                        std::filesystem::perms::group_read | std::filesystem::perms::others_read |
+                                        std::filesystem::perms::others_exec | std::filesystem::perms::group_exec);
+  // As root the permission bits do not bind: try as an unprivileged user in a child.
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    if (::geteuid() == 0 && ::setuid(65534) != 0) ::_exit(3);
+    dg::gateway::DecisionJournal journal({(dir / "decisions.jsonl").string()});
+    std::string error;
+    const bool opened = journal.compact({}, error);
+    const bool hinted = error.find("must be writable by uid " + std::to_string(::geteuid())) != std::string::npos &&
+                        error.find("chown") != std::string::npos && error.find(dir.string()) != std::string::npos;
+    ::_exit(opened ? 1 : hinted ? 0 : 2);
+  }
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  std::filesystem::permissions(dir, std::filesystem::perms::owner_all);
+  std::filesystem::remove_all(dir);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+}
+
+TEST_CASE("journal: a full disk fails the write, counted, with the decision still in force", "[journal][faults]") {
+  const auto dir = temp_dir("full");
+  const auto path = (dir / "decisions.jsonl").string();
+  std::filesystem::create_symlink("/dev/full", path);  // every write fails with ENOSPC
+  DecisionStoreOptions o;
+  o.journal.path = path;
+  o.journal.fsync = FsyncPolicy::Never;
+  o.audit_path = (dir / "audit.jsonl").string();
+  DecisionStore store(o);  // not open(): its compaction would replace the link by a file
+  const auto d = make("fp:00000000000000f1", Action::Block, 100, 0);
+  CHECK_FALSE(store.apply(d, "operator", 100));
+  CHECK(store.journal_failures() == 1);
+  CHECK(store.table().active(d.key_fp, 101));
+  // The next change fails the same way; nothing throws.
+  CHECK_FALSE(store.apply(make("fp:00000000000000f2", Action::Throttle, 101, 0), "operator", 101));
+  CHECK(store.journal_failures() == 2);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("audit log: reopen() follows a rotation by path", "[journal][operations]") {
+  const auto dir = temp_dir("audit");
+  const auto path = (dir / "audit.jsonl").string();
+  AuditLog audit(path);
+  REQUIRE(audit.record("decision", make("fp:00000000000000a1", Action::Block, 1, 0), "operator", 1));
+  std::filesystem::rename(path, path + ".1");
+  REQUIRE(audit.reopen());
+  REQUIRE(audit.record("decision", make("fp:00000000000000a2", Action::Block, 2, 0), "operator", 2));
+  std::ifstream now(path), before(path + ".1");
+  std::stringstream a, b;
+  a << now.rdbuf();
+  b << before.rdbuf();
+  CHECK(a.str().find("fp:00000000000000a2") != std::string::npos);
+  CHECK(a.str().find("fp:00000000000000a1") == std::string::npos);
+  CHECK(b.str().find("fp:00000000000000a2") == std::string::npos);
   std::filesystem::remove_all(dir);
 }

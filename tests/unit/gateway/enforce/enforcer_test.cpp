@@ -79,7 +79,7 @@ struct Fixture {
   FakeDetection detection;
   std::unique_ptr<Enforcer> enforcer;
 
-  explicit Fixture(bool journal = false) {
+  explicit Fixture(bool journal = false, std::size_t max_keys = Enforcer::kDefaultMaxKeys) {
     DecisionStoreOptions o;
     if (journal) {
       dir = std::filesystem::temp_directory_path() / ("dg-enforcer-" + std::to_string(::getpid()));
@@ -92,7 +92,7 @@ struct Fixture {
     std::vector<std::string> w;
     std::string e;
     REQUIRE(store->open(0, w, e));
-    enforcer = std::make_unique<Enforcer>(policy, *store, &detection);
+    enforcer = std::make_unique<Enforcer>(policy, *store, &detection, max_keys);
   }
   ~Fixture() {
     if (!dir.empty()) std::filesystem::remove_all(dir);
@@ -311,6 +311,37 @@ TEST_CASE("enforcer: an operator lift takes effect on the next request and holds
   CHECK(f.request(kBad, 12).kind == GateVerdict::Kind::Forward);
   f.exchange(kBad, 13);  // detection still says 0.95, but the lift holds
   CHECK(f.request(kBad, 14).kind == GateVerdict::Kind::Forward);
+}
+
+TEST_CASE("enforcer: per-key state obeys the configured key cap, least recently seen first", "[enforcer][hardening]") {
+  // Issue #12.8: its own cap of 64 x 16,384 let 50,000 keys grow RSS past
+  // detection.store.max_keys = 1,000, with an O(16k) scan once a shard filled.
+  Fixture f(false, 1000);
+  auto p = std::make_shared<Policy>();
+  p->output_budget = {100, 60};
+  f.policy.set_policy(p);
+  CHECK(f.enforcer->key_capacity() <= 1000);
+  auto fp = [](int i) {
+    char b[32];
+    std::snprintf(b, sizeof b, "fp:%016x", i);
+    return std::string(b);
+  };
+  for (int i = 0; i < 50000; ++i) {
+    f.request(fp(i), i * 0.001);
+    f.exchange(fp(i), i * 0.001, 1);
+  }
+  CHECK(f.enforcer->keys_tracked() <= 1000);
+  CHECK(f.enforcer->keys_tracked() >= 900);  // the cap is used, not collapsed
+  CHECK(f.enforcer->stats().keys_evicted.load() >= 49000);
+  // A key kept busy is the most recent of its shard and keeps its state while
+  // 50,000 others come and go: its budget is still being counted.
+  const std::string busy = "fp:00000000000b0b0b";
+  for (int i = 0; i < 50000; ++i) {
+    if (i % 8 == 0) f.exchange(busy, 100 + i * 0.0001, i < 8 * 90 ? 1 : 0);
+    f.exchange(fp(100000 + i), 100 + i * 0.0001, 1);
+  }
+  CHECK(f.enforcer->budget_used(busy, 106) == Approx(90).margin(1));
+  CHECK(f.enforcer->keys_tracked() <= 1000);
 }
 
 TEST_CASE("enforcer: output-token budget per sliding window", "[enforcer][budget]") {

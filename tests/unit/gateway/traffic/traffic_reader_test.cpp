@@ -92,6 +92,42 @@ TEST_CASE("traffic reader: bad lines carry their line number and reason", "[repl
   CHECK_THAT(bad[6].second, Catch::Contains("timestamp 50.000 is 50 s earlier than an earlier line's 100.500"));
 }
 
+TEST_CASE("traffic reader: a redacted capture's prompt features are read, malformed ones are bad lines", "[replay]") {
+  const std::string features =
+      R"("template_signature": "00000000deadbeef", "system_prompt_hash": "0", "content_hash": "FFFFFFFFFFFFFFFF",)"
+      R"( "normalized_chars": 120, "reasoning_markers": 3, "asks_reasoning_for_answer": true, "states_answer": false,)"
+      R"( "prompt_chars": 140)";
+  const std::string head = R"({"ts": 1, "key": "k", "request": {}, "response": {"status": 200}, "redacted": true)";
+  const auto path = write_temp(
+      "features.jsonl", head + R"(, "prompt_features": {)" + features + "}}\n" +         // 1: good
+                            head + R"(, "prompt_features": {"template_signature": "x"}})" "\n" +  // 2: incomplete
+                            head + R"(, "prompt_features": {)" + features + R"(, "reasoning_markers": 300}})" "\n" +
+                            R"({"ts": 1, "key": "k", "request": {}, "response": {"status": 200}, "redacted": "yes"})" "\n" +
+                            head + R"(, "prompt_features": {)" + features.substr(0, 39) + R"(beef0"}})" "\n" +
+                            kGood + "\n");
+  TrafficReader r;
+  REQUIRE(r.open(path));
+  TrafficRecord rec;
+  REQUIRE(r.next(rec) == TrafficReader::Result::Record);
+  CHECK(rec.redacted);
+  REQUIRE(rec.prompt_features);
+  CHECK(rec.prompt_features->template_signature == 0xdeadbeefULL);
+  CHECK(rec.prompt_features->system_prompt_hash == 0);
+  CHECK(rec.prompt_features->content_hash == ~0ULL);
+  CHECK(rec.prompt_features->normalized_chars == 120);
+  CHECK(rec.prompt_features->reasoning_markers == 3);
+  CHECK(rec.prompt_features->asks_reasoning_for_answer);
+  CHECK_FALSE(rec.prompt_features->states_answer);
+  CHECK(*rec.prompt_chars == 140);
+  for (int i = 0; i < 4; ++i) {
+    CHECK(r.next(rec) == TrafficReader::Result::BadLine);
+    CHECK_THAT(r.error(), Catch::Contains(i == 2 ? "'redacted' must be a boolean" : "'prompt_features'"));
+  }
+  REQUIRE(r.next(rec) == TrafficReader::Result::Record);
+  CHECK_FALSE(rec.redacted);
+  CHECK_FALSE(rec.prompt_features);
+}
+
 namespace {
 
 struct ReadAll {
