@@ -1,12 +1,15 @@
 #include "gateway/admin/admin_routes.hpp"
 
 #include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
 
 #include <chrono>
+#include <map>
+#include <optional>
 #include <memory>
 
+#include "gateway/admin/admin_body.hpp"
 #include "gateway/decisions/decision_json.hpp"
+#include "gateway/decisions/json_text.hpp"
 #include "gateway/traffic/key_fingerprint.hpp"
 
 namespace dg::gateway {
@@ -18,16 +21,31 @@ using detectors::Decision;
 
 namespace {
 
+constexpr double kMaxTtlS = 315360000;  // 10 years
+constexpr double kMinRpm = 0.01;
+constexpr double kMaxRpm = 1e6;
+constexpr std::size_t kMaxReasonBytes = 1024;
+
 AdminResponse ok_json(const json::value& v, int status = 200) {
   AdminResponse r;
   r.status = status;
-  r.body = json::serialize(v);
+  r.body = to_json_text(v);
   return r;
 }
 
-AdminResponse bad_request(std::string_view message) {
-  return admin_error(400, message, "invalid_request_error", "invalid_request");
+AdminResponse bad_request(std::string_view message, std::string_view param = {}) {
+  return admin_bad_request(message, param);
 }
+
+AdminResponse not_found(std::string_view message) {
+  return admin_error(404, message, "invalid_request_error", "not_found");
+}
+
+AdminResponse bad_fingerprint_path() {
+  return bad_request("The path must end with a key fingerprint (fp: + 16 hex digits).", "key_fp");
+}
+
+double number_of(const json::value& v) { return v.to_number<double>(); }
 
 /// A change the journal could not write is never acknowledged: an operator
 /// who got 201/200 can rely on it surviving a restart (issue #12, fault
@@ -51,10 +69,12 @@ json::object list_of(json::array data) {
   return o;
 }
 
-bool query_flag(std::string_view query, std::string_view name) {
-  for (std::string_view part : {std::string_view("true"), std::string_view("1")})
-    if (query.find(std::string(name) + "=" + std::string(part)) != std::string_view::npos) return true;
-  return false;
+/// `all` of GET /v1/decisions: true | false | 1 | 0 (absent: false).
+std::optional<bool> parse_flag(const std::map<std::string, std::string>& q, const std::string& name) {
+  auto it = q.find(name);
+  if (it == q.end() || it->second == "false" || it->second == "0") return false;
+  if (it->second == "true" || it->second == "1" || it->second.empty()) return true;
+  return std::nullopt;
 }
 
 }  // namespace
@@ -100,8 +120,13 @@ void register_admin_routes(AdminServer& server, AdminContext context) {
       true);
 
   server.add_route(http::verb::get, "/v1/decisions", [ctx](const AdminRequest& req) {
+    AdminResponse error;
+    const auto query = parse_admin_query(req.query, {"all"}, error);
+    if (!query) return error;
+    const auto all = parse_flag(*query, "all");
+    if (!all) return bad_request("Query parameter 'all' must be true or false.", "all");
     const double now = ctx->clock();
-    const auto decisions = query_flag(req.query, "all") ? ctx->store->table().all() : ctx->store->table().active_all(now);
+    const auto decisions = *all ? ctx->store->table().all() : ctx->store->table().active_all(now);
     json::array data;
     for (const auto& d : decisions) {
       auto o = decision_to_json(d);
@@ -111,39 +136,58 @@ void register_admin_routes(AdminServer& server, AdminContext context) {
     return ok_json(list_of(std::move(data)));
   });
 
-  server.add_route(http::verb::get, "/v1/decisions/", [ctx](const AdminRequest& req) {
+  server.add_route(http::verb::get, "/v1/decisions/{key_fp}", [ctx](const AdminRequest& req) {
+    if (!is_fingerprint(req.tail)) return bad_fingerprint_path();
     auto d = ctx->store->table().latest(req.tail);
-    if (!d) return admin_error(404, "No decision for " + req.tail + ".", "invalid_request_error", "not_found");
+    if (!d) return not_found("No decision for " + req.tail + ".");
     auto o = decision_to_json(*d);
     o["active"] = d->active(ctx->clock());
     return ok_json(o);
   });
 
   server.add_route(http::verb::post, "/v1/decisions", [ctx](const AdminRequest& req) {
-    boost::system::error_code ec;
-    auto v = json::parse(req.body, ec);
-    if (ec || !v.is_object()) return bad_request("The body must be a JSON object.");
-    const auto& o = v.get_object();
+    AdminResponse error;
+    const auto body = parse_admin_body(req.body,
+                                       {{"key_fp", FieldType::String},
+                                        {"action", FieldType::String},
+                                        {"reason", FieldType::String},
+                                        {"ttl_s", FieldType::Number},
+                                        {"requests_per_minute", FieldType::Number}},
+                                       false, error);
+    if (!body) return error;
+    const auto& o = *body;
     auto str = [&](std::string_view k) -> std::string {
       auto* f = o.if_contains(k);
-      return f && f->is_string() ? std::string(f->get_string()) : std::string();
+      return f ? std::string(f->get_string()) : std::string();
     };
     const auto fp = str("key_fp");
-    if (!is_fingerprint(fp)) return bad_request("'key_fp' must be a key fingerprint (fp: + 16 hex digits).");
+    if (!is_fingerprint(fp)) return bad_request("'key_fp' must be a key fingerprint (fp: + 16 hex digits).", "key_fp");
     const auto action = detectors::action_from_string(str("action"));
-    if (!action) return bad_request("'action' must be one of allow, shadow, throttle, degrade, block.");
+    if (!action) return bad_request("'action' must be one of allow, shadow, throttle, degrade, block.", "action");
     const auto reason = str("reason");
-    if (reason.empty()) return bad_request("'reason' is required.");
+    if (reason.empty()) return bad_request("'reason' is required.", "reason");
+    if (reason.size() > kMaxReasonBytes)
+      return bad_request("'reason' is longer than " + std::to_string(kMaxReasonBytes) + " bytes.", "reason");
     std::optional<double> ttl;
     if (auto* t = o.if_contains("ttl_s")) {
-      if (t->is_number()) ttl = t->to_number<double>();
-      if (!ttl || *ttl < 0) return bad_request("'ttl_s' must be a number >= 0 (0 = never expires).");
+      ttl = number_of(*t);
+      if (*ttl < 0 || *ttl > kMaxTtlS)
+        return bad_request("'ttl_s' must be between 0 and " + std::to_string(static_cast<long long>(kMaxTtlS)) +
+                               " seconds (10 years; 0 = never expires).",
+                           "ttl_s");
+    }
+    std::optional<double> rpm;
+    if (auto* r = o.if_contains("requests_per_minute")) {
+      if (*action != Action::Throttle)
+        return bad_request("'requests_per_minute' applies only to action 'throttle'.", "requests_per_minute");
+      rpm = number_of(*r);
+      if (!(*rpm >= kMinRpm && *rpm <= kMaxRpm))
+        return bad_request("'requests_per_minute' must be between 0.01 and 1000000.", "requests_per_minute");
     }
     const double now = ctx->clock();
     const auto policy = ctx->policy->policy();
     auto d = detectors::PolicyEngine::operator_decision(*policy, fp, *action, reason, now, ttl);
-    if (auto* rpm = o.if_contains("requests_per_minute"); rpm && rpm->is_number())
-      d.throttle_rpm = rpm->to_number<double>();
+    if (rpm) d.throttle_rpm = *rpm;
     if (auto prev = ctx->store->table().latest(fp); prev && *action != Action::Allow) {
       d.offense_count = prev->offense_count + 1;
       d.block_count = prev->block_count + (*action == Action::Block ? 1 : 0);
@@ -155,30 +199,34 @@ void register_admin_routes(AdminServer& server, AdminContext context) {
     return ok_json(out, 201);
   });
 
-  server.add_route(http::verb::delete_, "/v1/decisions/", [ctx](const AdminRequest& req) {
+  server.add_route(http::verb::delete_, "/v1/decisions/{key_fp}", [ctx](const AdminRequest& req) {
     const std::string fp = req.tail;
-    if (!is_fingerprint(fp)) return bad_request("The path must end with a key fingerprint (fp: + 16 hex digits).");
+    if (!is_fingerprint(fp)) return bad_fingerprint_path();
+    AdminResponse error;
+    const auto body = parse_admin_body(req.body, {{"reason", FieldType::String}}, true, error);
+    if (!body) return error;
     std::string reason = "lifted by operator";
-    if (!req.body.empty()) {
-      boost::system::error_code ec;
-      auto v = json::parse(req.body, ec);
-      if (ec || !v.is_object()) return bad_request("The body must be a JSON object.");
-      if (auto* r = v.get_object().if_contains("reason"); r && r->is_string() && !r->get_string().empty())
-        reason = std::string(r->get_string());
-    }
+    if (auto* r = body->if_contains("reason"); r && !r->get_string().empty()) reason = std::string(r->get_string());
+    if (reason.size() > kMaxReasonBytes)
+      return bad_request("'reason' is longer than " + std::to_string(kMaxReasonBytes) + " bytes.", "reason");
     const double now = ctx->clock();
+    // Lift only what is in force: an `allow` written for a key with nothing
+    // to lift would hide it from detection for the whole grace period.
+    const auto current = ctx->store->table().active(fp, now);
+    if (!current || current->action == Action::Allow) return not_found("No active decision to lift for " + fp + ".");
     const auto policy = ctx->policy->policy();
     auto d = detectors::PolicyEngine::operator_decision(*policy, fp, Action::Allow, reason, now);
     const bool persisted = ctx->store->apply(d, "operator", now);
     if (!persisted) return not_persisted();
     auto out = decision_to_json(d);
     out["persisted"] = persisted;
+    out["lifted_action"] = detectors::to_string(current->action);
     return ok_json(out);
   });
 
-  server.add_route(http::verb::get, "/v1/keys/", [ctx](const AdminRequest& req) {
+  server.add_route(http::verb::get, "/v1/keys/{key_fp}", [ctx](const AdminRequest& req) {
     const std::string fp = req.tail;
-    if (!is_fingerprint(fp)) return bad_request("The path must end with a key fingerprint (fp: + 16 hex digits).");
+    if (!is_fingerprint(fp)) return bad_fingerprint_path();
     const double now = ctx->clock();
     json::object o;
     o["key_fp"] = fp;

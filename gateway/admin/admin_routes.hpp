@@ -1,14 +1,20 @@
 #pragma once
-/// The admin API's enforcement routes (all bearer-protected except probes):
+/// The admin API's enforcement routes (all bearer-protected except probes);
+/// the contract, with every body and error, is docs/admin-api.openapi.yaml:
 ///   GET  /healthz, /readyz                      (public)
 ///   GET  /v1/decisions[?all=true]               decisions in force (all = remembered ones too)
-///   GET  /v1/decisions/FP
-///   POST /v1/decisions {"key_fp","action","reason"[,"ttl_s"]}   operator block/throttle/degrade/shadow
-///   DELETE /v1/decisions/FP [{"reason"}]        operator lift (detection leaves the key alone for the grace period)
-///   GET  /v1/keys/FP                            assessment, evidence and decision of one key
+///   GET  /v1/decisions/{key_fp}
+///   POST /v1/decisions {"key_fp","action","reason"[,"ttl_s"][,"requests_per_minute"]}
+///                                               operator block/throttle/degrade/shadow (or allow)
+///   DELETE /v1/decisions/{key_fp} [{"reason"}]  operator lift of the decision in force (404 when none;
+///                                               detection then leaves the key alone for the grace period)
+///   GET  /v1/keys/{key_fp}                      assessment, evidence and decision of one key
 ///   GET  /v1/campaigns                          from the campaign provider (empty list until the linker lands)
 ///   GET  /v1/policy                             version, loaded_at, source, reload counters
 ///   POST /v1/policy/reload                      reload now; 422 with file:line:column when invalid
+/// Bodies are validated strictly (admin_body.hpp): unknown fields, wrong
+/// types and out-of-range values (ttl_s in [0, 315360000], requests_per_minute
+/// in [0.01, 1e6] and only for throttle) are 400 with `param` naming the field.
 
 #include <boost/json/value.hpp>
 

@@ -22,7 +22,8 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 
-#include "gateway/decisions/decision_json.hpp"
+#include <algorithm>
+
 #include "gateway/net/openai_error.hpp"
 
 namespace dg::gateway {
@@ -36,10 +37,11 @@ namespace {
 constexpr auto kToken = net::as_tuple(net::use_awaitable);
 }
 
-AdminResponse admin_error(int status, std::string_view message, std::string_view type, std::string_view code) {
+AdminResponse admin_error(int status, std::string_view message, std::string_view type, std::string_view code,
+                          std::string_view param) {
   AdminResponse r;
   r.status = status;
-  r.body = openai_error_body(message, type, code);
+  r.body = openai_error_body(message, type, code, param);
   return r;
 }
 
@@ -114,8 +116,48 @@ AdminServer::AdminServer(net::io_context& ioc, AdminOptions options)
 AdminServer::~AdminServer() = default;
 
 void AdminServer::add_route(http::verb method, std::string path, AdminHandler handler, bool is_public) {
+  std::string pattern = path;
+  // "/v1/decisions/{key_fp}": a prefix route on "/v1/decisions/".
+  if (const auto slash = path.rfind('/'); !path.empty() && path.back() == '}' && slash != std::string::npos &&
+                                          path.compare(slash + 1, 1, "{") == 0)
+    path.resize(slash + 1);
+  else if (!path.empty() && path.back() == '/')
+    pattern += "{tail}";
   auto& table = !path.empty() && path.back() == '/' ? prefix_ : exact_;
-  table[{std::move(path), method}] = Route{std::move(handler), is_public};
+  table[{std::move(path), method}] = Route{std::move(handler), is_public, std::move(pattern)};
+}
+
+std::vector<AdminRoute> AdminServer::routes() const {
+  std::vector<AdminRoute> out;
+  for (const auto* table : {&exact_, &prefix_})
+    for (const auto& [k, r] : *table) out.push_back(AdminRoute{k.second, r.pattern, r.is_public});
+  std::sort(out.begin(), out.end(), [](const AdminRoute& a, const AdminRoute& b) {
+    return a.path != b.path ? a.path < b.path : a.method < b.method;
+  });
+  return out;
+}
+
+std::string AdminServer::allowed_methods(const std::string& path) const {
+  std::vector<http::verb> verbs;
+  for (const auto& [k, r] : exact_)
+    if (k.first == path) verbs.push_back(k.second);
+  if (verbs.empty()) {
+    // The longest matching prefix owns the path (as in dispatch).
+    std::size_t best = 0;
+    for (const auto& [k, r] : prefix_)
+      if (path.size() > k.first.size() && path.compare(0, k.first.size(), k.first) == 0 && k.first.size() >= best) {
+        if (k.first.size() > best) verbs.clear();
+        best = k.first.size();
+        verbs.push_back(k.second);
+      }
+  }
+  std::sort(verbs.begin(), verbs.end());
+  std::string out;
+  for (const auto v : verbs) {
+    if (!out.empty()) out += ", ";
+    out += std::string(http::to_string(v));
+  }
+  return out;
 }
 
 bool AdminServer::authorized(std::string_view authorization) const {
@@ -162,7 +204,15 @@ AdminResponse AdminServer::dispatch(AdminRequest req, std::string_view authoriza
     return r;
   }
   if (!route) {
-    if (path_known) return admin_error(405, "Method not allowed on " + req.path + ".", "invalid_request_error", "method_not_allowed");
+    if (path_known) {
+      // RFC 9110 §15.5.6: a 405 lists the methods the target supports.
+      const auto allow = allowed_methods(req.path);
+      auto r = admin_error(405, "Method " + std::string(http::to_string(req.method)) + " is not allowed on " + req.path +
+                                    " (allowed: " + allow + ").",
+                           "invalid_request_error", "method_not_allowed");
+      r.headers.emplace_back("Allow", allow);
+      return r;
+    }
     return admin_error(404, "Unknown admin route " + req.path + ".", "invalid_request_error", "not_found");
   }
   try {

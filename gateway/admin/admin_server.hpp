@@ -4,7 +4,9 @@
 /// route requires `Authorization: Bearer <token>` (compared in constant time)
 /// unless registered as public (health probes); failures get 401 in the
 /// OpenAI error shape. Routes are a table that other modules extend
-/// (`add_route`, e.g. GET /metrics) before `start()`.
+/// (`add_route`, e.g. GET /metrics) before `start()`; `routes()` lists it
+/// (docs/admin-api.openapi.yaml is checked against that list). A known path
+/// asked with another method gets 405 with an `Allow` header.
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -36,8 +38,18 @@ struct AdminResponse {
   std::vector<std::pair<std::string, std::string>> headers;
 };
 
-/// Builds an OpenAI-shaped error response.
-AdminResponse admin_error(int status, std::string_view message, std::string_view type, std::string_view code);
+/// Builds an OpenAI-shaped error response; `param` names the offending
+/// request field (omitted when empty).
+AdminResponse admin_error(int status, std::string_view message, std::string_view type, std::string_view code,
+                          std::string_view param = {});
+
+/// One entry of the route table, as registered: `path` is exact, or a
+/// template ending in one `{name}` segment (the rest of the request path).
+struct AdminRoute {
+  boost::beast::http::verb method;
+  std::string path;
+  bool is_public = false;
+};
 
 using AdminHandler = std::function<AdminResponse(const AdminRequest&)>;
 
@@ -56,9 +68,13 @@ class AdminServer {
   AdminServer(const AdminServer&) = delete;
   AdminServer& operator=(const AdminServer&) = delete;
 
-  /// `path` is exact, or a prefix when it ends with '/' (the rest goes to
+  /// `path` is exact, or a template whose last segment is a parameter
+  /// (`/v1/decisions/{key_fp}`: the rest of the path, never empty, goes to
   /// AdminRequest::tail). Public routes skip the token check. Call before start().
   void add_route(boost::beast::http::verb method, std::string path, AdminHandler handler, bool is_public = false);
+
+  /// The route table, sorted by path then method.
+  std::vector<AdminRoute> routes() const;
 
   /// Binds, listens and starts accepting. False with `error` on failure.
   bool start(std::string& error);
@@ -74,14 +90,17 @@ class AdminServer {
   struct Route {
     AdminHandler handler;
     bool is_public = false;
+    std::string pattern;  ///< as registered (the template for prefix routes)
   };
   struct Impl;
   bool authorized(std::string_view authorization) const;
+  /// "GET, POST" for a path (exact or prefix match), empty when unknown.
+  std::string allowed_methods(const std::string& path) const;
 
   boost::asio::io_context& ioc_;
   AdminOptions options_;
   std::map<std::pair<std::string, boost::beast::http::verb>, Route> exact_;
-  std::map<std::pair<std::string, boost::beast::http::verb>, Route> prefix_;
+  std::map<std::pair<std::string, boost::beast::http::verb>, Route> prefix_;  ///< keyed by "/v1/decisions/"
   std::unique_ptr<Impl> impl_;
   std::uint16_t port_ = 0;
 };

@@ -14,6 +14,9 @@ int run_replay(int argc, char** argv);
 /// `distillguard check-config FILE`: validate a config/policy file without starting.
 int run_check_config(int argc, char** argv);
 
+/// `distillguard decisions list|add|lift|show|campaigns ...`: the admin API from the
+/// command line (decisions_command.cpp prints the full usage).
+int run_decisions(int argc, char** argv);
 /// `distillguard health [--config FILE | --port N]`: GET /healthz of a running proxy (container health checks).
 int run_health(int argc, char** argv);
 

@@ -22,6 +22,9 @@ void print_usage(std::ostream& out) {
          "               [--skip-bad-lines] TRAFFIC.jsonl...\n"
          "                                       run recorded traffic through detection and policy\n"
          "  distillguard check-config FILE       validate a configuration file and exit\n"
+         "  distillguard decisions list|add|lift|show|campaigns [--url URL] [--json] ...\n"
+         "                                       operator decisions over the admin API\n"
+         "                                       (distillguard decisions --help)\n"
          "  distillguard health [--config FILE | --port N]\n"
          "                                       exit 0 when the proxy's /healthz answers 200\n"
          "  distillguard --help | --version\n";
@@ -47,6 +50,7 @@ int main(int argc, char** argv) {
   if (first == "serve") return dg::gateway::run_proxy(argc - 1, argv + 1);
   if (first == "replay") return dg::gateway::run_replay(argc - 1, argv + 1);
   if (first == "check-config") return dg::gateway::run_check_config(argc - 1, argv + 1);
+  if (first == "decisions") return dg::gateway::run_decisions(argc - 1, argv + 1);
   if (first == "health") return dg::gateway::run_health(argc - 1, argv + 1);
   if (first.starts_with("-")) return dg::gateway::run_proxy(argc, argv);
   std::cerr << "distillguard: unknown command '" << first << "'\n\n";

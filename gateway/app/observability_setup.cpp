@@ -5,6 +5,7 @@
 
 #include "config/detection_config.hpp"
 #include "gateway/app/metrics_wiring.hpp"
+#include "gateway/observability/process_metrics.hpp"
 
 namespace dg::gateway {
 
@@ -40,6 +41,7 @@ std::unique_ptr<Observability> Observability::create(const config::Config& cfg, 
 
   o->callbacks_.push_back(publish_decision_gauges(m, enforcement.store().table(), unix_now));
   o->callbacks_.push_back(publish_reloader_counters(m, enforcement.reloader()));
+  o->callbacks_.push_back(publish_process_metrics(m));
   o->callbacks_.push_back(publish_store_counters(m, enforcement.store()));
   if (engine) {
     o->callbacks_.push_back(publish_engine_gauges(m, [engine, self = o.get()] {

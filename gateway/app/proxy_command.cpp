@@ -11,6 +11,7 @@
 #include "config/config.hpp"
 #include "gateway/app/commands.hpp"
 #include "gateway/app/app.hpp"
+#include "gateway/observability/log_format.hpp"
 #include "gateway/app/config_check.hpp"
 #include "gateway/app/heap_trim.hpp"
 #include "gateway/app/log_files.hpp"
@@ -26,8 +27,8 @@ double wall_now() {
 void configure_logging(const config::LogConfig& log) {
   spdlog::set_level(spdlog::level::from_str(log.level));
   // Diagnostics go to stderr; access lines (gateway/access_log) to stdout.
-  if (log.format == "json")
-    spdlog::set_pattern(R"({"ts":"%Y-%m-%dT%H:%M:%S.%e%z","level":"%l","msg":"%v"})");
+  // JSON: the same numeric `ts` as access lines, the message escaped.
+  if (log.format == "json") spdlog::set_formatter(std::make_unique<JsonLogFormatter>());
 }
 
 }  // namespace

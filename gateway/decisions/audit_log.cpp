@@ -8,6 +8,7 @@
 #include <cerrno>
 
 #include "gateway/decisions/decision_json.hpp"
+#include "gateway/decisions/json_text.hpp"
 
 namespace dg::gateway {
 
@@ -38,7 +39,7 @@ bool AuditLog::record(std::string_view event, const detectors::Decision& d, std:
   o["key_fp"] = d.key_fp;
   if (previous) o["previous_action"] = detectors::to_string(*previous);
   o["decision"] = decision_to_json(d);
-  const auto line = boost::json::serialize(o) + "\n";
+  const auto line = to_json_text(o) + "\n";
   std::lock_guard lock(mutex_);
   if (fd_ < 0) return false;
   std::string_view rest = line;

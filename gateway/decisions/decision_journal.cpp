@@ -15,6 +15,7 @@
 #include <map>
 
 #include "gateway/decisions/decision_json.hpp"
+#include "gateway/decisions/json_text.hpp"
 
 namespace dg::gateway {
 
@@ -43,7 +44,7 @@ std::string put_line(const Decision& d) {
   json::object o;
   o["op"] = "put";
   o["decision"] = decision_to_json(d);
-  return json::serialize(o) + "\n";
+  return to_json_text(o) + "\n";
 }
 
 // The directory entry of a renamed file is durable only once its directory is synced.
@@ -196,7 +197,7 @@ bool DecisionJournal::append_remove(std::string_view key_fp, double ts) {
   o["op"] = "remove";
   o["key_fp"] = key_fp;
   o["ts"] = ts;
-  return append_line(json::serialize(o) + "\n");
+  return append_line(to_json_text(o) + "\n");
 }
 
 bool DecisionJournal::needs_compaction() const {

@@ -27,16 +27,31 @@ GateVerdict reject(int status, std::string action, std::string type, std::string
   return v;
 }
 
-std::string whole_seconds(double s) {
-  return std::to_string(static_cast<long long>(std::max(1.0, std::ceil(s))));
+/// RFC 9110 §10.2.3: a delta-seconds above 2^31 - 1 need not be understood.
+constexpr long long kMaxHeaderSeconds = 2147483647;
+
+/// `v` as an integer in [lo, hi]: saturating, so that a TTL of 1e20 or the
+/// 1e300-second wait of a 1e-300 rpm bucket never becomes an overflowed (UB,
+/// in practice negative) header value. NaN (0/0 in a degenerate bucket) is a
+/// long wait, not none.
+long long saturate(double v, long long lo, long long hi) {
+  if (std::isnan(v) || v >= static_cast<double>(hi)) return hi;
+  if (v <= static_cast<double>(lo)) return lo;
+  return static_cast<long long>(v);
 }
+
+std::string whole_seconds(double s) { return std::to_string(saturate(std::ceil(s), 1, kMaxHeaderSeconds)); }
+
+std::string whole_ms(double s) { return std::to_string(saturate(std::ceil(s * 1000), 0, kMaxHeaderSeconds * 1000)); }
+
+std::string whole_count(double v) { return std::to_string(saturate(v, 0, kMaxHeaderSeconds)); }
 
 }  // namespace
 
 std::string format_reset(double seconds) {
-  if (!std::isfinite(seconds) || seconds < 0) seconds = 0;
-  if (seconds < 1) return std::to_string(static_cast<long long>(std::ceil(seconds * 1000))) + "ms";
-  auto total = static_cast<long long>(std::ceil(seconds));
+  if (std::isnan(seconds) || seconds < 0) seconds = 0;
+  if (seconds < 1) return std::to_string(saturate(std::ceil(seconds * 1000), 0, 1000)) + "ms";
+  auto total = saturate(std::ceil(seconds), 1, kMaxHeaderSeconds);
   std::string out;
   if (total >= 3600) {
     out += std::to_string(total / 3600) + "h";
@@ -200,9 +215,9 @@ GateVerdict Enforcer::throttle(const RequestInfo& info, const Decision& d) {
                 format_reset(retry).c_str());
   auto v = reject(429, "throttle", "rate_limit_exceeded", "rate_limit_exceeded", msg);
   v.headers.emplace_back("Retry-After", whole_seconds(retry));
-  v.headers.emplace_back("retry-after-ms", std::to_string(static_cast<long long>(std::ceil(retry * 1000))));
-  v.headers.emplace_back("x-ratelimit-limit-requests", std::to_string(static_cast<long long>(std::round(rpm))));
-  v.headers.emplace_back("x-ratelimit-remaining-requests", std::to_string(static_cast<long long>(remaining)));
+  v.headers.emplace_back("retry-after-ms", whole_ms(retry));
+  v.headers.emplace_back("x-ratelimit-limit-requests", whole_count(std::round(rpm)));
+  v.headers.emplace_back("x-ratelimit-remaining-requests", whole_count(std::floor(remaining)));
   v.headers.emplace_back("x-ratelimit-reset-requests", format_reset(reset));
   return v;
 }

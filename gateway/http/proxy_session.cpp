@@ -12,6 +12,7 @@
 
 #include "gateway/http/header_rules.hpp"
 #include "gateway/http/request_head_check.hpp"
+#include "gateway/http/request_id.hpp"
 #include "gateway/traffic/key_fingerprint.hpp"
 #include "gateway/net/openai_error.hpp"
 #include "gateway/traffic/request_features.hpp"
@@ -175,7 +176,8 @@ template <class Stream>
 net::awaitable<RelayResult> forward_and_relay(WorkerContext& ctx, Stream& upstream, UpstreamConnection& conn,
                                               http::request<http::string_body>& up_req, beast::tcp_stream& client,
                                               unsigned client_version, bool client_keep_alive, bool is_head,
-                                              std::optional<std::uint64_t> budget, StreamBudget* shared_budget) {
+                                              std::optional<std::uint64_t> budget, StreamBudget* shared_budget,
+                                              std::string_view request_id) {
   const auto& t = ctx.cfg.timeouts;
   RelayResult r;
   auto& up_tcp = conn.tcp();
@@ -252,6 +254,11 @@ net::awaitable<RelayResult> forward_and_relay(WorkerContext& ctx, Stream& upstre
   out.base() = head.base();
   strip_hop_by_hop(out);
   out.version(client_version);
+  // The client gets the exchange's id (the one in the access log); an
+  // upstream's own id (OpenAI's req_...) stays available beside it.
+  if (const auto upstream_id = out["x-request-id"]; !upstream_id.empty() && upstream_id != request_id)
+    out.set("x-upstream-request-id", std::string(upstream_id));
+  out.set("x-request-id", request_id);
   const bool has_body = !rp.is_done();
   bool keep_alive = client_keep_alive && !ctx.draining;
   if (auto len = rp.content_length()) {
@@ -384,6 +391,9 @@ net::awaitable<bool> handle_request(WorkerContext& ctx, beast::tcp_stream& clien
   const std::string target(req.target());
   const std::string path(path_of(target));
   const std::string method(req.method_string());
+  const std::string request_id = request_id_for(req["x-request-id"]);
+  // (A named vector, not a braced temporary in the co_await: GCC 12 rejects that.)
+  const std::vector<std::pair<std::string, std::string>> id_header{{"x-request-id", request_id}};
   ctx.stats.requests.fetch_add(1, std::memory_order_relaxed);
   ctx.stats.bytes_from_clients.fetch_add(req.body().size(), std::memory_order_relaxed);
   if (req.body().size() >= ProxyStats::kLargeBodyBytes) ctx.stats.large_bodies.fetch_add(1, std::memory_order_relaxed);
@@ -425,9 +435,9 @@ net::awaitable<bool> handle_request(WorkerContext& ctx, beast::tcp_stream& clien
       ctx.stats.hook_errors.fetch_add(1, std::memory_order_relaxed);
       spdlog::warn("on_exchange hook failed: {}", e.what());
     }
-    if (ctx.capture && !ctx.capture->append(make_traffic_record(ex, body, ctx.capture->include_content())))
+    if (ctx.capture && !ctx.capture->append(make_traffic_record(ex, body, ctx.capture->include_content(), request_id)))
       ctx.stats.capture_dropped.fetch_add(1, std::memory_order_relaxed);
-    const AccessEntry entry{ex.key_fp, ex.client_ip, ex.method, ex.path, ex.request.model, action, status,
+    const AccessEntry entry{request_id, ex.key_fp, ex.client_ip, ex.method, ex.path, ex.request.model, action, status,
                             ex.response.prompt_tokens, ex.response.completion_tokens, ex.response.usage_estimated,
                             upstream_ms, ex.response.latency_ms - upstream_ms, ex.response.latency_ms, bytes_out};
     ctx.access.write(entry);
@@ -437,7 +447,7 @@ net::awaitable<bool> handle_request(WorkerContext& ctx, beast::tcp_stream& clien
   if (const auto refusal = identity_refusal(identity, cfg.identity.allow_anonymous)) {
     // Refused on the head: the body was not read, so the connection closes.
     action = "unauthenticated";
-    co_await write_error(ctx, client, *refusal, version, false);
+    co_await write_error(ctx, client, *refusal, version, false, id_header);
     finish(static_cast<int>(refusal->status));
     co_return false;
   }
@@ -468,7 +478,9 @@ net::awaitable<bool> handle_request(WorkerContext& ctx, beast::tcp_stream& clien
     const ProxyError err{static_cast<http::status>(status),
                          verdict.error_type.empty() ? std::string_view("permission_denied") : std::string_view(verdict.error_type),
                          verdict.error_code, verdict.message.empty() ? "Request refused by policy." : verdict.message};
-    const auto ec = co_await write_error(ctx, client, err, version, client_keep_alive, verdict.headers);
+    auto headers = verdict.headers;
+    headers.emplace_back("x-request-id", request_id);
+    const auto ec = co_await write_error(ctx, client, err, version, client_keep_alive, headers);
     finish(status);
     co_return !ec && keep_open;
   }
@@ -482,6 +494,7 @@ net::awaitable<bool> handle_request(WorkerContext& ctx, beast::tcp_stream& clien
   strip_unlisted_credentials(up_req, cfg.identity.key_headers);
   up_req.erase(http::field::expect);  // answered here already
   apply_forwarding(up_req, fwd);
+  up_req.set("x-request-id", request_id);  // a client's insane one is replaced, never forwarded
   up_req.set(http::field::host, ctx.pool.target().host_header);
   up_req.keep_alive(true);
   if (reads_response(detectors::endpoint_from_path(path))) up_req.set(http::field::accept_encoding, "identity");
@@ -499,7 +512,7 @@ net::awaitable<bool> handle_request(WorkerContext& ctx, beast::tcp_stream& clien
     spdlog::warn("upstream connect to {}:{} failed: {}", ctx.pool.target().host, ctx.pool.target().port, aec.message());
     const ProxyError err{http::status::bad_gateway, "upstream_error", "upstream_unreachable",
                          "The upstream API could not be reached."};
-    const auto ec = co_await write_error(ctx, client, err, version, client_keep_alive);
+    const auto ec = co_await write_error(ctx, client, err, version, client_keep_alive, id_header);
     finish(502);
     co_return !ec && keep_open;
   }
@@ -509,10 +522,10 @@ net::awaitable<bool> handle_request(WorkerContext& ctx, beast::tcp_stream& clien
   RelayResult r;
   if (conn->is_tls())
     r = co_await forward_and_relay(ctx, conn->tls(), *conn, up_req, client, version, client_keep_alive, is_head,
-                                   verdict.output_token_budget, verdict.stream_budget.get());
+                                   verdict.output_token_budget, verdict.stream_budget.get(), request_id);
   else
     r = co_await forward_and_relay(ctx, conn->plain(), *conn, up_req, client, version, client_keep_alive, is_head,
-                                   verdict.output_token_budget, verdict.stream_budget.get());
+                                   verdict.output_token_budget, verdict.stream_budget.get(), request_id);
   upstream_done = r.upstream_done;
   bytes_out = r.bytes_out;
   ex.response.prompt_tokens = r.usage.prompt_tokens;
@@ -528,7 +541,8 @@ net::awaitable<bool> handle_request(WorkerContext& ctx, beast::tcp_stream& clien
 
   if (r.error) {
     ctx.stats.upstream_errors.fetch_add(1, std::memory_order_relaxed);
-    const auto ec = co_await write_error(ctx, client, *r.error, version, client_keep_alive);
+    const auto ec =
+        co_await write_error(ctx, client, *r.error, version, client_keep_alive, id_header);
     finish(static_cast<int>(r.error->status));
     co_return !ec && keep_open;
   }

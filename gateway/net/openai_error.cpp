@@ -5,10 +5,12 @@
 
 namespace dg::gateway {
 
-std::string openai_error_body(std::string_view message, std::string_view type, std::string_view code) {
+std::string openai_error_body(std::string_view message, std::string_view type, std::string_view code,
+                              std::string_view param) {
   boost::json::object err;
   err["message"] = message;
   err["type"] = type;
+  if (!param.empty()) err["param"] = param;
   if (code.empty()) err["code"] = nullptr;
   else err["code"] = code;
   boost::json::object root;

@@ -1,14 +1,16 @@
 #pragma once
 /// Bodies of the errors the proxy itself produces, in the OpenAI shape
-/// {"error": {"message", "type", "code"}} so that clients show something useful.
+/// {"error": {"message", "type", ["param",] "code"}} so that clients show something useful.
 
 #include <string>
 #include <string_view>
 
 namespace dg::gateway {
 
-/// JSON text of an OpenAI-style error object.
-std::string openai_error_body(std::string_view message, std::string_view type, std::string_view code);
+/// JSON text of an OpenAI-style error object; `param` (the request field at
+/// fault) is written only when not empty.
+std::string openai_error_body(std::string_view message, std::string_view type, std::string_view code,
+                              std::string_view param = {});
 
 /// One SSE event carrying the error, followed by the `[DONE]` terminator: how a
 /// stream that must end early (output-token budget) is closed cleanly.

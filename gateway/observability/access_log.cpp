@@ -1,5 +1,7 @@
 #include "gateway/observability/access_log.hpp"
 
+#include "gateway/observability/log_format.hpp"
+
 #include <boost/json/serialize.hpp>
 #include <boost/json/string.hpp>
 #include <fmt/format.h>
@@ -56,19 +58,20 @@ AccessLog::AccessLog(std::string format) : json_(format == "json") {
 std::string AccessLog::format_line(const AccessEntry& e) const {
   const std::string_view key = e.key_fp.empty() ? std::string_view("anonymous") : e.key_fp;
   if (!json_)
-    return fmt::format("{} {} {} {} model={} status={} action={} tokens={}+{}{} upstream_ms={:.1f} added_ms={:.2f} bytes={}",
-                       text_field(key), text_field(e.client_ip), text_field(e.method), text_field(e.path),
-                       text_field(e.model), e.status, text_field(e.action), e.prompt_tokens, e.completion_tokens,
-                       e.usage_estimated ? "(est)" : "", e.upstream_ms, e.added_ms, e.bytes_out);
+    return fmt::format(
+        "{} {} {} {} model={} status={} action={} tokens={}+{}{} upstream_ms={:.1f} added_ms={:.2f} bytes={} id={}",
+        text_field(key), text_field(e.client_ip), text_field(e.method), text_field(e.path), text_field(e.model),
+        e.status, text_field(e.action), e.prompt_tokens, e.completion_tokens, e.usage_estimated ? "(est)" : "",
+        e.upstream_ms, e.added_ms, e.bytes_out, text_field(e.request_id));
   // Strings through Boost.JSON (escaping; a model name is client input),
   // numbers through fmt (fixed point rather than Boost.JSON's 1.02E2 form).
   auto q = [](std::string_view v) { return boost::json::serialize(boost::json::string(bounded(v))); };
-  const double ts = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  const auto ts = log_ts_text(std::chrono::system_clock::now());
   return fmt::format(
-      R"({{"ts":{:.3f},"key":{},"client_ip":{},"method":{},"path":{},"model":{},"status":{},"action":{},)"
+      R"({{"ts":{},"request_id":{},"key":{},"client_ip":{},"method":{},"path":{},"model":{},"status":{},"action":{},)"
       R"("prompt_tokens":{},"completion_tokens":{},"usage_estimated":{},"upstream_ms":{:.3f},"added_ms":{:.3f},)"
       R"("total_ms":{:.3f},"bytes":{}}})",
-      ts, q(key), q(e.client_ip), q(e.method), q(e.path), q(e.model), e.status, q(e.action), e.prompt_tokens,
+      ts, q(e.request_id), q(key), q(e.client_ip), q(e.method), q(e.path), q(e.model), e.status, q(e.action), e.prompt_tokens,
       e.completion_tokens, e.usage_estimated, e.upstream_ms, e.added_ms, e.total_ms, e.bytes_out);
 }
 

@@ -1,6 +1,6 @@
 #pragma once
 /// One access line per exchange through spdlog, as text or as a JSON object
-/// per line. Names keys only by fingerprint; never logs a key or prompt text.
+/// per line (its `ts` of the same type as the service lines', log_format.hpp). Names keys only by fingerprint; never logs a key or prompt text.
 
 #include <cstdint>
 #include <memory>
@@ -14,6 +14,7 @@ class logger;
 namespace dg::gateway {
 
 struct AccessEntry {
+  std::string_view request_id;  ///< x-request-id of the exchange (request_id.hpp)
   std::string_view key_fp;
   std::string_view client_ip;
   std::string_view method;

@@ -177,9 +177,11 @@ json::object prompt_features_json(const detectors::RequestFeatures& r) {
 
 }  // namespace
 
-std::string make_traffic_record(const detectors::Exchange& ex, std::string_view body, bool include_content) {
+std::string make_traffic_record(const detectors::Exchange& ex, std::string_view body, bool include_content,
+                                std::string_view request_id) {
   json::object rec;
   rec["ts"] = ex.ts;
+  if (!request_id.empty()) rec["request_id"] = request_id;
   rec["key"] = ex.key_fp;
   if (!ex.client_ip.empty()) rec["client_ip"] = ex.client_ip;
   if (!ex.user_agent.empty()) rec["user_agent"] = ex.user_agent;

@@ -26,6 +26,8 @@ void redact_request(boost::json::value& body);
 /// One traffic record line (no trailing newline). `body` is the request body as
 /// sent by the client (read at any nesting depth and number magnitude); not a
 /// JSON object -> "request": {}. Without `include_content` it is redacted.
-std::string make_traffic_record(const detectors::Exchange& ex, std::string_view body, bool include_content);
+/// `request_id` (the exchange's x-request-id) is written when not empty.
+std::string make_traffic_record(const detectors::Exchange& ex, std::string_view body, bool include_content,
+                                std::string_view request_id = {});
 
 }  // namespace dg::gateway

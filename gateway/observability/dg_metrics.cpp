@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "gateway/observability/build_info.hpp"
+
 namespace dg::gateway {
 
 namespace {
@@ -61,13 +63,26 @@ DgMetrics::DgMetrics(metrics::Registry& r)
       config_reloads(r.counter("dg_config_reloads_total", "Configuration reloads, by result.", {"result"})),
       config_reloads_ok(config_reloads.with({"ok"})),
       config_reloads_failed(config_reloads.with({"failed"})),
+      build_info(r.gauge("dg_build_info", "The running build: version and git commit (value always 1).",
+                         {"version", "commit"})),
+      process_resident_memory_bytes(
+          r.gauge("process_resident_memory_bytes", "Resident memory size in bytes.").with({})),
+      process_virtual_memory_bytes(r.gauge("process_virtual_memory_bytes", "Virtual memory size in bytes.").with({})),
+      process_cpu_seconds_total(
+          r.float_counter("process_cpu_seconds_total", "Total user and system CPU time spent in seconds.").with({})),
+      process_open_fds(r.gauge("process_open_fds", "Number of open file descriptors.").with({})),
+      process_max_fds(r.gauge("process_max_fds", "Maximum number of open file descriptors.").with({})),
+      process_start_time_seconds(
+          r.gauge("process_start_time_seconds", "Start time of the process since unix epoch in seconds.").with({})),
       journal_failures(r.counter("dg_journal_failures_total",
                                  "Decision changes the journal could not persist (kept in memory only).")
                            .with({})),
       audit_failures(r.counter("dg_audit_failures_total", "Audit log lines that could not be written.").with({})),
       capture_dropped(r.counter("dg_capture_dropped_total",
                                 "Capture records lost, by reason (queue_full, write_failed).", {"reason"})),
-      log_reopens(r.counter("dg_log_reopens_total", "Reopens of the log files (SIGUSR1).").with({})) {}
+      log_reopens(r.counter("dg_log_reopens_total", "Reopens of the log files (SIGUSR1).").with({})) {
+  build_info.with({build_version(), build_commit()}).set(1);
+}
 
 void DgMetrics::count_request(detectors::Endpoint route, int status, std::string_view action) {
   const auto r = static_cast<std::size_t>(route);

@@ -20,6 +20,8 @@
 ///   dg_alert_failures_total{sink,reason}          counter    given up: retries_exhausted | rejected | shutdown
 ///   dg_alert_dead_lettered_total{sink}            counter    written to the dead-letter file
 ///   dg_config_reloads_total{result}               counter    ok | failed
+///   dg_build_info{version,commit}                 gauge      always 1
+///   process_* (resident/virtual memory, cpu seconds, open/max fds, start time): process_metrics.hpp
 ///   dg_journal_failures_total                     counter    decision changes the journal could not persist
 ///   dg_audit_failures_total                       counter    audit lines that could not be written
 ///   dg_capture_dropped_total{reason}              counter    queue_full | write_failed
@@ -86,6 +88,13 @@ class DgMetrics {
   metrics::Counter& config_reloads_ok;
   metrics::Counter& config_reloads_failed;
 
+  metrics::GaugeFamily& build_info;              ///< {version,commit}, one series at 1
+  metrics::Gauge& process_resident_memory_bytes;  ///< set at scrape (process_metrics.hpp)
+  metrics::Gauge& process_virtual_memory_bytes;
+  metrics::Gauge& process_cpu_seconds_total;
+  metrics::Gauge& process_open_fds;
+  metrics::Gauge& process_max_fds;
+  metrics::Gauge& process_start_time_seconds;
   metrics::Counter& journal_failures;
   metrics::Counter& audit_failures;
   metrics::CounterFamily& capture_dropped;       ///< {reason}

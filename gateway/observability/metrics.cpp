@@ -172,6 +172,13 @@ GaugeFamily& Registry::gauge(std::string name, std::string help, std::vector<std
   return ref;
 }
 
+GaugeFamily& Registry::float_counter(std::string name, std::string help, std::vector<std::string> label_names) {
+  auto f = std::make_unique<GaugeFamily>(std::move(name), std::move(help), std::move(label_names), MetricType::Counter);
+  auto& ref = *f;
+  add(std::move(f));
+  return ref;
+}
+
 HistogramFamily& Registry::histogram(std::string name, std::string help, std::vector<double> bounds,
                                      std::vector<std::string> label_names) {
   auto f = std::make_unique<HistogramFamily>(std::move(name), std::move(help), std::move(label_names),

@@ -167,6 +167,9 @@ class Registry {
   /// otherwise — registration is start-up code).
   CounterFamily& counter(std::string name, std::string help, std::vector<std::string> label_names = {});
   GaugeFamily& gauge(std::string name, std::string help, std::vector<std::string> label_names = {});
+  /// A counter whose value is not a whole number (`process_cpu_seconds_total`):
+  /// gauges underneath, set from a scrape callback, exposed as TYPE counter.
+  GaugeFamily& float_counter(std::string name, std::string help, std::vector<std::string> label_names = {});
   HistogramFamily& histogram(std::string name, std::string help, std::vector<double> bounds,
                              std::vector<std::string> label_names = {});
 

@@ -5,6 +5,7 @@
 #include <boost/json/parse.hpp>
 
 #include <filesystem>
+#include <limits>
 #include <map>
 #include <stdexcept>
 
@@ -450,6 +451,43 @@ TEST_CASE("enforcer: reset format follows OpenAI", "[enforcer]") {
   CHECK(format_reset(1) == "1s");
   CHECK(format_reset(360) == "6m0s");
   CHECK(format_reset(3725) == "1h2m5s");
+}
+
+namespace {
+
+/// A header value that is a non-negative integer no larger than 2^31 - 1 (ms: times 1000).
+bool sane_integer_header(const std::string& v, long long max = 2147483647) {
+  if (v.empty() || v.size() > 16 || v.find_first_not_of("0123456789") != std::string::npos) return false;
+  return std::stoll(v) <= max;
+}
+
+}  // namespace
+
+TEST_CASE("enforcer: Retry-After and x-ratelimit-* saturate on absurd TTLs and rates", "[enforcer]") {
+  Fixture f;
+  // As a journal from before the admin API's range checks could hold them.
+  auto block = PolicyEngine::operator_decision(*f.policy.policy(), kBad, Action::Block, "test", 100, 1e20);
+  f.store->apply(block, "operator", 100);
+  auto v = f.request(kBad, 101);
+  REQUIRE(v.status == 403);
+  CHECK(sane_integer_header(header(v, "Retry-After")));
+  CHECK(header(v, "Retry-After") == "2147483647");
+  CHECK(v.message.find('-') == std::string::npos);
+
+  auto slow = PolicyEngine::operator_decision(*f.policy.policy(), kGood, Action::Throttle, "test", 100);
+  slow.throttle_rpm = 1e-300;
+  slow.throttle_burst = 1;
+  f.store->apply(slow, "operator", 100);
+  CHECK(f.request(kGood, 100).kind == GateVerdict::Kind::Forward);
+  v = f.request(kGood, 100);
+  REQUIRE(v.status == 429);
+  CHECK(header(v, "Retry-After") == "2147483647");
+  CHECK(sane_integer_header(header(v, "retry-after-ms"), 2147483647000LL));
+  CHECK(sane_integer_header(header(v, "x-ratelimit-limit-requests")));
+  CHECK(sane_integer_header(header(v, "x-ratelimit-remaining-requests")));
+  CHECK(header(v, "x-ratelimit-reset-requests").find('-') == std::string::npos);
+  CHECK(format_reset(1e300) == format_reset(2147483647));
+  CHECK(format_reset(std::numeric_limits<double>::infinity()) == format_reset(2147483647));
 }
 
 TEST_CASE("enforcer: errors use the OpenAI error shape", "[enforcer]") {
