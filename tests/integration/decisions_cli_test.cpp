@@ -161,7 +161,7 @@ TEST_CASE("distillguard decisions: list, add, show, lift, campaigns against a ru
   CHECK(r.err.find("cannot connect") != std::string::npos);
 }
 
-TEST_CASE("JSON logs: service and access lines share a numeric ts; access lines carry the request id",
+TEST_CASE("JSON logs: service and access lines share a numeric ts, and access lines carry the request id",
           "[integration][binary][logs]") {
   RunningProxy p("log: {level: info, format: json}\n");
   auto req = make_request("/v1/chat/completions", R"({"model":"m"})", {{"x-request-id", "client-req-42"}});
