@@ -20,6 +20,16 @@
 namespace dg::detectors {
 namespace {
 
+/// The activity bucket of a time, saturated: a replayed record may carry any
+/// finite time (5e78 s), and casting its quotient would be undefined.
+std::int64_t bucket_of(double ts, double bucket_seconds) {
+  const double b = std::floor(ts / bucket_seconds);
+  constexpr double kLimit = 9.0e15;  // exact in a double, far inside int64
+  if (!(b > -kLimit)) return static_cast<std::int64_t>(-kLimit);
+  if (!(b < kLimit)) return static_cast<std::int64_t>(kLimit);
+  return static_cast<std::int64_t>(b);
+}
+
 using campaign::fold_slot;
 using campaign::KeySketch;
 using campaign::top_slot;
@@ -285,7 +295,7 @@ void CampaignLinker::record(const Exchange& ex) {
   NetworkId net = network_of(ex.client_ip, c.ipv4_prefix, c.ipv6_prefix);
   std::uint64_t params = campaign::params_hash(ex.request);
   std::uint64_t agent = ex.user_agent.empty() ? 0 : campaign::hash_text(ex.user_agent);
-  auto bucket = static_cast<std::int64_t>(std::floor(ex.ts / c.bucket_seconds));
+  auto bucket = bucket_of(ex.ts, c.bucket_seconds);
 
   auto& sh = im.shard_for(ex.key_fp);
   std::lock_guard lock(sh.mu);
@@ -479,7 +489,7 @@ void CampaignLinker::cluster(double now) {
   if (!c.enabled) return;
   im.last_cluster.store(now, std::memory_order_relaxed);
   im.cluster_runs.fetch_add(1, std::memory_order_relaxed);
-  auto now_bucket = static_cast<std::int64_t>(std::floor(now / c.bucket_seconds));
+  auto now_bucket = bucket_of(now, c.bucket_seconds);
 
   // 1. Snapshot eligible keys; evict idle ones.
   std::vector<Node> nodes;
