@@ -1,37 +1,27 @@
 #include "gateway/decisions/audit_log.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <boost/json/serialize.hpp>
-
-#include <cerrno>
 
 #include "gateway/decisions/decision_json.hpp"
 #include "gateway/decisions/json_text.hpp"
 
 namespace dg::gateway {
 
-AuditLog::AuditLog(std::string path) : path_(std::move(path)) {
-  if (!path_.empty()) fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+AuditLog::AuditLog(std::string path) : file_(std::move(path)) {
+  if (!file_.path().empty()) file_.open();
 }
 
-AuditLog::~AuditLog() {
-  if (fd_ >= 0) ::close(fd_);
-}
+AuditLog::~AuditLog() = default;
 
 bool AuditLog::reopen() {
-  if (path_.empty()) return true;
-  const int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (file_.path().empty()) return true;
   std::lock_guard lock(mutex_);
-  if (fd_ >= 0) ::close(fd_);
-  fd_ = fd;
-  return fd_ >= 0;
+  return file_.open();
 }
 
 bool AuditLog::record(std::string_view event, const detectors::Decision& d, std::string_view actor, double ts,
                       std::optional<detectors::Action> previous) {
-  if (path_.empty()) return true;
+  if (file_.path().empty()) return true;
   boost::json::object o;
   o["ts"] = ts;
   o["event"] = event;
@@ -41,17 +31,7 @@ bool AuditLog::record(std::string_view event, const detectors::Decision& d, std:
   o["decision"] = decision_to_json(d);
   const auto line = to_json_text(o) + "\n";
   std::lock_guard lock(mutex_);
-  if (fd_ < 0) return false;
-  std::string_view rest = line;
-  while (!rest.empty()) {
-    const auto n = ::write(fd_, rest.data(), rest.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    rest.remove_prefix(static_cast<std::size_t>(n));
-  }
-  return true;
+  return file_.is_open() && file_.append(line);
 }
 
 }  // namespace dg::gateway

@@ -1,8 +1,8 @@
 #pragma once
 /// The audit log: one JSON line per decision change (created, escalated,
 /// lifted by an operator, expired), with who did it and why. Keys appear only
-/// as fingerprints. Thread-safe; each line is written with one write(2) and
-/// flushed, so lines never interleave.
+/// as fingerprints. Thread-safe; each line is appended whole under a mutex
+/// (a torn line is cut off again), so lines never interleave.
 
 #include <mutex>
 #include <optional>
@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "detectors/decision.hpp"
+#include "gateway/files/append_file.hpp"
 
 namespace dg::gateway {
 
@@ -27,7 +28,7 @@ class AuditLog {
   bool record(std::string_view event, const detectors::Decision& d, std::string_view actor, double ts,
               std::optional<detectors::Action> previous = std::nullopt);
 
-  const std::string& path() const { return path_; }
+  const std::string& path() const { return file_.path(); }
 
   /// Closes and reopens the file by its path (after a rotation moved it:
   /// SIGUSR1). Returns false when it cannot be opened (records then fail
@@ -35,9 +36,8 @@ class AuditLog {
   bool reopen();
 
  private:
-  std::string path_;
   std::mutex mutex_;
-  int fd_ = -1;
+  AppendFile file_;
 };
 
 }  // namespace dg::gateway

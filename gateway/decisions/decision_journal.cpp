@@ -28,18 +28,6 @@ double monotonic_s() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
-bool write_all(int fd, std::string_view data) {
-  while (!data.empty()) {
-    const auto n = ::write(fd, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    data.remove_prefix(static_cast<std::size_t>(n));
-  }
-  return true;
-}
-
 std::string put_line(const Decision& d) {
   json::object o;
   o["op"] = "put";
@@ -60,11 +48,10 @@ void fsync_dir(const std::string& path) {
 
 }  // namespace
 
-DecisionJournal::DecisionJournal(JournalOptions options) : options_(std::move(options)) {}
+DecisionJournal::DecisionJournal(JournalOptions options)
+    : options_(std::move(options)), file_(options_.path) {}
 
-DecisionJournal::~DecisionJournal() {
-  if (fd_ >= 0) ::close(fd_);
-}
+DecisionJournal::~DecisionJournal() = default;
 
 JournalLoad DecisionJournal::load(const std::string& path) {
   JournalLoad out;
@@ -122,16 +109,10 @@ std::string permission_hint(int err, const std::string& path) {
 }  // namespace
 
 bool DecisionJournal::open_append(std::string& error) {
-  if (fd_ >= 0) ::close(fd_);
-  fd_ = ::open(options_.path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-  if (fd_ < 0) {
-    const int err = errno;
-    error = options_.path + ": cannot open decision journal: " + std::strerror(err) + permission_hint(err, options_.path);
-    return false;
-  }
-  struct stat st {};
-  size_ = ::fstat(fd_, &st) == 0 ? static_cast<std::uint64_t>(st.st_size) : 0;
-  return true;
+  if (file_.open()) return true;
+  const int err = errno;
+  error = options_.path + ": cannot open decision journal: " + std::strerror(err) + permission_hint(err, options_.path);
+  return false;
 }
 
 bool DecisionJournal::compact(const std::vector<Decision>& live, std::string& error) {
@@ -159,28 +140,15 @@ bool DecisionJournal::compact(const std::vector<Decision>& live, std::string& er
 
 bool DecisionJournal::append_line(const std::string& line) {
   std::lock_guard lock(mutex_);
-  if (fd_ < 0) {
-    std::string error;
-    if (!open_append(error)) return false;
-  }
-  if (!write_all(fd_, line)) {
-    // A partial line would glue onto the next record and lose both (a full
-    // disk, a file size limit): cut it off; if that fails, reopen next time.
-    if (::ftruncate(fd_, static_cast<off_t>(size_)) != 0) {
-      ::close(fd_);
-      fd_ = -1;
-    }
-    return false;
-  }
-  size_ += line.size();
+  if (!file_.append(line)) return false;  // a torn line is cut off again
   switch (options_.fsync) {
     case FsyncPolicy::Always:
-      return ::fdatasync(fd_) == 0;
+      return file_.sync();
     case FsyncPolicy::Interval: {
       const double now = monotonic_s();
       if (now - last_sync_ >= options_.fsync_interval_s) {
         last_sync_ = now;
-        return ::fdatasync(fd_) == 0;
+        return file_.sync();
       }
       return true;
     }
@@ -202,12 +170,12 @@ bool DecisionJournal::append_remove(std::string_view key_fp, double ts) {
 
 bool DecisionJournal::needs_compaction() const {
   std::lock_guard lock(mutex_);
-  return size_ > options_.compact_threshold_bytes;
+  return file_.size() > options_.compact_threshold_bytes;
 }
 
 std::uint64_t DecisionJournal::size_bytes() const {
   std::lock_guard lock(mutex_);
-  return size_;
+  return file_.size();
 }
 
 }  // namespace dg::gateway

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "detectors/decision.hpp"
+#include "gateway/files/append_file.hpp"
 
 namespace dg::gateway {
 
@@ -68,8 +69,7 @@ class DecisionJournal {
 
   JournalOptions options_;
   mutable std::mutex mutex_;
-  int fd_ = -1;
-  std::uint64_t size_ = 0;
+  AppendFile file_;
   double last_sync_ = 0;
 };
 

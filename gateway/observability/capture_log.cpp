@@ -1,9 +1,5 @@
 #include "gateway/observability/capture_log.hpp"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -15,23 +11,11 @@ namespace {
 
 constexpr std::size_t kWriteChunk = 64 * 1024;
 
-bool write_all(int fd, std::string_view data) {
-  while (!data.empty()) {
-    const auto n = ::write(fd, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    data.remove_prefix(static_cast<std::size_t>(n));
-  }
-  return true;
-}
-
 }  // namespace
 
-CaptureLog::CaptureLog(CaptureOptions options) : options_(std::move(options)) {
+CaptureLog::CaptureLog(CaptureOptions options) : options_(std::move(options)), file_(options_.path) {
   if (options_.keep == 0) options_.keep = 1;
-  if (!open_file())
+  if (!file_.open())
     throw std::runtime_error(options_.path + ": cannot open capture log for appending: " + std::strerror(errno));
   writer_ = std::thread([this] { run(); });
 }
@@ -43,15 +27,6 @@ CaptureLog::~CaptureLog() {
   }
   wake_.notify_all();
   writer_.join();
-  if (fd_ >= 0) ::close(fd_);
-}
-
-bool CaptureLog::open_file() {
-  if (fd_ >= 0) ::close(fd_);
-  fd_ = ::open(options_.path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-  struct stat st {};
-  size_ = fd_ >= 0 && ::fstat(fd_, &st) == 0 ? static_cast<std::uint64_t>(st.st_size) : 0;
-  return fd_ >= 0;
 }
 
 bool CaptureLog::append(std::string line) {
@@ -85,23 +60,14 @@ void CaptureLog::reopen() {
 
 void CaptureLog::write_out(std::string& out, std::size_t lines) {
   if (out.empty()) return;
-  if (fd_ < 0) open_file();  // the file went away (or never opened): try again
-  if (fd_ >= 0 && write_all(fd_, out)) {
-    size_ += out.size();
-  } else {
-    write_failures_.fetch_add(lines, std::memory_order_relaxed);
-    // Cut off a partial line so the next record starts a line of its own.
-    if (fd_ >= 0 && ::ftruncate(fd_, static_cast<off_t>(size_)) != 0) {
-      ::close(fd_);
-      fd_ = -1;
-    }
-  }
+  // Opens the file again when it went away (or never opened); a torn batch
+  // is cut off, so the next record starts a line of its own.
+  if (!file_.append(out)) write_failures_.fetch_add(lines, std::memory_order_relaxed);
   out.clear();
 }
 
 void CaptureLog::rotate() {
-  if (fd_ >= 0) ::close(fd_);
-  fd_ = -1;
+  file_.close();
   const auto& p = options_.path;
   // path.(keep-1) -> path.keep ... path.1 -> path.2, path -> path.1 (rename
   // replaces the oldest).
@@ -109,7 +75,7 @@ void CaptureLog::rotate() {
     std::rename((p + "." + std::to_string(i - 1)).c_str(), (p + "." + std::to_string(i)).c_str());
   std::rename(p.c_str(), (p + ".1").c_str());
   rotations_.fetch_add(1, std::memory_order_relaxed);
-  open_file();
+  file_.open();
 }
 
 void CaptureLog::run() {
@@ -124,14 +90,14 @@ void CaptureLog::run() {
     batch.swap(queue_);
     lock.unlock();
     if (reopen_now) {
-      open_file();
+      file_.open();
       reopens_.fetch_add(1, std::memory_order_relaxed);
     }
     std::size_t lines = 0;
     for (const auto& line : batch) {
       out += line;
       ++lines;
-      if (options_.max_bytes > 0 && size_ + out.size() >= options_.max_bytes) {
+      if (options_.max_bytes > 0 && file_.size() + out.size() >= options_.max_bytes) {
         write_out(out, lines);
         lines = 0;
         rotate();

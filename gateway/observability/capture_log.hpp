@@ -24,6 +24,7 @@
 #include <string_view>
 #include <thread>
 
+#include "gateway/files/append_file.hpp"
 #include "gateway/observability/capture_record.hpp"
 
 namespace dg::gateway {
@@ -68,13 +69,11 @@ class CaptureLog {
  private:
   void run();
   // Writer thread only:
-  bool open_file();
   void write_out(std::string& out, std::size_t lines);
   void rotate();
 
   CaptureOptions options_;
-  int fd_ = -1;
-  std::uint64_t size_ = 0;  ///< bytes in the current file (writer thread)
+  AppendFile file_;  ///< writer thread (and the constructor, before it starts)
   std::mutex mutex_;
   std::condition_variable wake_;
   std::condition_variable drained_;

@@ -1,7 +1,7 @@
 #pragma once
 /// An spdlog sink on a file that an operator can rotate: each formatted line
-/// goes out with one write(2) (O_APPEND, so lines never interleave with
-/// another writer's), and request_reopen() makes the next line reopen the
+/// is appended whole (O_APPEND, so lines never interleave with another
+/// writer's; a torn line is cut off again), and request_reopen() makes the next line reopen the
 /// file by its path first (nginx's USR1: `mv access.log access.log.1;
 /// kill -USR1 PID` and new lines go to a new access.log). Meant to sit behind
 /// an spdlog async logger, so the reopen and the writes happen on the logging
@@ -14,6 +14,8 @@
 
 #include <spdlog/sinks/base_sink.h>
 
+#include "gateway/files/append_file.hpp"
+
 namespace dg::gateway {
 
 class LogFileSink final : public spdlog::sinks::base_sink<std::mutex> {
@@ -24,7 +26,7 @@ class LogFileSink final : public spdlog::sinks::base_sink<std::mutex> {
 
   /// Thread-safe; the reopen happens before the next line is written.
   void request_reopen() noexcept { reopen_.store(true, std::memory_order_release); }
-  const std::string& path() const noexcept { return path_; }
+  const std::string& path() const noexcept { return file_.path(); }
   /// Lines that could not be written (disk full, no file).
   std::uint64_t failures() const noexcept { return failures_.load(std::memory_order_relaxed); }
 
@@ -33,10 +35,7 @@ class LogFileSink final : public spdlog::sinks::base_sink<std::mutex> {
   void flush_() override {}
 
  private:
-  void open_file();
-
-  std::string path_;
-  int fd_ = -1;
+  AppendFile file_;  ///< under base_sink's mutex
   std::atomic<bool> reopen_{false};
   std::atomic<std::uint64_t> failures_{0};
 };
