@@ -57,12 +57,16 @@ struct ProxyError {
   std::string message;
 };
 
+/// An error answered by the proxy itself; `request_id` (when the exchange has
+/// one) goes out as x-request-id beside the `extra` headers.
 net::awaitable<error_code> write_error(WorkerContext& ctx, beast::tcp_stream& client, const ProxyError& err,
                                        unsigned version, bool keep_alive,
-                                       const std::vector<std::pair<std::string, std::string>>& extra = {}) {
+                                       const std::vector<std::pair<std::string, std::string>>& extra = {},
+                                       std::string_view request_id = {}) {
   http::response<http::string_body> res{err.status, version};
   res.set(http::field::content_type, "application/json");
   for (const auto& [name, value] : extra) res.set(name, value);
+  if (!request_id.empty()) res.set("x-request-id", request_id);
   res.body() = openai_error_body(err.message, err.type, err.code);
   res.keep_alive(keep_alive);
   res.prepare_payload();
@@ -393,7 +397,6 @@ net::awaitable<bool> handle_request(WorkerContext& ctx, beast::tcp_stream& clien
   const std::string method(req.method_string());
   const std::string request_id = request_id_for(req["x-request-id"]);
   // (A named vector, not a braced temporary in the co_await: GCC 12 rejects that.)
-  const std::vector<std::pair<std::string, std::string>> id_header{{"x-request-id", request_id}};
   ctx.stats.requests.fetch_add(1, std::memory_order_relaxed);
   ctx.stats.bytes_from_clients.fetch_add(req.body().size(), std::memory_order_relaxed);
   if (req.body().size() >= ProxyStats::kLargeBodyBytes) ctx.stats.large_bodies.fetch_add(1, std::memory_order_relaxed);
@@ -447,7 +450,7 @@ net::awaitable<bool> handle_request(WorkerContext& ctx, beast::tcp_stream& clien
   if (const auto refusal = identity_refusal(identity, cfg.identity.allow_anonymous)) {
     // Refused on the head: the body was not read, so the connection closes.
     action = "unauthenticated";
-    co_await write_error(ctx, client, *refusal, version, false, id_header);
+    co_await write_error(ctx, client, *refusal, version, false, {}, request_id);
     finish(static_cast<int>(refusal->status));
     co_return false;
   }
@@ -478,9 +481,7 @@ net::awaitable<bool> handle_request(WorkerContext& ctx, beast::tcp_stream& clien
     const ProxyError err{static_cast<http::status>(status),
                          verdict.error_type.empty() ? std::string_view("permission_denied") : std::string_view(verdict.error_type),
                          verdict.error_code, verdict.message.empty() ? "Request refused by policy." : verdict.message};
-    auto headers = verdict.headers;
-    headers.emplace_back("x-request-id", request_id);
-    const auto ec = co_await write_error(ctx, client, err, version, client_keep_alive, headers);
+    const auto ec = co_await write_error(ctx, client, err, version, client_keep_alive, verdict.headers, request_id);
     finish(status);
     co_return !ec && keep_open;
   }
@@ -512,7 +513,7 @@ net::awaitable<bool> handle_request(WorkerContext& ctx, beast::tcp_stream& clien
     spdlog::warn("upstream connect to {}:{} failed: {}", ctx.pool.target().host, ctx.pool.target().port, aec.message());
     const ProxyError err{http::status::bad_gateway, "upstream_error", "upstream_unreachable",
                          "The upstream API could not be reached."};
-    const auto ec = co_await write_error(ctx, client, err, version, client_keep_alive, id_header);
+    const auto ec = co_await write_error(ctx, client, err, version, client_keep_alive, {}, request_id);
     finish(502);
     co_return !ec && keep_open;
   }
@@ -542,7 +543,7 @@ net::awaitable<bool> handle_request(WorkerContext& ctx, beast::tcp_stream& clien
   if (r.error) {
     ctx.stats.upstream_errors.fetch_add(1, std::memory_order_relaxed);
     const auto ec =
-        co_await write_error(ctx, client, *r.error, version, client_keep_alive, id_header);
+        co_await write_error(ctx, client, *r.error, version, client_keep_alive, {}, request_id);
     finish(static_cast<int>(r.error->status));
     co_return !ec && keep_open;
   }
