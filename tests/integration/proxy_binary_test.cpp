@@ -6,7 +6,6 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -17,10 +16,9 @@
 
 #include "gateway/traffic/key_fingerprint.hpp"
 #include "tests/integration/support/admin_client.hpp"
+#include "tests/integration/support/child_process.hpp"
 #include "tests/integration/support/fake_upstream.hpp"
 #include "tests/integration/support/test_client.hpp"
-
-extern char** environ;
 
 using namespace dg::test;
 
@@ -28,45 +26,9 @@ namespace {
 
 std::string distillguard() { return std::string(DG_BINARY_DIR) + "/distillguard"; }
 
-struct Child {
-  pid_t pid = -1;
-  std::string stderr_path;
-};
-
 /// `with_stdout`: stdout goes to the same file (the log lines go to stdout).
-Child spawn(const std::vector<std::string>& args, const std::string& stderr_path, bool with_stdout = false) {
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 2, stderr_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (with_stdout) posix_spawn_file_actions_adddup2(&fa, 2, 1);
-  else posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-  std::vector<char*> argv;
-  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  Child c;
-  c.stderr_path = stderr_path;
-  if (posix_spawn(&c.pid, argv[0], &fa, nullptr, argv.data(), environ) != 0) c.pid = -1;
-  posix_spawn_file_actions_destroy(&fa);
-  return c;
-}
-
-/// Waits for the child with a deadline; returns its exit status or -1.
-int wait_exit(pid_t pid, std::chrono::milliseconds deadline = std::chrono::seconds(15)) {
-  int status = 0;
-  const bool done = wait_until([&] { return waitpid(pid, &status, WNOHANG) == pid; }, deadline);
-  if (!done) {
-    kill(pid, SIGKILL);
-    waitpid(pid, &status, 0);
-    return -1;
-  }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
+ChildProcess spawn(const std::vector<std::string>& args, const std::string& stderr_path, bool with_stdout = false) {
+  return spawn_process(args, with_stdout ? stderr_path : std::string("/dev/null"), stderr_path);
 }
 
 std::filesystem::path temp(const std::string& name) {
@@ -86,10 +48,10 @@ TEST_CASE("distillguard exits 2 with file:line:column on a bad config", "[integr
   std::ofstream(cfg) << "upstream:\n  url: http://127.0.0.1:9\nlisten:\n  prot: 80\n";
   auto child = spawn({distillguard(), "--config", cfg.string()}, temp("bad.err").string());
   REQUIRE(child.pid > 0);
-  CHECK(wait_exit(child.pid) == 2);
-  CHECK(slurp(child.stderr_path) == cfg.string() + ":4:3: unknown key 'listen.prot' (did you mean 'port'?)\n");
+  CHECK(wait_process(child.pid) == 2);
+  CHECK(slurp_file(child.stderr_path) == cfg.string() + ":4:3: unknown key 'listen.prot' (did you mean 'port'?)\n");
   auto check = spawn({distillguard(), "check-config", cfg.string()}, temp("check.err").string());
-  CHECK(wait_exit(check.pid) == 2);
+  CHECK(wait_process(check.pid) == 2);
   std::filesystem::remove(cfg);
 }
 
@@ -103,7 +65,7 @@ TEST_CASE("distillguard drains on SIGTERM and exits 0", "[integration][proxy][bi
   REQUIRE(child.pid > 0);
   REQUIRE(wait_until([&] { return request(port, make_request("/v1/chat/completions", R"({"model":"m"})")).status == 200; }));
   CHECK(kill(child.pid, SIGTERM) == 0);
-  CHECK(wait_exit(child.pid) == 0);
+  CHECK(wait_process(child.pid) == 0);
   CHECK(request(port, make_request("/v1/chat/completions", "{}")).status == 0);  // no longer listening
   std::filesystem::remove(cfg);
 }
@@ -141,8 +103,8 @@ TEST_CASE("distillguard --config runs detection, enforcement, admin /metrics and
   REQUIRE(wait_until([&] { return request(port, make_request("/v1/chat/completions", body, {}, "sk-binary")).status == 200; }));
   // The startup lines the e2e test and scripts read (stdout or stderr).
   const auto admin_line = "admin API listening on 127.0.0.1:" + std::to_string(admin_port);
-  CHECK(wait_until([&] { return slurp(child.stderr_path).find(admin_line) != std::string::npos; }));
-  const auto err = slurp(child.stderr_path);
+  CHECK(wait_until([&] { return slurp_file(child.stderr_path).find(admin_line) != std::string::npos; }));
+  const auto err = slurp_file(child.stderr_path);
   // The proxy's line comes first: scripts take the first "listening on".
   CHECK(err.find("listening on 127.0.0.1:" + std::to_string(port)) < err.find(admin_line));
 
@@ -167,7 +129,7 @@ TEST_CASE("distillguard --config runs detection, enforcement, admin /metrics and
   CHECK(request(port, make_request("/v1/chat/completions", body, {}, "sk-binary")).status == 403);
 
   CHECK(kill(child.pid, SIGTERM) == 0);
-  CHECK(wait_exit(child.pid) == 0);
+  CHECK(wait_process(child.pid) == 0);
   CHECK(dg::test::http_request(admin_port, "GET", "/healthz", "", "", 2).status == 0);  // admin stopped too
   std::filesystem::remove(cfg);
 }
@@ -177,23 +139,13 @@ TEST_CASE("check-config validates every section", "[integration][proxy][binary][
   const auto out = temp("check.out"), err = temp("check2.err");
   auto run = [&](const std::string& text) {
     std::ofstream(cfg) << text;
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&fa, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    const std::string exe = distillguard(), sub = "check-config", file = cfg.string();
-    char* argv[] = {const_cast<char*>(exe.c_str()), const_cast<char*>(sub.c_str()), const_cast<char*>(file.c_str()),
-                    nullptr};
-    pid_t pid = -1;
-    posix_spawn(&pid, argv[0], &fa, nullptr, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    return wait_exit(pid);
+    return wait_process(spawn_process({distillguard(), "check-config", cfg.string()}, out.string(), err.string()).pid);
   };
   const auto good = full_config(8080, 9090, "http://127.0.0.1:9");
   CHECK(run(good) == 0);
-  CHECK(slurp(out.string()) == "ok\n");
+  CHECK(slurp_file(out.string()) == "ok\n");
   // Every section is validated; each error is located in the file.
-  const auto located = [&](int line) { return slurp(err.string()).starts_with(cfg.string() + ":" + std::to_string(line) + ":"); };
+  const auto located = [&](int line) { return slurp_file(err.string()).starts_with(cfg.string() + ":" + std::to_string(line) + ":"); };
   CHECK(run(replaced(good, "risk_threshold", "risk_treshold")) == 2);  // detection
   CHECK(located(7));
   CHECK(run(replaced(good, "risk: 0.95", "risk: high")) == 2);  // policy
@@ -206,35 +158,14 @@ TEST_CASE("check-config validates every section", "[integration][proxy][binary][
   CHECK(located(13));
   CHECK(run(good + "campaigns: {min_campaign_keys: 3, ipv4_prefix: 24}\n") == 0);
   // The annotated example (with its campaigns section) is valid.
-  CHECK(run(slurp(std::string(DG_SOURCE_DIR) + "/config/distillguard.example.yaml")) == 0);
+  CHECK(run(slurp_file(std::string(DG_SOURCE_DIR) + "/config/distillguard.example.yaml")) == 0);
   std::filesystem::remove(cfg);
 }
 
 namespace {
 
-/// Runs `distillguard check-config FILE`; returns the exit status, stdout and stderr.
-struct CheckRun {
-  int status = -1;
-  std::string out, err;
-};
-
-CheckRun check_config(const std::string& file) {
-  const auto out = temp("cc.out"), err = temp("cc.err");
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addopen(&fa, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  const std::string exe = distillguard(), sub = "check-config";
-  char* argv[] = {const_cast<char*>(exe.c_str()), const_cast<char*>(sub.c_str()), const_cast<char*>(file.c_str()), nullptr};
-  pid_t pid = -1;
-  posix_spawn(&pid, argv[0], &fa, nullptr, argv, environ);
-  posix_spawn_file_actions_destroy(&fa);
-  CheckRun r;
-  r.status = pid > 0 ? wait_exit(pid) : -1;
-  r.out = slurp(out.string());
-  r.err = slurp(err.string());
-  return r;
-}
+/// Runs `distillguard check-config FILE`: the exit status, stdout and stderr.
+RunResult check_config(const std::string& file) { return run_process({distillguard(), "check-config", file}); }
 
 }  // namespace
 
@@ -311,7 +242,7 @@ TEST_CASE("distillguard refuses to start on an empty or rule-less policy file", 
   std::ofstream(policy) << "";
   auto child = spawn({distillguard(), "--config", main.string()}, (dir / "err").string());
   REQUIRE(child.pid > 0);
-  CHECK(wait_exit(child.pid) == 2);
-  CHECK(slurp(child.stderr_path).find(policy.string() + ":1:1: the file is empty") != std::string::npos);
+  CHECK(wait_process(child.pid) == 2);
+  CHECK(slurp_file(child.stderr_path).find(policy.string() + ":1:1: the file is empty") != std::string::npos);
   std::filesystem::remove_all(dir);
 }

@@ -18,7 +18,8 @@ struct ChildProcess {
 };
 
 /// `env` adds or replaces variables of the test's environment; the value
-/// kUnset removes one.
+/// kUnset removes one. The same path for stdout and stderr: one file, both
+/// streams appended in order.
 ChildProcess spawn_process(const std::vector<std::string>& args, const std::string& stdout_path,
                            const std::string& stderr_path,
                            const std::vector<std::pair<std::string, std::string>>& env = {});
