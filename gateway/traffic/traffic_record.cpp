@@ -12,6 +12,8 @@ using simdjson::dom::element;
 using simdjson::dom::element_type;
 using simdjson::dom::object;
 
+constexpr double kMaxAbsTs = 1e11;
+
 bool is_null(const element* v) noexcept { return v->type() == element_type::NULL_VALUE; }
 
 // simdjson types integers as int64 when they fit, else uint64; anything with
@@ -141,6 +143,12 @@ bool read_traffic_record(element line, TrafficRecord& out, std::string& error) {
   }
   if (!number_of(*ts, out.ts)) {
     error = "field 'ts' must be a number (Unix seconds)";
+    return false;
+  }
+  // Detection turns times into integer buckets, dates and counts: a time
+  // beyond any clock (5e78 s) would overflow them. 1e11 s is about 3,000 years.
+  if (std::abs(out.ts) > kMaxAbsTs) {
+    error = "field 'ts' must be a Unix time in seconds (at most 1e11 in magnitude)";
     return false;
   }
   const element* key = o[Line::Key];

@@ -66,7 +66,9 @@ TEST_CASE("traffic reader: bad lines carry their line number and reason", "[repl
                                                 R"({"ts": 200, "key": "k", "request": {}, "response": {}})" "\n"    // 6
                                                 R"({"ts": "x", "key": "k", "request": {}, "response": {"status": 200}})" "\n"
                                                 R"({"ts": 50, "key": "k", "request": {}, "response": {"status": 200}})" "\n"  // 8: out of order
-                                                R"({"ts": 300, "key": "k", "request": {}, "response": {"status": 200}})" "\n");
+                                                R"({"ts": 300, "key": "k", "request": {}, "response": {"status": 200}})" "\n"
+                                                R"({"ts": 5.2e78, "key": "k", "request": {}, "response": {"status": 200}})" "\n"  // 10
+                                                R"({"ts": -2e11, "key": "k", "request": {}, "response": {"status": 200}})" "\n");
   TrafficReader r;
   r.set_max_disorder(10);
   REQUIRE(r.open(path));
@@ -80,7 +82,10 @@ TEST_CASE("traffic reader: bad lines carry their line number and reason", "[repl
     else ++good;
   }
   CHECK(good == 2);
-  REQUIRE(bad.size() == 7);
+  REQUIRE(bad.size() == 9);
+  CHECK(bad[7].first == 10);  // a time no clock gives (it overflowed the linker's buckets)
+  CHECK_THAT(bad[7].second, Catch::Contains("'ts' must be a Unix time in seconds"));
+  CHECK_THAT(bad[8].second, Catch::Contains("'ts' must be a Unix time in seconds"));
   CHECK(bad[0].first == 2);
   CHECK_THAT(bad[0].second, Catch::Contains("invalid JSON"));
   CHECK_THAT(bad[1].second, Catch::Contains("'ts'"));
@@ -310,15 +315,15 @@ TEST_CASE("traffic reader: invalid UTF-8, truncated JSON, big numbers, odd reque
       std::string("{\"ts\": 1, \"key\": \"k\xff\", ") + ok + "\n" +  // 1: invalid UTF-8
           R"({"ts": 1, "key": "k", "request": {"messages": [)" + "\n" +                                   // 2
           R"({"ts": 1, "key": "k", "seed": 100000000000000000000, "neg": -9223372036854775809, )" + ok + "\n" +  // 3
-          R"({"ts": 100000000000000000000, "key": "k", )" + ok + "\n" +                                   // 4: 1e20
+          R"({"ts": 10000000000, "key": "k", )" + ok + "\n" +                                   // 4: 1e10
           R"({"ts": 5, "key": "k", )" + ok + "\n" +                                                        // 5: out of order
           R"({"ts": 1e400, "key": "k", )" + ok + "\n" +                                                    // 6
-          R"({"ts": 1e20, "key": "k", "request": [1], "response": {"status": 200}})" "\n"                 // 7
-          R"({"ts": 1e20, "key": "k", "request": null, "response": {"status": 200}})" "\n"                // 8
-          R"({"ts": 1e20, "key": "a", "key": "b", "request": {}, "response": {"status": 404, "status": 200}})" "\n"  // 9
-          R"({"ts": 1e20, "key": "k", "request": {}, "response": {"status": 200, "prompt_tokens": -1}})" "\n"  // 10
+          R"({"ts": 1e10, "key": "k", "request": [1], "response": {"status": 200}})" "\n"                 // 7
+          R"({"ts": 1e10, "key": "k", "request": null, "response": {"status": 200}})" "\n"                // 8
+          R"({"ts": 1e10, "key": "a", "key": "b", "request": {}, "response": {"status": 404, "status": 200}})" "\n"  // 9
+          R"({"ts": 1e10, "key": "k", "request": {}, "response": {"status": 200, "prompt_tokens": -1}})" "\n"  // 10
           R"([1, 2])" "\n"                                                                               // 11
-          R"({"ts": 1e20, "key": "k", "request": {}, "response": {"status": 200, "completion_tokens": 1e26}})" "\n");  // 12
+          R"({"ts": 1e10, "key": "k", "request": {}, "response": {"status": 200, "completion_tokens": 1e26}})" "\n");  // 12
   TrafficReader r;
   REQUIRE(r.open(path));
   TrafficRecord rec;
@@ -339,7 +344,7 @@ TEST_CASE("traffic reader: invalid UTF-8, truncated JSON, big numbers, odd reque
   }
   REQUIRE(good.size() == 3);
   CHECK(good[0] == std::pair<std::uint64_t, double>{3, 1.0});
-  CHECK(good[1] == std::pair<std::uint64_t, double>{5, 5.0});  // line 4's 1e20 is the odd one out
+  CHECK(good[1] == std::pair<std::uint64_t, double>{5, 5.0});  // line 4's 1e10 is the odd one out
   CHECK(good[2].first == 9);
   CHECK(last_key == "b");
   CHECK(last_status == 200);
