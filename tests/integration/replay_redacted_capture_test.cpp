@@ -5,51 +5,33 @@
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
 
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <map>
 #include <string>
 #include <tuple>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "detectors/engine_config.hpp"
 #include "detectors/prompt_analyzer.hpp"
 #include "gateway/observability/capture_record.hpp"
 #include "gateway/traffic/request_features.hpp"
+#include "tests/integration/support/child_process.hpp"
 
 namespace json = boost::json;
 namespace fs = std::filesystem;
 
 namespace {
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-struct Run {
-  int status = -1;
-  std::string out, err;
-};
-
-Run replay(const fs::path& dir, const fs::path& traffic, const fs::path& summary) {
-  const auto out = dir / "stdout.txt", err = dir / "stderr.txt";
-  const std::string cmd = std::string(DG_BINARY_DIR) + "/distillguard replay --config " + (dir / "c.yaml").string() +
-                          " --summary-json " + summary.string() + " " + traffic.string() + " >" + out.string() +
-                          " 2>" + err.string() + " </dev/null";
-  const int rc = std::system(cmd.c_str());
-  return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, slurp(out), slurp(err)};
+dg::test::RunResult replay(const fs::path& dir, const fs::path& traffic, const fs::path& summary) {
+  return dg::test::run_process({std::string(DG_BINARY_DIR) + "/distillguard", "replay", "--config",
+                                (dir / "c.yaml").string(), "--summary-json", summary.string(), traffic.string()});
 }
 
 /// key -> (max risk, first finding index, per-detector maxima) from a summary file.
 std::map<std::string, std::tuple<double, std::int64_t, std::string>> results(const fs::path& summary) {
   std::map<std::string, std::tuple<double, std::int64_t, std::string>> out;
-  const auto root = json::parse(slurp(summary)).as_object();
+  const auto root = json::parse(dg::test::slurp_file(summary.string())).as_object();
   for (const auto& k : root.at("keys").as_array()) {
     const auto& o = k.as_object();
     const auto* first = o.if_contains("first_finding_request_index");
