@@ -28,6 +28,30 @@ std::uint64_t publish_proxy_stats(DgMetrics& m, const ProxyStats& stats,
   });
 }
 
+std::uint64_t publish_proxy_traffic(DgMetrics& m, const ProxyStats& stats) {
+  using Counter = ProxyStats::Counter;
+  struct Mirror {
+    metrics::Counter* series;
+    const Counter* source;
+  };
+  const std::array<Mirror, 10> mirrors = {{
+      {&m.client_bytes.with({"in"}), &stats.bytes_from_clients},
+      {&m.client_bytes.with({"out"}), &stats.bytes_to_clients},
+      {&m.proxy_events.with({"client_abort"}), &stats.client_aborts},
+      {&m.proxy_events.with({"hook_error"}), &stats.hook_errors},
+      {&m.proxy_events.with({"budget_cutoff"}), &stats.budget_cutoffs},
+      {&m.proxy_events.with({"non_json_body"}), &stats.non_json_bodies},
+      {&m.proxy_events.with({"head_refused"}), &stats.head_refused},
+      {&m.proxy_events.with({"large_body"}), &stats.large_bodies},
+      {&m.upstream_connections.with({"new"}), &stats.upstream_connects},
+      {&m.upstream_connections.with({"reused"}), &stats.upstream_reused},
+  }};
+  return m.registry.on_scrape([&m, &stats, mirrors] {
+    for (const auto& [series, source] : mirrors) series->set(source->load(std::memory_order_relaxed));
+    m.client_connections_active.set(static_cast<double>(stats.connections_active.load(std::memory_order_relaxed)));
+  });
+}
+
 std::uint64_t publish_store_counters(DgMetrics& m, const DecisionStore& store) {
   return m.registry.on_scrape([&m, &store] {
     m.journal_failures.set(store.journal_failures());

@@ -34,6 +34,10 @@ struct ProxyStats;
 std::uint64_t publish_proxy_stats(DgMetrics& m, const ProxyStats& stats,
                                   std::function<std::uint64_t()> capture_write_failures = {});
 
+/// dg_client_bytes_total, dg_proxy_events_total, dg_client_connections_active
+/// and dg_upstream_connections_total from the proxy's data-path counters.
+std::uint64_t publish_proxy_traffic(DgMetrics& m, const ProxyStats& stats);
+
 /// dg_journal_failures_total and dg_audit_failures_total from the decision store.
 std::uint64_t publish_store_counters(DgMetrics& m, const DecisionStore& store);
 

@@ -63,6 +63,7 @@ Observability::~Observability() {
 void Observability::attach_proxy(const ProxyServer& server) {
   callbacks_.push_back(
       publish_proxy_stats(metrics_, server.stats(), [&server] { return server.capture_write_failures(); }));
+  callbacks_.push_back(publish_proxy_traffic(metrics_, server.stats()));
 }
 
 void Observability::start() { dispatcher_->start(); }

@@ -57,9 +57,16 @@ struct ProxyError {
   std::string message;
 };
 
+/// What a reply written by the proxy itself cost: the write's error and the
+/// bytes that reached the socket (head and body, as the access log counts).
+struct Sent {
+  error_code ec;
+  std::uint64_t bytes = 0;
+};
+
 /// An error answered by the proxy itself; `request_id` (when the exchange has
 /// one) goes out as x-request-id beside the `extra` headers.
-net::awaitable<error_code> write_error(WorkerContext& ctx, beast::tcp_stream& client, const ProxyError& err,
+net::awaitable<Sent> write_error(WorkerContext& ctx, beast::tcp_stream& client, const ProxyError& err,
                                        unsigned version, bool keep_alive,
                                        const std::vector<std::pair<std::string, std::string>>& extra = {},
                                        std::string_view request_id = {}) {
@@ -73,7 +80,7 @@ net::awaitable<error_code> write_error(WorkerContext& ctx, beast::tcp_stream& cl
   ctx.stats.count_status(static_cast<int>(err.status));
   client.expires_after(ms(ctx.cfg.timeouts.upstream_idle_ms));
   auto [ec, n] = co_await http::async_write(client, res, kUse);
-  co_return ec;
+  co_return Sent{ec, n};
 }
 
 /// The proxy's own health endpoint, answered locally and never forwarded:
@@ -244,6 +251,7 @@ net::awaitable<RelayResult> forward_and_relay(WorkerContext& ctx, Stream& upstre
     client.expires_after(ms(t.upstream_idle_ms));
     http::response_serializer<http::empty_body> isr{interim};
     auto [iec, in] = co_await http::async_write_header(client, isr, kUse);
+    r.bytes_out += in;
     if (iec) {
       r.client_ok = false;
       r.client_gone = true;
@@ -287,6 +295,7 @@ net::awaitable<RelayResult> forward_and_relay(WorkerContext& ctx, Stream& upstre
     r.response_started = true;
     client.expires_after(ms(t.upstream_idle_ms));
     auto [chec, chn] = co_await http::async_write_header(client, sr, kUse);
+    r.bytes_out += chn;
     if (chec) {
       r.client_ok = false;
       r.client_gone = true;
@@ -328,6 +337,7 @@ net::awaitable<RelayResult> forward_and_relay(WorkerContext& ctx, Stream& upstre
       client.expires_after(ms(t.upstream_idle_ms));
       auto [cwec, cwn] = co_await http::async_write(client, sr, kUse);
       if (cwec == http::error::need_buffer) cwec = {};
+      r.bytes_out += cwn;
       head_written = true;
       r.response_started = true;
       if (cwec) {
@@ -338,7 +348,6 @@ net::awaitable<RelayResult> forward_and_relay(WorkerContext& ctx, Stream& upstre
         r.usage = scanner.usage();
         co_return r;  // upstream connection is dropped by the caller (not pooled)
       }
-      r.bytes_out += forward;
     }
     if (scanner.budget_reached()) {
       ctx.stats.budget_cutoffs.fetch_add(1, std::memory_order_relaxed);
@@ -374,12 +383,12 @@ net::awaitable<RelayResult> forward_and_relay(WorkerContext& ctx, Stream& upstre
     client.expires_after(ms(t.upstream_idle_ms));
     auto [fec, fn] = co_await http::async_write(client, sr, kUse);
     if (fec == http::error::need_buffer) fec = {};
+    r.bytes_out += fn;
     if (fec) {
       r.client_ok = false;
       r.client_gone = true;
       co_return r;
     }
-    r.bytes_out += tail.size();
   }
   r.client_ok = keep_alive;
   r.upstream_reusable = !upstream_failed && rp.is_done() && rp.keep_alive();
@@ -450,7 +459,7 @@ net::awaitable<bool> handle_request(WorkerContext& ctx, beast::tcp_stream& clien
   if (const auto refusal = identity_refusal(identity, cfg.identity.allow_anonymous)) {
     // Refused on the head: the body was not read, so the connection closes.
     action = "unauthenticated";
-    co_await write_error(ctx, client, *refusal, version, false, {}, request_id);
+    bytes_out += (co_await write_error(ctx, client, *refusal, version, false, {}, request_id)).bytes;
     finish(static_cast<int>(refusal->status));
     co_return false;
   }
@@ -481,9 +490,10 @@ net::awaitable<bool> handle_request(WorkerContext& ctx, beast::tcp_stream& clien
     const ProxyError err{static_cast<http::status>(status),
                          verdict.error_type.empty() ? std::string_view("permission_denied") : std::string_view(verdict.error_type),
                          verdict.error_code, verdict.message.empty() ? "Request refused by policy." : verdict.message};
-    const auto ec = co_await write_error(ctx, client, err, version, client_keep_alive, verdict.headers, request_id);
+    const auto sent = co_await write_error(ctx, client, err, version, client_keep_alive, verdict.headers, request_id);
+    bytes_out += sent.bytes;
     finish(status);
-    co_return !ec && keep_open;
+    co_return !sent.ec && keep_open;
   }
 
   // The upstream request: same method, target and end-to-end headers.
@@ -513,9 +523,10 @@ net::awaitable<bool> handle_request(WorkerContext& ctx, beast::tcp_stream& clien
     spdlog::warn("upstream connect to {}:{} failed: {}", ctx.pool.target().host, ctx.pool.target().port, aec.message());
     const ProxyError err{http::status::bad_gateway, "upstream_error", "upstream_unreachable",
                          "The upstream API could not be reached."};
-    const auto ec = co_await write_error(ctx, client, err, version, client_keep_alive, {}, request_id);
+    const auto sent = co_await write_error(ctx, client, err, version, client_keep_alive, {}, request_id);
+    bytes_out += sent.bytes;
     finish(502);
-    co_return !ec && keep_open;
+    co_return !sent.ec && keep_open;
   }
 
   const bool is_head = req.method() == http::verb::head;
@@ -542,10 +553,10 @@ net::awaitable<bool> handle_request(WorkerContext& ctx, beast::tcp_stream& clien
 
   if (r.error) {
     ctx.stats.upstream_errors.fetch_add(1, std::memory_order_relaxed);
-    const auto ec =
-        co_await write_error(ctx, client, *r.error, version, client_keep_alive, {}, request_id);
+    const auto sent = co_await write_error(ctx, client, *r.error, version, client_keep_alive, {}, request_id);
+    bytes_out += sent.bytes;
     finish(static_cast<int>(r.error->status));
-    co_return !ec && keep_open;
+    co_return !sent.ec && keep_open;
   }
   if (r.response_started) ctx.stats.count_status(r.status);
   if (r.client_gone) {

@@ -26,7 +26,7 @@ struct ProxyStats {
   Counter non_json_bodies{0};     ///< non-empty request bodies that were not JSON (forwarded untouched)
   Counter budget_cutoffs{0};      ///< streams ended at the output-token budget
   Counter bytes_from_clients{0};  ///< request bodies
-  Counter bytes_to_clients{0};    ///< response bodies
+  Counter bytes_to_clients{0};    ///< responses of exchanges: heads, bodies, framing
   Counter capture_dropped{0};     ///< capture records dropped because the writer's queue was full
   Counter hook_errors{0};         ///< hooks that threw (the request was served fail-open)
   Counter large_bodies{0};        ///< request bodies of kLargeBodyBytes or more (the control loop trims the heap after them)

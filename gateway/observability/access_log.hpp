@@ -28,6 +28,8 @@ struct AccessEntry {
   double upstream_ms = 0;  ///< request sent upstream -> last upstream byte
   double added_ms = 0;     ///< total minus upstream: time the proxy itself added
   double total_ms = 0;
+  /// Bytes written to the client for this exchange: heads (interim ones too),
+  /// body and chunk framing, or the proxy's own reply (nginx's $bytes_sent).
   std::uint64_t bytes_out = 0;
 };
 

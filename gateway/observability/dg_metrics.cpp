@@ -80,7 +80,17 @@ DgMetrics::DgMetrics(metrics::Registry& r)
       audit_failures(r.counter("dg_audit_failures_total", "Audit log lines that could not be written.").with({})),
       capture_dropped(r.counter("dg_capture_dropped_total",
                                 "Capture records lost, by reason (queue_full, write_failed).", {"reason"})),
-      log_reopens(r.counter("dg_log_reopens_total", "Reopens of the log files (SIGUSR1).").with({})) {
+      log_reopens(r.counter("dg_log_reopens_total", "Reopens of the log files (SIGUSR1).").with({})),
+      client_bytes(r.counter("dg_client_bytes_total",
+                             "Bytes exchanged with clients: in = request bodies, out = responses (heads, bodies, framing).",
+                             {"direction"})),
+      proxy_events(r.counter("dg_proxy_events_total",
+                             "Data-path events: client_abort, hook_error (served fail-open), budget_cutoff, "
+                             "non_json_body, head_refused, large_body.",
+                             {"event"})),
+      client_connections_active(r.gauge("dg_client_connections_active", "Client connections open now.").with({})),
+      upstream_connections(r.counter("dg_upstream_connections_total",
+                                     "Requests sent upstream on a new (new) or pooled (reused) connection.", {"kind"})) {
   build_info.with({build_version(), build_commit()}).set(1);
 }
 

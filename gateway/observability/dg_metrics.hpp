@@ -26,6 +26,11 @@
 ///   dg_audit_failures_total                       counter    audit lines that could not be written
 ///   dg_capture_dropped_total{reason}              counter    queue_full | write_failed
 ///   dg_log_reopens_total                          counter    SIGUSR1 reopens of the log files
+///   dg_client_bytes_total{direction}              counter    in: request bodies; out: responses (heads, bodies, framing)
+///   dg_proxy_events_total{event}                  counter    client_abort | hook_error | budget_cutoff | non_json_body |
+///                                                            head_refused | large_body (degraded or notable data-path events)
+///   dg_client_connections_active                  gauge
+///   dg_upstream_connections_total{kind}           counter    new | reused (requests sent on a pooled connection)
 ///
 /// Thread-safety: every member may be used from any thread.
 
@@ -99,6 +104,10 @@ class DgMetrics {
   metrics::Counter& audit_failures;
   metrics::CounterFamily& capture_dropped;       ///< {reason}
   metrics::Counter& log_reopens;
+  metrics::CounterFamily& client_bytes;          ///< {direction}
+  metrics::CounterFamily& proxy_events;          ///< {event}
+  metrics::Gauge& client_connections_active;
+  metrics::CounterFamily& upstream_connections;  ///< {kind}
 
   /// The `/metrics` body and content type, for the admin server's route map.
   std::string render_prometheus() const { return registry.render_prometheus(); }

@@ -135,6 +135,14 @@ TEST_CASE("observability setup: operator block -> 403, alert delivered, /metrics
   CHECK(count(after_text, blocked) == blocked0 + 1);
   CHECK(count(after_text, delivered) == delivered0 + 1);
   CHECK(count(after_text, R"(dg_active_decisions{action="block"})") == 1);
+  // The data path's own counters are exported too (bytes, connections, events).
+  CHECK(count(after_text, R"(dg_client_bytes_total{direction="out"})") >
+        count(before_text, R"(dg_client_bytes_total{direction="out"})") + 200);
+  CHECK(count(after_text, R"(dg_client_bytes_total{direction="in"})") >=
+        count(before_text, R"(dg_client_bytes_total{direction="in"})") + 2 * chat.size());
+  CHECK(count(after_text, R"(dg_upstream_connections_total{kind="new"})") >= 1);
+  CHECK(after_text.find(R"(dg_proxy_events_total{event="client_abort"})") != std::string::npos);
+  CHECK(after_text.find("dg_client_connections_active ") != std::string::npos);
   CHECK(request(admin_port, http::verb::get, "/metrics", "", "") == 401);
 
   proxy.stop(2s);
