@@ -28,12 +28,13 @@ TUNING_RUNS=(
    --set mixed=4 --set mixed_share=0.15-0.25 --set mixed_formats=chat
    --set rotation=1 --set rotation_formats=chat"
   # Every endpoint; a residential campaign on responses/messages, a
-  # per-key campaign on chat/completions, one BYOK app of 200 users.
+  # per-key campaign on chat/completions, a BYOK app and a BYOK study app
+  # (homework questions) of 200 users each.
   "tune-endpoints 202 --benign 200 --lookalikes 3 --distillers 24
    --set distiller_formats=chat:1,responses:1,completions:1,messages:1
    --set reasoning=16 --set tutoring=3 --set cot_eval=3 --set support=2 --set summarization=2
    --set translation=2 --set router=2 --set calibration=3
-   --set byok_apps=1 --set byok_users=200 --set byok_per_day=6
+   --set byok_apps=1 --set byok_study_apps=1 --set byok_users=200 --set byok_per_day=6
    --set campaign1=net:residential,keys:150,per_day:15-30,frames:3,content:gsm8k_answer,stagger_h:12,formats:responses+messages,ua:sdk
    --set campaign2=net:per_key,keys:250,per_day:8-15,frames:6,content:gsm8k_cot+alpaca,stagger_h:48,formats:chat+completions,ua:sdk
    --set mixed=4 --set mixed_share=0.10-0.20 --set mixed_formats=responses+messages
@@ -55,13 +56,14 @@ TEST_RUNS=(
    --set mixed=6 --set mixed_share=0.10-0.20 --set mixed_formats=chat+responses+messages+completions
    --set rotation=1 --set rotation_formats=messages"
   # Few ordinary keys, many reasoning/tutoring/eval customers, a BYOK app
-  # of 250 Anthropic users, a 450-key per-key campaign with human daily
-  # cycles over 4 days, a small shared-network campaign on responses.
+  # and a BYOK study app of 250 Anthropic users each, a 450-key per-key
+  # campaign with human daily cycles over 4 days, a small shared-network
+  # campaign on responses.
   "test-reasoning 9002 --benign 150 --lookalikes 2 --distillers 24
    --set distiller_formats=responses:2,messages:2,completions:1,chat:1
    --set reasoning=30 --set tutoring=8 --set cot_eval=8 --set support=2 --set summarization=1
    --set translation=1 --set router=2 --set calibration=2
-   --set byok_apps=1 --set byok_users=250 --set byok_per_day=10 --set byok_formats=messages
+   --set byok_apps=1 --set byok_study_apps=1 --set byok_users=250 --set byok_per_day=10 --set byok_formats=messages
    --set campaign1=net:per_key,keys:450,per_day:5-12,frames:10,content:gsm8k_answer+alpaca,stagger_h:96,formats:messages+completions,ua:sdk,cycle:human
    --set campaign2=net:shared,networks:6,keys:100,per_day:25-30,frames:2,content:gsm8k_cot,stagger_h:2,formats:responses,ua:shared
    --set mixed=4 --set mixed_share=0.20-0.25 --set mixed_formats=chat+completions

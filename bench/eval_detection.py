@@ -45,7 +45,7 @@ ENDPOINT = {"/v1/chat/completions": "chat", "/v1/responses": "responses", "/v1/c
 
 class Key:
     __slots__ = ("fp", "label", "requests", "first_ts", "first_action", "first_action_ts", "first_action_index",
-                 "actions", "shadow", "max_risk", "evidence", "rules", "alert_index")
+                 "actions", "shadow", "max_risk", "evidence", "rules", "alert_index", "detectors")
 
     def __init__(self, fp, label):
         self.fp = fp
@@ -61,6 +61,7 @@ class Key:
         self.evidence = []
         self.rules = collections.Counter()
         self.alert_index = 0
+        self.detectors = {}
 
     @property
     def persona(self):
@@ -96,6 +97,7 @@ def load_run(labels_path, decisions_path, summary_path):
                     k.first_action_ts = ev["ts"]
                     k.first_action_index = ev.get("request_index")
                     k.evidence = ev.get("evidence", [])[:2]
+                    k.detectors = ev.get("detectors", {})
             elif action == "shadow":
                 k.shadow += 1
                 k.rules["shadow:" + rule] += 1
@@ -202,8 +204,9 @@ def false_positive_lines(keys, limit=40):
     for k in sorted(fps, key=lambda k: (k.persona, k.first_action_ts or 0))[:limit]:
         rules = ", ".join(f"{r} x{n}" for r, n in k.rules.most_common(3))
         ev = "; ".join(k.evidence)[:300]
+        dets = ", ".join(f"{d} {v:.2f}" for d, v in sorted(k.detectors.items(), key=lambda x: -x[1]))
         out.append(f"- {k.persona} {k.fp}: first {k.first_action} at request {k.first_action_index} of {k.requests}"
-                   f" (max risk {k.max_risk:.2f}; {rules}): {ev}")
+                   f" (max risk {k.max_risk:.2f}; rules {rules}; detectors then: {dets or 'none'}): {ev}")
     if len(fps) > limit:
         out.append(f"- ... and {len(fps) - limit} more")
     return out

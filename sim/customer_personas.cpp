@@ -721,11 +721,18 @@ constexpr std::array<ByokApp, 5> kByokApps = {{
     {"MailMate", "You are {app}, an email assistant. Draft clear, friendly replies. Keep them short.",
      "Draft a reply to this email. My notes: {text}", 0.6},
 }};
+/// A study app whose students bring their own keys: homework questions
+/// (GSM8K-like, without answers) under one frame that asks for steps.
+constexpr ByokApp kStudyApp = {
+    "StudyMate", "You are {app}, a study helper for students. Explain step by step and check that the student "
+    "understands; do not just give the final answer.",
+    "Homework question:\n{text}\n\nExplain step by step so I can learn how to solve it.", 0};
 
 class ByokAppPersona final : public Persona {
  public:
   ByokAppPersona(Rng rng, const ByokOptions& o) : rng_(rng), o_(o) {
     app_ = &kByokApps[rng_.index(kByokApps.size())];
+    if (o_.kind == "study") app_ = &kStudyApp;
     const std::string version_base = std::to_string(rng_.between(1, 4)) + "." + std::to_string(rng_.between(0, 9));
     models_ = {format_model(ApiFormat::Chat, false, rng_), format_model(ApiFormat::Chat, false, rng_),
                format_model(ApiFormat::Chat, true, rng_)};
@@ -764,7 +771,8 @@ class ByokAppPersona final : public Persona {
 
   std::vector<std::pair<std::string, KeyLabel>> labels() const override {
     std::vector<std::pair<std::string, KeyLabel>> out;
-    for (const auto& u : users_) out.emplace_back(u.id.key, KeyLabel{KeyClass::Benign, "benign/byok_app", "", o_.app});
+    const std::string persona = app_ == &kStudyApp ? "benign/byok_study_app" : "benign/byok_app";
+    for (const auto& u : users_) out.emplace_back(u.id.key, KeyLabel{KeyClass::Benign, persona, "", o_.app});
     return out;
   }
 
@@ -795,7 +803,11 @@ class ByokAppPersona final : public Persona {
     r.key = u.id.key;
     r.client_ip = u.id.pick_ip(rng_);
     r.user_agent = u.id.user_agent;
-    const std::string text = truncate_utf8(rng_.pick(ctx.data.sharegpt), static_cast<std::size_t>(rng_.between(60, 3000)));
+    const bool study = app_ == &kStudyApp;
+    const auto& pool = ctx.data.gsm8k_train.empty() ? ctx.data.gsm8k_test : ctx.data.gsm8k_train;
+    const std::string text = study && !pool.empty()
+                                 ? rng_.pick(pool).question
+                                 : truncate_utf8(rng_.pick(ctx.data.sharegpt), static_cast<std::size_t>(rng_.between(60, 3000)));
     std::string content = fill_slot(app_->frame, "text", text);
     content = fill_slot(content, "code", filler_code(rng_, static_cast<std::size_t>(rng_.between(200, 1800))));
     json::array messages;
@@ -812,7 +824,8 @@ class ByokAppPersona final : public Persona {
     r.request["temperature"] = 0.7;
     if (u.stream) r.request["stream"] = true;
     to_format(r, u.format, {});
-    const double out = std::max<double>(20, rng_.pick(ctx.data.azure_conv).output * app_->answer_scale);
+    const double out = study ? rng_.lognormal(380, 0.45)
+                             : std::max<double>(20, rng_.pick(ctx.data.azure_conv).output * app_->answer_scale);
     finish_response(r, static_cast<std::uint64_t>(out), rng_);
     return r;
   }

@@ -6,7 +6,8 @@
 //   benign customers (counts): reasoning, tutoring, cot_eval, support, summarization, translation,
 //     router, calibration; customer_formats=chat:1,responses:1,... (default: each kind's own mix)
 //   bring-your-own-key apps: byok_apps (count), byok_users (100-300), byok_per_day (6),
-//     byok_formats (default: chat, 20% of users on messages)
+//     byok_formats (default: chat, 20% of users on messages); byok_study_apps (count): homework
+//     apps whose students ask GSM8K-like questions (no answers) under the app's step-by-step frame
 //   single-key distillers: --distillers N over the four kinds; distiller_formats=chat:1,...
 //   campaigns: campaign1=SPEC, campaign2=SPEC, ... where SPEC is comma-separated NAME:VALUE:
 //     net:per_key|shared|residential  keys:300  per_day:5-8  frames:6 (0: fixed templates)
@@ -179,6 +180,18 @@ void build_eval(const ScenarioOptions& opts, const DataSet& data, Population& po
     b.per_day_median = num(opts, "byok_per_day", 6);
     if (!bf.empty()) b.format = draw(parse_format_weights(bf), choices);
     b.app = "byok-" + std::to_string(i + 1);
+    pop.add(make_byok_app_persona(data, pop.next_stream(), b));
+  }
+
+  // Study apps: students' own keys, homework questions under one frame.
+  const int study = static_cast<int>(num(opts, "byok_study_apps", 0));
+  for (int i = 0; i < study; ++i) {
+    ByokOptions b;
+    b.users = static_cast<int>(std::lround(users.draw(choices)));
+    b.per_day_median = num(opts, "byok_per_day", 6);
+    if (!bf.empty()) b.format = draw(parse_format_weights(bf), choices);
+    b.app = "byok-study-" + std::to_string(i + 1);
+    b.kind = "study";
     pop.add(make_byok_app_persona(data, pop.next_stream(), b));
   }
 

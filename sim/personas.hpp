@@ -62,6 +62,8 @@ struct ByokOptions {
   std::optional<ApiFormat> format;  ///< else mostly chat, some users on messages (Anthropic keys)
   double per_day_median = 6;        ///< requests per active user per active day (log-normal across users)
   std::string app = "byok-1";
+  std::string kind;                 ///< "study": a homework app (GSM8K-like questions, label
+                                    ///< "benign/byok_study_app"); else one of the general apps
 };
 PersonaPtr make_byok_app_persona(const DataSet& data, Rng rng, const ByokOptions& options);
 

@@ -424,3 +424,60 @@ TEST_CASE("sim eval scenario: every format's body is well formed and labels cove
   bad.extra = {{"campaign1", "net:moon"}};
   CHECK_THROWS_AS(generate_eval(bad), std::invalid_argument);
 }
+
+TEST_CASE("sim BYOK study app: homework questions without answers under one frame, own keys and networks", "[sim][customers]") {
+  auto opts = days(3);
+  Population pop(opts.seed);
+  ByokOptions b;
+  b.users = 60;
+  b.kind = "study";
+  b.format = ApiFormat::Messages;
+  pop.add(make_byok_app_persona(data(), pop.next_stream(), b));
+  const auto g = run(opts, pop);
+  REQUIRE(g.labels.size() == 60);
+  for (const auto& [key, l] : g.labels) CHECK(l.as_object().at("persona") == "benign/byok_study_app");
+  std::map<std::string, std::set<std::string>> keys_of_net;
+  REQUIRE(!g.records.empty());
+  for (const auto& r : g.records) {
+    check_format_fields(r);
+    CHECK(path_of(r) == "/v1/messages");
+    const std::string user(req(r).at("messages").as_array().back().as_object().at("content").as_string());
+    CHECK(user.rfind("Homework question:", 0) == 0);
+    CHECK(user.find("####") == std::string::npos);
+    const std::string ip(r.at("client_ip").as_string());
+    if (ip.find(':') == std::string::npos) keys_of_net[slash24(ip)].insert(key_of(r));
+  }
+  for (const auto& [net, keys] : keys_of_net) CHECK(keys.size() == 1);
+}
+
+TEST_CASE("sim mixed extraction on a format: the share of extraction stays near the asked share", "[sim][campaign]") {
+  auto opts = days(4);
+  Population pop(opts.seed);
+  for (double share : {0.10, 0.25}) {
+    MixedOptions m;
+    m.share = share;
+    m.format = ApiFormat::Responses;
+    m.frames = 4;
+    m.persona = "mixed/in_customer_key@responses";
+    pop.add(make_mixed_extraction_persona(data(), pop.next_stream(), m));
+  }
+  const auto g = run(opts, pop);
+  std::map<std::string, std::pair<double, double>> extraction;  // key -> (extraction, all)
+  for (const auto& r : g.records) {
+    check_format_fields(r);
+    CHECK(path_of(r) == "/v1/responses");
+    const auto& b = req(r);
+    auto& [x, n] = extraction[key_of(r)];
+    n += 1;
+    if (!b.contains("instructions")) x += 1;  // the customer's own requests carry its system prompt
+  }
+  REQUIRE(extraction.size() == 2);
+  std::vector<double> shares;
+  for (const auto& [key, xn] : extraction) {
+    CHECK(xn.second > 300);
+    shares.push_back(xn.first / xn.second);
+  }
+  std::sort(shares.begin(), shares.end());
+  CHECK(shares[0] == Approx(0.10).margin(0.04));
+  CHECK(shares[1] == Approx(0.25).margin(0.05));
+}
