@@ -10,9 +10,11 @@
 #
 #   --config  default bench/eval_detection.yaml: built-in detection defaults,
 #             policy = config/policy.example.yaml (what operators start from)
-#   --only    run only the named runs (e.g. --only test-mixed); the report says so
+#   --only    run only the named runs (e.g. --only test-mixed); the report says so and goes to
+#             $TMPDIR/detection_eval.partial.md unless --out or OUT names a file (also for SEED)
 #   --keep    keep labels, decisions and summaries (not the traffic) under DIR
-#   BUILD=dir (default ./build) holds dg-simulate and distillguard.
+#   BUILD=dir (default ./build) holds dg-simulate and distillguard; OUT=file is the same as --out.
+#   The single-run form reads DAYS, BENIGN, DISTILLERS, LOOKALIKES (7, 300, 32, 4).
 #
 # Tune only on the tuning set; report the test set.
 set -euo pipefail
@@ -20,7 +22,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 root="$(dirname "$here")"
 build="${BUILD:-$root/build}"
 config="$here/eval_detection.yaml"
-out="$here/results/detection_eval.md"
+out="${OUT:-}"
 sets="tuning,test"
 keep=""
 only=()
@@ -38,10 +40,15 @@ else
       --only) only+=("$2"); shift 2 ;;
       --keep) keep="$2"; shift 2 ;;
       --out) out="$2"; shift 2 ;;
-      -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+      -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
       *) echo "eval_detection.sh: unknown argument $1" >&2; exit 2 ;;
     esac
   done
+fi
+# A partial (--only) or single run does not replace the report of both sets.
+if [[ -z "$out" ]]; then
+  if [[ ${#only[@]} -gt 0 || -n "$single_seed" ]]; then out="${TMPDIR:-/tmp}/detection_eval.partial.md"
+  else out="$here/results/detection_eval.md"; fi
 fi
 config="$(cd "$(dirname "$config")" && pwd)/$(basename "$config")"
 [[ -x "$build/dg-simulate" && -x "$build/distillguard" ]] || { echo "build dg-simulate and distillguard in $build first" >&2; exit 2; }
@@ -98,6 +105,7 @@ mkdir -p "$(dirname "$out")"
 python3 "$here/eval_detection.py" --runs "$runs_file" --markdown "$out" --config "$config" \
   --started "$started" --load "$load" --cores "$(nproc)" --total-seconds "$total" \
   --command "bench/eval_detection.sh $orig_args" ${only:+--partial}
+echo "report: $out" >&2
 if [[ -n "$keep" ]]; then
   mkdir -p "$keep"
   cp -r "$work"/* "$keep"/
