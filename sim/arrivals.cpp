@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 
 namespace dg::sim {
 namespace {
@@ -76,6 +77,21 @@ std::vector<double> profiled_arrivals(double per_day, double cv, const DailyProf
     t += gap(mean, cv, rng);
   }
   return out;
+}
+
+int day_of_week(double t, double tz_offset_h) {
+  const auto days = static_cast<std::int64_t>(std::floor((t + tz_offset_h * 3600) / 86400));
+  return static_cast<int>(((days + 4) % 7 + 7) % 7);  // 1970-01-01 was a Thursday
+}
+
+void thin_weekends(std::vector<double>& times, double tz_offset_h, double weekend_keep, Rng& rng) {
+  std::vector<double> kept;
+  kept.reserve(times.size());
+  for (double t : times) {
+    const int dow = day_of_week(t, tz_offset_h);
+    if ((dow != 0 && dow != 6) || rng.chance(weekend_keep)) kept.push_back(t);
+  }
+  times = std::move(kept);
 }
 
 void append_run(std::vector<double>& out, double at, std::size_t count, double rate, double cv, double end, Rng& rng) {

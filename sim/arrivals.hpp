@@ -28,6 +28,13 @@ struct DailyProfile {
 std::vector<double> profiled_arrivals(double per_day, double cv, const DailyProfile& profile, double start, double end,
                                       Rng& rng);
 
+/// Keeps every weekday arrival and each Saturday/Sunday one with probability
+/// `weekend_keep`; days are local to UTC + `tz_offset_h`.
+void thin_weekends(std::vector<double>& times, double tz_offset_h, double weekend_keep, Rng& rng);
+
+/// Day of the week of Unix time `t` at UTC + `tz_offset_h` (0 = Sunday).
+int day_of_week(double t, double tz_offset_h);
+
 /// `count` arrivals in a run starting at `at`, `rate` per second with cv.
 void append_run(std::vector<double>& out, double at, std::size_t count, double rate, double cv, double end, Rng& rng);
 

@@ -57,7 +57,7 @@ class BenignPersona final : public Persona {
 
   std::vector<std::pair<std::string, KeyLabel>> labels() const override {
     static constexpr std::array<const char*, 3> kNames = {"benign/chat", "benign/code", "benign/docs"};
-    return {{id_.key, KeyLabel{KeyClass::Benign, kNames[static_cast<int>(kind_)], ""}}};
+    return {{id_.key, KeyLabel{KeyClass::Benign, kNames[static_cast<int>(kind_)], "", ""}}};
   }
 
   std::vector<double> schedule(const SimContext& ctx) override {

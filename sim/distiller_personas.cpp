@@ -143,13 +143,26 @@ class DistillerPersona final : public Persona {
     if (ov.model) model_ = *ov.model;
     if (ov.cover_traffic && !*ov.cover_traffic) weights_[kCover] = 0;
     if (ov.label) label_ = *ov.label;
+    if (ov.format) {
+      format_ = *ov.format;
+      Rng ext = rng_.fork(0xF0F0);
+      fo_ = extraction_format(*format_, ext);
+      if (kind_ == DistillerKind::Logprob) {
+        // A probe reads next-token distributions: no reasoning, a plain model.
+        fo_.reasoning_effort.clear();
+        fo_.thinking_budget = 0;
+        fo_.model = format_model(*format_, false, ext);
+      }
+      completions_endpoint_ = false;  // the body is built as chat, then rewritten into the format
+      if (!ov.identity) id_.user_agent = sdk_user_agent(*format_, ext);
+    }
   }
 
   std::vector<std::pair<std::string, KeyLabel>> labels() const override {
     static constexpr std::array<const char*, 4> kNames = {"distiller/alpaca", "distiller/gsm8k_reasoning",
                                                           "distiller/logprob", "distiller/slow_low"};
     if (label_) return {{id_.key, *label_}};
-    return {{id_.key, KeyLabel{KeyClass::Distiller, kNames[static_cast<int>(kind_)], ""}}};
+    return {{id_.key, KeyLabel{KeyClass::Distiller, kNames[static_cast<int>(kind_)], "", ""}}};
   }
 
   std::vector<double> schedule(const SimContext& ctx) override {
@@ -168,6 +181,16 @@ class DistillerPersona final : public Persona {
       case kGsm8k: render_gsm8k(r, ctx.data); break;
       case kLogprob: render_logprob(r, ctx.data); break;
       default: render_cover(r, ctx.data); break;
+    }
+    // Anthropic has no logprobs: a probe stays on chat completions there.
+    if (format_ && !(content == kLogprob && *format_ == ApiFormat::Messages)) {
+      const std::uint64_t base = r.completion_tokens;
+      to_format(r, *format_, fo_);
+      if (content == kLogprob || content == kCover) {
+        finish_response(r, std::max<std::uint64_t>(base, 1), rng_);
+      } else {
+        finish_response(r, base + extraction_completion(fo_, 50, rng_), rng_);
+      }
     }
     return r;
   }
@@ -277,6 +300,8 @@ class DistillerPersona final : public Persona {
   int bias_rotation_ = 0, bias_size_ = 10, bias_uses_ = 0, probe_max_tokens_ = 1;
   std::vector<std::string> bias_;
   std::optional<KeyLabel> label_;
+  std::optional<ApiFormat> format_;
+  FormatOptions fo_;
 };
 
 }  // namespace

@@ -30,7 +30,7 @@ class LookalikeBase : public Persona {
     model_ = random_model(rng_);
   }
   std::vector<std::pair<std::string, KeyLabel>> labels() const override {
-    return {{id_.key, KeyLabel{KeyClass::Lookalike, persona_, ""}}};
+    return {{id_.key, KeyLabel{KeyClass::Lookalike, persona_, "", ""}}};
   }
 
  protected:

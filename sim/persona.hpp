@@ -25,6 +25,7 @@ struct KeyLabel {
   KeyClass cls = KeyClass::Benign;
   std::string persona;   ///< e.g. "benign/chat", "lookalike/eval_harness", "distiller/logprob"
   std::string campaign;  ///< campaign id ("" when none)
+  std::string group;     ///< benign keys that belong together, e.g. the users of one BYOK app ("" when none)
 };
 
 /// What every persona may read while scheduling and rendering.

@@ -57,6 +57,20 @@ std::uint64_t estimate_prompt_tokens(const json::object& body) {
     t += 3;
   }
   if (const auto* p = body.if_contains("prompt")) t += text_tokens_of(*p);
+  // Responses API: `instructions` and `input` (a string or a list of items).
+  if (const auto* s = body.if_contains("instructions")) t += text_tokens_of(*s);
+  if (const auto* in = body.if_contains("input")) {
+    if (in->is_string()) {
+      t += text_tokens_of(*in) + 4;
+    } else if (in->is_array()) {
+      for (const auto& item : in->as_array()) {
+        if (!item.is_object()) continue;
+        t += 4;
+        for (const char* field : {"content", "output", "arguments"})
+          if (const auto* c = item.as_object().if_contains(field)) t += text_tokens_of(*c);
+      }
+    }
+  }
   if (const auto* s = body.if_contains("system")) t += text_tokens_of(*s);
   if (const auto* tools = body.if_contains("tools")) t += estimate_tokens(json::serialize(*tools));
   return std::max<std::uint64_t>(t, 1);

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <stdexcept>
 
 #include "sim/personas.hpp"
@@ -56,12 +58,21 @@ GenerateStats generate(const ScenarioOptions& opts, const DataSet& data, Populat
       l["class"] = to_string(label.cls);
       l["persona"] = label.persona;
       if (!label.campaign.empty()) l["campaign"] = label.campaign;
+      if (!label.group.empty()) l["group"] = label.group;
       label_json[key] = std::move(l);
       class_of[key] = label.cls;
     }
   }
   stats.keys = label_json.size();
 
+  // First arrival and number of requests of every key: the labels carry
+  // them, so that evaluation can time campaigns from their real start.
+  struct Seen {
+    double first_ts = 0;
+    std::uint64_t requests = 0;
+    std::string endpoint;  ///< path of the first request
+  };
+  std::map<std::string, Seen> seen;
   std::string buf;
   buf.reserve(1 << 20);
   for (const auto& a : arrivals) {
@@ -69,6 +80,12 @@ GenerateStats generate(const ScenarioOptions& opts, const DataSet& data, Populat
     r.ts = static_cast<double>(a.ms) / 1000.0;
     append_record_line(r, buf);
     ++stats.records;
+    auto [sit, fresh] = seen.try_emplace(r.key);
+    if (fresh) {
+      sit->second.first_ts = r.ts;
+      sit->second.endpoint = r.path;
+    }
+    ++sit->second.requests;
     const auto it = class_of.find(r.key);
     ++stats.records_by_class[std::string(to_string(it == class_of.end() ? KeyClass::Benign : it->second))];
     if (buf.size() > (1 << 20)) {
@@ -79,6 +96,17 @@ GenerateStats generate(const ScenarioOptions& opts, const DataSet& data, Populat
   }
   traffic.write(buf.data(), static_cast<std::streamsize>(buf.size()));
   stats.bytes += buf.size();
+  for (auto& [key, l] : label_json) {
+    if (auto it = seen.find(key); it != seen.end()) {
+      char ts[48];
+      std::snprintf(ts, sizeof ts, "%.3f", it->second.first_ts);
+      l.as_object()["first_ts"] = std::strtod(ts, nullptr);
+      l.as_object()["requests"] = it->second.requests;
+      l.as_object()["endpoint"] = it->second.endpoint;
+    } else {
+      l.as_object()["requests"] = 0;
+    }
+  }
   labels << json::serialize(label_json) << "\n";
   return stats;
 }

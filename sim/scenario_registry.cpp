@@ -101,6 +101,7 @@ const std::vector<ScenarioEntry>& scenarios() {
        build_demo_campaign, demo_defaults},
     };
     for (auto& e : campaign_scenario_entries()) table.push_back(e);
+    for (auto& e : eval_scenario_entries()) table.push_back(e);
     return table;
   }();
   return kScenarios;

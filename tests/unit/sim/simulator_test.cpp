@@ -268,7 +268,7 @@ TEST_CASE("simulator: distiller overrides set key, label and volume for campaign
   DistillerOverrides ov;
   ov.per_day = 26;
   ov.identity = id;
-  ov.label = KeyLabel{KeyClass::Campaign, "campaign/test", "c-1"};
+  ov.label = KeyLabel{KeyClass::Campaign, "campaign/test", "c-1", ""};
   ov.cover_traffic = false;
   auto p = make_distiller_persona(DistillerKind::Gsm8kReasoning, data(), Rng(9), 1, ov);
   const auto labels = p->labels();
