@@ -226,6 +226,7 @@ def main():
     ap.add_argument("--command", default="")
     ap.add_argument("--started", default="")
     ap.add_argument("--load", default="")
+    ap.add_argument("--data", default="")
     ap.add_argument("--cores", default="")
     ap.add_argument("--total-seconds", type=float, default=0)
     ap.add_argument("--partial", action="store_true")
@@ -245,6 +246,8 @@ def main():
               "(built-in detection defaults; policy `config/policy.example.yaml`).")
     md.append(f"Run on {args.started}, {args.cores} cores; load average before the run: {args.load}; "
               f"whole evaluation {args.total_seconds:.0f} s.")
+    if args.data:
+        md.append(f"Data: {args.data}.")
     if args.partial:
         md.append("**Partial run (--only): not every run of the sets is included.**")
     md.append("")
