@@ -121,6 +121,10 @@ def med(xs):
     return f"{statistics.median(xs):.0f}" if xs else "–"
 
 
+def med_h(xs):
+    return f"{statistics.median(xs):.1f}" if xs else "–"
+
+
 def persona_table(keys):
     by = collections.defaultdict(list)
     for k in keys:
@@ -177,8 +181,9 @@ def endpoint_table(keys):
 
 def campaign_table(run_keys):
     out = ["| run | campaign | persona | members | actioned | first request (h after population start) | "
-           "h to first member actioned | h to 95% actioned | median requests to first action |",
-           "|---|---|---|---|---|---|---|---|---|"]
+           "h to first member actioned | h to 95% actioned | median h from a member's own first request to its action | "
+           "median requests to first action |",
+           "|---|---|---|---|---|---|---|---|---|---|"]
     for run, keys in run_keys:
         t0 = min((k.first_ts for k in keys if k.first_ts is not None), default=0)
         camps = collections.defaultdict(list)
@@ -194,6 +199,7 @@ def campaign_table(run_keys):
             p95 = f"{(times[need - 1] - start) / 3600:.1f}" if len(times) >= need else f"never ({len(times)}/{len(ks)})"
             out.append(f"| {run} | {cid} | {ks[0].persona} | {len(ks)} | {pct(len(times), len(ks))} | "
                        f"{(start - t0) / 3600:.1f} | {first} | {p95} | "
+                       f"{med_h([(k.first_action_ts - k.first_ts) / 3600 for k in ks if k.actioned])} | "
                        f"{med(k.first_action_index for k in ks if k.actioned)} |")
     return out
 
@@ -226,6 +232,7 @@ def main():
     ap.add_argument("--command", default="")
     ap.add_argument("--started", default="")
     ap.add_argument("--load", default="")
+    ap.add_argument("--data", default="")
     ap.add_argument("--cores", default="")
     ap.add_argument("--total-seconds", type=float, default=0)
     ap.add_argument("--partial", action="store_true")
@@ -245,6 +252,8 @@ def main():
               "(built-in detection defaults; policy `config/policy.example.yaml`).")
     md.append(f"Run on {args.started}, {args.cores} cores; load average before the run: {args.load}; "
               f"whole evaluation {args.total_seconds:.0f} s.")
+    if args.data:
+        md.append(f"Data: {args.data}.")
     if args.partial:
         md.append("**Partial run (--only): not every run of the sets is included.**")
     md.append("")

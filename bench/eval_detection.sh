@@ -14,6 +14,7 @@
 #             $TMPDIR/detection_eval.partial.md unless --out or OUT names a file (also for SEED)
 #   --keep    keep labels, decisions and summaries (not the traffic) under DIR
 #   BUILD=dir (default ./build) holds dg-simulate and distillguard; OUT=file is the same as --out.
+#   DATA_DIR=dir (default ../shared/data; "builtin": the simulator's built-in data set).
 #   The single-run form reads DAYS, BENIGN, DISTILLERS, LOOKALIKES (7, 300, 32, 4).
 #
 # Tune only on the tuning set; report the test set.
@@ -40,7 +41,7 @@ else
       --only) only+=("$2"); shift 2 ;;
       --keep) keep="$2"; shift 2 ;;
       --out) out="$2"; shift 2 ;;
-      -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+      -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
       *) echo "eval_detection.sh: unknown argument $1" >&2; exit 2 ;;
     esac
   done
@@ -68,7 +69,7 @@ run_one() {  # SET NAME SEED OPTIONS...
   local t0; t0=$(date +%s.%N)
   echo "== $set/$name (seed $seed)" >&2
   # The traffic is piped, never written: a 7-day population is a few GB.
-  "$build/dg-simulate" --data-dir "$root/../shared/data" --seed "$seed" "$@" \
+  "$build/dg-simulate" --data-dir "${DATA_DIR:-$root/../shared/data}" --seed "$seed" "$@" \
       --out /dev/stdout --labels "$dir/labels.json" 2> "$dir/simulate.log" |
     "$build/distillguard" replay --config "$config" --quiet --output /dev/stdout --summary-json "$dir/summary.json" - |
     grep '"event":"decision"' > "$dir/decisions.jsonl" || true
@@ -101,9 +102,10 @@ else
 fi
 
 total=$(echo "$(date +%s.%N) - $t_all" | bc)
+data_source="$(head -1 "$(ls "$work"/*/simulate.log | head -1)" | sed 's/^dg-simulate: //')"
 mkdir -p "$(dirname "$out")"
 python3 "$here/eval_detection.py" --runs "$runs_file" --markdown "$out" --config "$config" \
-  --started "$started" --load "$load" --cores "$(nproc)" --total-seconds "$total" \
+  --started "$started" --load "$load" --data "$data_source" --cores "$(nproc)" --total-seconds "$total" \
   --command "bench/eval_detection.sh $orig_args" ${only:+--partial}
 echo "report: $out" >&2
 if [[ -n "$keep" ]]; then

@@ -216,6 +216,20 @@ std::shared_ptr<const DataSet> DataSet::builtin() {
     for (int i = 0; i < 3000; ++i) ds->gsm8k_train.push_back(word_problem(rng));
     for (int i = 0; i < 800; ++i) ds->gsm8k_test.push_back(word_problem(rng));
     for (int i = 0; i < 3000; ++i) ds->alpaca.push_back(instruction(rng));
+    // Reasoning-model clients: one day of windows, outputs (reasoning
+    // included) of a few hundred to a few thousand tokens, per client.
+    Rng reason = rng.fork(7);  // its own stream: the sets above stay as they were
+    for (int i = 0; i < 40; ++i) {
+      ReasonClient rc;
+      rc.trace = client_trace(reason, 1000 + i);
+      rc.trace.windows.resize(144);
+      double total = 0;
+      for (const auto& w : rc.trace.windows) total += w.rate * 600;
+      rc.trace.mean_daily_requests = total;
+      if (total <= 0) continue;
+      rc.tokens = token_pairs(reason, 300, reason.lognormal(150, 1.2), 1.0, reason.lognormal(600, 0.6), 0.8, 16000, 32000);
+      ds->reason_clients.push_back(std::move(rc));
+    }
     return ds;
   }();
   return set;

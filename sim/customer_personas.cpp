@@ -150,11 +150,23 @@ class ReasoningCustomer final : public CustomerBase {
     think_scale_ = rng_.lognormal(1.0, 0.4);
   }
 
-  std::vector<double> schedule(const SimContext& ctx) override { return trace_arrivals(ctx, per_day_); }
+  std::vector<double> schedule(const SimContext& ctx) override {
+    // The rates and token sizes of a real reasoning-model client when the
+    // data has them (ServeGen deepseek-r1: one day, repeated).
+    if (ctx.data.reason_clients.empty()) return trace_arrivals(ctx, per_day_);
+    for (int attempt = 0;; ++attempt) {
+      reason_ = &ctx.data.reason_clients[rng_.index(ctx.data.reason_clients.size())];
+      const double offset = static_cast<double>(rng_.between(0, 143)) * 600;
+      auto out = servegen_arrivals(reason_->trace, offset, per_day_ / reason_->trace.mean_daily_requests, ctx.start,
+                                   ctx.end, rng_);
+      if (!out.empty() || attempt == 20) return out;
+    }
+  }
 
   SimRecord render(double ts, const SimContext& ctx) override {
     SimRecord r = start_record(ts);
     const DataSet& d = ctx.data;
+    const TokenPair* sized = reason_ && !reason_->tokens.empty() ? &rng_.pick(reason_->tokens) : nullptr;
     json::array messages;
     if (!system_.empty()) messages.push_back(message("system", system_));
     if (rng_.chance(multi_turn_)) {
@@ -164,7 +176,7 @@ class ReasoningCustomer final : public CustomerBase {
         messages.push_back(message("assistant", filler_prose(d, rng_, static_cast<std::size_t>(rng_.between(400, 4000)))));
       }
     }
-    std::string user = truncate_utf8(rng_.pick(d.sharegpt), 8000);
+    std::string user = truncate_utf8(rng_.pick(d.sharegpt), sized ? std::max<std::size_t>(200, sized->input * 4u) : 8000);
     if (rng_.chance(0.15)) user = "```\n" + filler_code(rng_, static_cast<std::size_t>(rng_.between(300, 3000))) + "\n```\n" + user;
     messages.push_back(message("user", user));
     r.request["model"] = "m";
@@ -175,6 +187,15 @@ class ReasoningCustomer final : public CustomerBase {
       if (format_ == ApiFormat::Chat) r.request["stream_options"] = json::object{{"include_usage", true}};
     }
     to_format(r, format_, fo_);
+    if (sized) {
+      // The client's real output size (reasoning included), scaled by how
+      // hard this customer's settings make the model think.
+      double scale = think_scale_;
+      if (fo_.thinking_budget > 0) scale *= std::clamp(fo_.thinking_budget / 8000.0, 0.4, 2.5);
+      else scale *= fo_.reasoning_effort == "low" ? 0.6 : fo_.reasoning_effort == "medium" ? 1.0 : 1.6;
+      finish_response(r, static_cast<std::uint64_t>(std::max(1.0, sized->output * scale)), rng_);
+      return r;
+    }
     // Reasoning tokens count as completion tokens, then the visible answer.
     double think = 0;
     if (fo_.thinking_budget > 0) {
@@ -195,6 +216,7 @@ class ReasoningCustomer final : public CustomerBase {
   bool stream_ = false;
   double per_day_ = 50, multi_turn_ = 0.3, think_scale_ = 1;
   std::string system_;
+  const ReasonClient* reason_ = nullptr;
 };
 
 // ---------------------------------------------------------------------------

@@ -44,6 +44,14 @@ struct Instruction {
   std::string input;
 };
 
+/// A reasoning-model client (ServeGen reason/deepseek-r1): its rate windows
+/// (one day) and token sizes drawn from its per-window input and output
+/// length distributions (output includes the reasoning).
+struct ReasonClient {
+  ClientTrace trace;
+  std::vector<TokenPair> tokens;
+};
+
 struct DataSet {
   std::vector<ClientTrace> clients;
   std::vector<TokenPair> azure_conv;
@@ -53,6 +61,7 @@ struct DataSet {
   std::vector<Gsm8kItem> gsm8k_train;
   std::vector<Gsm8kItem> gsm8k_test;
   std::vector<Instruction> alpaca;         ///< Alpaca 5000 + Self-Instruct seed tasks
+  std::vector<ReasonClient> reason_clients;  ///< reasoning-model clients (optional in a data directory)
 
   /// Loads everything under `dir`; throws std::runtime_error naming the
   /// missing or unreadable file.

@@ -481,3 +481,19 @@ TEST_CASE("sim mixed extraction on a format: the share of extraction stays near 
   CHECK(shares[0] == Approx(0.10).margin(0.04));
   CHECK(shares[1] == Approx(0.25).margin(0.05));
 }
+
+TEST_CASE("sim data: reasoning-model clients (ServeGen deepseek-r1 or built-in) with one day of rates and token sizes", "[sim][data]") {
+  for (const auto* ds : {&data(), DataSet::builtin().get()}) {
+    REQUIRE(ds->reason_clients.size() >= 20);
+    std::vector<double> outputs;
+    for (const auto& rc : ds->reason_clients) {
+      CHECK(rc.trace.mean_daily_requests > 0);
+      CHECK(rc.trace.windows.size() <= 2 * 144);
+      REQUIRE(!rc.tokens.empty());
+      for (const auto& t : rc.tokens) outputs.push_back(t.output);
+    }
+    const double m = median(outputs);
+    CHECK(m > 100);
+    CHECK(m < 5000);
+  }
+}
