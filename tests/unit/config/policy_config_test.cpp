@@ -10,6 +10,7 @@
 using namespace dg::config;
 using dg::detectors::Action;
 using dg::detectors::FailMode;
+using dg::detectors::Rule;
 
 namespace {
 
@@ -54,21 +55,35 @@ TEST_CASE("policy config: the annotated example parses and means what it says", 
   CHECK(p.block.ttl_s == 3600);
   CHECK(p.block.growth_factor == 2);
   CHECK(p.block.max_ttl_s == 7 * 86400);
-  CHECK(p.escalation.block_after_offenses == 3);
+  CHECK(p.escalation.block_after_offenses == 0);  // shadow findings never add up to a block
   CHECK(p.output_budget.tokens == 2000000);
-  REQUIRE(p.rules.size() == 6);
-  CHECK(p.rules[1].name == "throttle-risky");
-  CHECK(p.rules[1].action == Action::Throttle);
-  CHECK(p.rules[1].ttl_s == 7200);
-  CHECK(p.rules[1].throttle.requests_per_minute == 6);
-  CHECK(p.rules[1].when.min_requests == 20);
-  CHECK(p.rules[2].degrade.max_tokens == 16);
-  CHECK(p.rules[2].degrade.strip_logprobs);  // inherited from the policy default
-  CHECK(p.rules[2].output_token_budget == 50000);
-  CHECK(p.rules[4].when.campaign == true);
-  CHECK(p.rules[5].shadow);
-  CHECK(p.rules[5].scope.tenants == std::vector<std::string>{"acme", "globex"});
-  CHECK(p.rules[5].when.detectors.size() == 2);
+  REQUIRE(p.rules.size() == 8);
+  auto rule = [&](const std::string& name) -> const Rule& {
+    for (const auto& r : p.rules)
+      if (r.name == name) return r;
+    FAIL("no rule " << name);
+    return p.rules.front();
+  };
+  CHECK(rule("watch-everything").action == Action::Shadow);
+  CHECK(rule("degrade-logprob-harvesters").degrade.max_tokens == 16);
+  CHECK(rule("degrade-logprob-harvesters").degrade.strip_logprobs);  // inherited from the policy default
+  CHECK(rule("degrade-logprob-harvesters").output_token_budget == 50000);
+  // Blocks and throttles only on evidence of the attack's nature: no rule acts
+  // on risk alone (what reasoning customers, tutors and CoT evals also reach).
+  for (const auto& r : p.rules) {
+    INFO(r.name);
+    if (r.action != Action::Shadow && !r.shadow) CHECK_FALSE(r.when.detectors.empty());
+  }
+  CHECK(rule("block-campaign-members").when.detectors.at(0).first == "campaign");
+  const auto& automated = rule("throttle-automated-long-answer-harvesters");
+  CHECK(automated.action == Action::Throttle);
+  CHECK(automated.ttl_s == 7200);
+  CHECK(automated.throttle.requests_per_minute == 6);
+  CHECK(automated.when.min_requests == 50);
+  CHECK(automated.when.detectors.size() == 2);
+  CHECK(rule("trial-keys-strict").shadow);
+  CHECK(rule("trial-keys-strict").scope.tenants == std::vector<std::string>{"acme", "globex"});
+  CHECK(rule("trial-keys-strict").when.detectors.size() == 2);
 }
 
 TEST_CASE("policy config: errors name file:line:column", "[policy][config]") {
