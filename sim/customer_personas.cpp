@@ -90,14 +90,7 @@ class CustomerBase : public Persona {
   }
 
  protected:
-  SimRecord start_record(double ts) {
-    SimRecord r;
-    r.ts = ts;
-    r.key = id_.key;
-    r.client_ip = id_.pick_ip(rng_);
-    r.user_agent = id_.user_agent;
-    return r;
-  }
+  SimRecord start_record(double ts) { return id_.start_record(ts, rng_); }
   /// ServeGen-driven arrivals (re-drawing idle clients, as benign keys do).
   std::vector<double> trace_arrivals(const SimContext& ctx, double per_day) {
     const ClientTrace* trace = &ctx.data.clients[rng_.index(ctx.data.clients.size())];

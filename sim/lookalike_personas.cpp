@@ -34,14 +34,7 @@ class LookalikeBase : public Persona {
   }
 
  protected:
-  SimRecord start_record(double ts) {
-    SimRecord r;
-    r.ts = ts;
-    r.key = id_.key;
-    r.client_ip = id_.pick_ip(rng_);
-    r.user_agent = id_.user_agent;
-    return r;
-  }
+  SimRecord start_record(double ts) { return id_.start_record(ts, rng_); }
   Rng rng_;
   std::string persona_;
   ClientIdentity id_;

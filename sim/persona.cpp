@@ -18,6 +18,15 @@ std::string_view to_string(KeyClass c) noexcept {
   return "benign";
 }
 
+SimRecord ClientIdentity::start_record(double ts, Rng& rng) const {
+  SimRecord r;
+  r.ts = ts;
+  r.key = key;
+  r.client_ip = pick_ip(rng);
+  r.user_agent = user_agent;
+  return r;
+}
+
 const std::string& ClientIdentity::pick_ip(Rng& rng) const {
   static const std::string kNone;
   if (ips.empty()) return kNone;

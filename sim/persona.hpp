@@ -60,6 +60,9 @@ struct ClientIdentity {
 
   /// Primary address most of the time, the others now and then.
   const std::string& pick_ip(Rng& rng) const;
+
+  /// A record at `ts` sent with this identity: key, an address, user agent.
+  SimRecord start_record(double ts, Rng& rng) const;
 };
 
 /// Generates a fresh simulated API key ("sk-sim-" + 40 base62 characters).
