@@ -9,7 +9,7 @@
 
 #include "gateway/admin/admin_body.hpp"
 #include "gateway/decisions/decision_json.hpp"
-#include "gateway/decisions/json_text.hpp"
+#include "gateway/files/json_text.hpp"
 #include "gateway/traffic/key_fingerprint.hpp"
 
 namespace dg::gateway {

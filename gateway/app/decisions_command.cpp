@@ -18,7 +18,7 @@
 #include "config/config.hpp"
 #include "gateway/app/admin_client.hpp"
 #include "gateway/app/commands.hpp"
-#include "gateway/decisions/json_text.hpp"
+#include "gateway/files/json_text.hpp"
 #include "gateway/traffic/key_fingerprint.hpp"
 
 namespace dg::gateway {

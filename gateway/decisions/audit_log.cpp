@@ -3,7 +3,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "gateway/decisions/decision_json.hpp"
-#include "gateway/decisions/json_text.hpp"
+#include "gateway/files/json_text.hpp"
 
 namespace dg::gateway {
 

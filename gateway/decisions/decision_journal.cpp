@@ -15,7 +15,7 @@
 #include <map>
 
 #include "gateway/decisions/decision_json.hpp"
-#include "gateway/decisions/json_text.hpp"
+#include "gateway/files/json_text.hpp"
 
 namespace dg::gateway {
 

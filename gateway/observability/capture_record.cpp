@@ -3,13 +3,13 @@
 #include <cstdio>
 
 #include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
 #include <algorithm>
 #include <array>
 #include <cmath>
 
+#include "gateway/files/json_text.hpp"
 #include "gateway/traffic/simd_json.hpp"
 
 namespace dg::gateway {
@@ -215,7 +215,7 @@ std::string make_traffic_record(const detectors::Exchange& ex, std::string_view 
   if (ex.response.usage_estimated) resp["usage_estimated"] = true;
   resp["latency_ms"] = ex.response.latency_ms;
   rec["response"] = std::move(resp);
-  return json::serialize(rec);
+  return to_json_text(rec);
 }
 
 }  // namespace dg::gateway

@@ -18,6 +18,7 @@
 #include "detectors/policy_engine.hpp"
 #include "gateway/enforce/campaign_forwarding.hpp"
 #include "gateway/decisions/decision_table.hpp"
+#include "gateway/files/json_text.hpp"
 #include "gateway/traffic/key_fingerprint.hpp"
 #include "gateway/traffic/traffic_reader.hpp"
 #include "gateway/traffic/request_features.hpp"
@@ -409,7 +410,7 @@ void write_summary_json(const std::vector<ReplayKeySummary>& rows, const ReplayS
     keys.push_back(std::move(k));
   }
   root["keys"] = std::move(keys);
-  out << json::serialize(root) << "\n";
+  out << to_json_text(root) << "\n";
 }
 
 }  // namespace dg::gateway

@@ -7,7 +7,7 @@
 #include <boost/json/parse.hpp>
 
 #include "gateway/admin/admin_routes.hpp"
-#include "gateway/decisions/json_text.hpp"
+#include "gateway/files/json_text.hpp"
 
 using namespace dg::gateway;
 using dg::detectors::Action;

@@ -1,5 +1,6 @@
 #pragma once
-/// JSON text for the admin API, the audit log and the decision journal.
+/// JSON text for the admin API, the audit log, the decision journal, the
+/// capture log and the replay summary.
 /// Boost.JSON writes every double in exponent form (a timestamp becomes
 /// 1.7646912345E9, a count of 3 held as a double 3E0), which `jq`, shell
 /// scripts and log pipelines read badly. Here a number is written as a

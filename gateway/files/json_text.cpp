@@ -1,4 +1,4 @@
-#include "gateway/decisions/json_text.hpp"
+#include "gateway/files/json_text.hpp"
 
 #include <boost/json/serialize.hpp>
 
