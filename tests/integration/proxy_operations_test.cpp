@@ -259,6 +259,12 @@ double rss_mb(pid_t pid) {
 TEST_CASE("large request bodies give their memory back once they are done", "[integration][binary][operations][memory]") {
   // Issue #12.12: 20 bodies of 8 MB at once kept ~160 MB of RSS after they
   // finished (the heap kept them; idle keep-alive connections kept their buffers).
+#if defined(__SANITIZE_ADDRESS__)
+  // Under AddressSanitizer the proxy's heap is ASan's (freed blocks wait in its
+  // quarantine, malloc_trim does not apply): RSS says nothing about glibc's.
+  WARN("skipped under AddressSanitizer: RSS reflects ASan's allocator, not the proxy's heap");
+  return;
+#endif
   FakeUpstream up;
   TempDir dir("rss");
   const auto port = free_port();

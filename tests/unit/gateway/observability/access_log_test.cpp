@@ -67,7 +67,8 @@ TEST_CASE("access lines: client input cannot forge a line or a field", "[unit][a
   CHECK(text.find(R"(model=gpt-4o\x20status=200\x0afp:ffffffffffffffff)") != std::string::npos);
   CHECK(text.find(R"(\x22q\x5c)") != std::string::npos);
   // A huge field is cut in both formats.
-  e.model = std::string(100000, 'm');
+  const std::string huge(100000, 'm');  // AccessEntry holds views: the text must outlive it
+  e.model = huge;
   CHECK(AccessLog("text").format_line(e).size() < 1000);
   CHECK(AccessLog("json").format_line(e).size() < 1000);
 }
