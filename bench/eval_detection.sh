@@ -104,7 +104,10 @@ fi
 total=$(echo "$(date +%s.%N) - $t_all" | bc)
 data_source="$(head -1 "$(ls "$work"/*/simulate.log | head -1)" | sed 's/^dg-simulate: //')"
 mkdir -p "$(dirname "$out")"
-python3 "$here/eval_detection.py" --runs "$runs_file" --markdown "$out" --config "$config" \
+# Paths in the report are relative to the repository: it is committed and read on other machines.
+relative() { python3 -c 'import os, sys; print(os.path.relpath(os.path.realpath(sys.argv[1]), sys.argv[2]))' "$1" "$root"; }
+data_source="$(echo "$data_source" | sed "s#$root/##g")"
+python3 "$here/eval_detection.py" --runs "$runs_file" --markdown "$out" --config "$(relative "$config")" \
   --started "$started" --load "$load" --data "$data_source" --cores "$(nproc)" --total-seconds "$total" \
   --command "bench/eval_detection.sh $orig_args" ${only:+--partial}
 echo "report: $out" >&2
