@@ -11,27 +11,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "tests/json_number_checks.hpp"
+
 namespace json = boost::json;
 namespace fs = std::filesystem;
 
 namespace {
-
-/// Whether a number outside the strings of `json` is written with an exponent.
-bool has_exponent_number(std::string_view json) {
-  bool in_string = false;
-  for (std::size_t i = 0; i < json.size(); ++i) {
-    const char c = json[i];
-    if (in_string) {
-      if (c == '\\') ++i;
-      else if (c == '"') in_string = false;
-    } else if (c == '"') {
-      in_string = true;
-    } else if ((c == 'e' || c == 'E') && i > 0 && json[i - 1] >= '0' && json[i - 1] <= '9') {
-      return true;
-    }
-  }
-  return false;
-}
 
 struct Run {
   int status = -1;
@@ -142,7 +127,7 @@ TEST_CASE("replay command: output files, usage errors, invalid config", "[replay
   CHECK(summary.at("keys").as_array().size() == 2);
   CHECK(slurp(dir / "summary.json").find("sk-a") == std::string::npos);
   // Numbers as a person writes them (no 1.7E9 timestamps, no 5E1 counts).
-  CHECK_FALSE(has_exponent_number(slurp(dir / "summary.json")));
+  CHECK_FALSE(dg::test::has_exponent_number(slurp(dir / "summary.json")));
   CHECK_THAT(ok.out, Catch::Contains("2 keys, 50 records"));  // the totals are printed beside --summary-json
   const auto quiet = run(dir, "--quiet --config " + config.string() + " " + traffic.string());
   CHECK(quiet.status == 0);
