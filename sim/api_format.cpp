@@ -351,7 +351,7 @@ FormatOptions extraction_format(ApiFormat f, Rng& rng) {
 /// format bills as output.
 std::uint64_t extraction_completion(const FormatOptions& fo, double median, Rng& rng) {
   double c = rng.lognormal(median, 0.4);
-  if (!fo.reasoning_effort.empty() || fo.thinking_budget > 0) c += rng.lognormal(2500, 0.5);
+  if (fo.reasons()) c += rng.lognormal(2500, 0.5);
   return static_cast<std::uint64_t>(c);
 }
 

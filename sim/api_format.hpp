@@ -44,6 +44,10 @@ struct FormatOptions {
   int thinking_budget = 0;       ///< messages: `thinking.budget_tokens` (0 = no extended thinking)
   bool echo = false;             ///< completions: `echo: true`
   int completions_logprobs = 0;  ///< completions: `logprobs: N` (0: from the chat body's top_logprobs, capped at 5)
+
+  /// The request asks for reasoning (an effort or a thinking budget), which the
+  /// format bills as output tokens.
+  bool reasons() const noexcept { return !reasoning_effort.empty() || thinking_budget > 0; }
 };
 
 /// Rewrites `r.request` (a chat-completions body) into format `f` and sets

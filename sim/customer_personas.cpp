@@ -430,7 +430,7 @@ class CotEval final : public CustomerBase {
     if (rng_.chance(0.5)) r.request["seed"] = 0;
     to_format(r, run.format, run.fo);
     double completion = rng_.lognormal(230, 0.4);
-    if (!run.fo.reasoning_effort.empty() || run.fo.thinking_budget > 0) completion += rng_.lognormal(1500, 0.6);
+    if (run.fo.reasons()) completion += rng_.lognormal(1500, 0.6);
     finish_response(r, static_cast<std::uint64_t>(completion), rng_);
     return r;
   }
@@ -634,7 +634,7 @@ class ApiRouter final : public CustomerBase {
     if (rng_.chance(0.7)) r.request["stream"] = true;
     to_format(r, route.format, route.fo);
     double out = rng_.pick(ctx.data.azure_conv).output;
-    if (!route.fo.reasoning_effort.empty() || route.fo.thinking_budget > 0) out += rng_.lognormal(1500, 0.7);
+    if (route.fo.reasons()) out += rng_.lognormal(1500, 0.7);
     finish_response(r, static_cast<std::uint64_t>(out), rng_);
     return r;
   }
