@@ -5,6 +5,8 @@
 # OUT= says otherwise (CI: OUT=-). Exit status 1 when any target crashed.
 #
 #   bench/fuzz.sh [SECONDS_PER_TARGET]      (default 60; BUILD=build-fuzz TARGETS="request degrade ...")
+# PREBUILT=1 runs the targets already in BUILD (scripts/test-sanitizers.sh
+# builds them beside the sanitized tests).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(dirname "$here")"
@@ -13,10 +15,12 @@ build="${BUILD:-$root/build-fuzz}"
 targets="${TARGETS:-request usage_scanner degrade config traffic_reader}"
 out="${OUT:-$here/results/fuzz.md}"
 command -v clang++ >/dev/null || { echo "fuzz.sh: clang++ is missing (scripts/install-deps.sh --fuzz installs it)" >&2; exit 2; }
-cmake -S "$root" -B "$build" -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDG_FUZZ=ON \
-  -DDG_BUILD_TESTS=OFF ${CMAKE_EXTRA:-} \
-  "-DCMAKE_CXX_FLAGS=-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined" >/dev/null
-cmake --build "$build" -j"${JOBS:-$(nproc)}" --target $(for t in $targets; do printf 'fuzz_%s ' "$t"; done)
+if [ "${PREBUILT:-0}" != 1 ]; then
+  cmake -S "$root" -B "$build" -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDG_FUZZ=ON \
+    -DDG_BUILD_TESTS=OFF ${CMAKE_EXTRA:-} \
+    "-DCMAKE_CXX_FLAGS=-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined" >/dev/null
+  cmake --build "$build" -j"${JOBS:-$(nproc)}" --target $(for t in $targets; do printf 'fuzz_%s ' "$t"; done)
+fi
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 started="$(date -u '+%Y-%m-%d %H:%M UTC')"; load="$(cut -d' ' -f1-3 /proc/loadavg)"

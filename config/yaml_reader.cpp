@@ -158,20 +158,28 @@ std::string located(const std::string& file, const YAML::Node& node, std::string
   return diagnostic_at(file, node, message).text();
 }
 
+constexpr std::size_t kMaxSuggestedWord = 64;
+
 std::optional<std::string> closest_match(std::string_view word, const std::vector<std::string>& candidates) {
   const std::string w = lower(word);
-  if (w.empty()) return std::nullopt;
+  // Keys are short; a long unknown word gets no suggestion (and no
+  // quadratic edit distance).
+  if (w.empty() || w.size() > kMaxSuggestedWord) return std::nullopt;
+  const std::size_t limit = std::max<std::size_t>(1, w.size() / 3);
   std::optional<std::string> best;
   std::size_t best_d = std::string::npos;
   for (const auto& c : candidates) {
     const std::string l = lower(c);
     if (l == w && c != word) return c;  // a case slip
     if (l == w) continue;
-    const std::size_t d = edit_distance(w, l);
     const std::size_t shorter = std::min(w.size(), l.size());
+    const std::size_t gap = std::max(w.size(), l.size()) - shorter;
     const bool prefix = shorter >= 4 && (l.starts_with(w) || w.starts_with(l));
+    // The edit distance is at least the length gap (exactly it for a prefix).
+    if (!prefix && gap > limit) continue;
+    const std::size_t d = prefix ? gap : edit_distance(w, l);
     // A one-letter word "close" to every one-letter key is no suggestion.
-    const bool typo = d <= std::max<std::size_t>(1, w.size() / 3) && d < w.size() && d < l.size();
+    const bool typo = d <= limit && d < w.size() && d < l.size();
     if ((typo || prefix) && d < best_d) {
       best = c;
       best_d = d;

@@ -2,8 +2,6 @@
 // (extraction, prompt analysis, every detector, the campaign linker), as
 // `distillguard replay` runs it. The runner is shared by all inputs, as one
 // long replay would be (its state is bounded by the key caps).
-#include <unistd.h>
-
 #include <cstdio>
 #include <string>
 
@@ -11,19 +9,15 @@
 #include "gateway/traffic/traffic_reader.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  static const std::string path = "/dev/shm/dg-fuzz-traffic-" + std::to_string(::getpid()) + ".jsonl";
   static dg::gateway::ReplayRunner runner("", nullptr);
-  if (std::FILE* f = std::fopen(path.c_str(), "wb")) {
-    std::fwrite(data, 1, size, f);
-    std::fclose(f);
-  } else {
-    return 0;
-  }
   // A small read chunk: lines longer than it take the buffer-growing path.
   // One reader for all inputs (as replay reads file after file); each input
-  // is a stream of its own.
+  // is a stream of its own, read from memory.
   static dg::gateway::TrafficReader reader(256);
-  if (!reader.open(path)) return 0;
+  if (size == 0) return 0;
+  std::FILE* stream = ::fmemopen(const_cast<std::uint8_t*>(data), size, "rb");
+  if (!stream) return 0;
+  reader.open(stream, "fuzz.jsonl");
   reader.set_last_ts(-1e300);
   reader.set_max_disorder(60);
   dg::gateway::TrafficRecord record;
@@ -32,5 +26,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (result == dg::gateway::TrafficReader::Result::End) break;
     if (result == dg::gateway::TrafficReader::Result::Record) runner.observe(record);
   }
+  std::fclose(stream);
   return 0;
 }

@@ -23,33 +23,42 @@ TrafficReader::~TrafficReader() {
   if (file_ && owns_file_) std::fclose(file_);
 }
 
-bool TrafficReader::open(const std::string& path) {
+void TrafficReader::reset(std::string name) {
   // A reader may be opened again on another file: the buffers and the
   // parser are kept, the position is not (the time watermark is, so that
   // files read one after another form one stream).
   if (file_ && owns_file_) std::fclose(file_);
   file_ = nullptr;
+  owns_file_ = false;
   begin_ = end_ = 0;
   eof_ = false;
   line_ = consumed_ = size_ = 0;
   held_.reset();
   pending_.reset();
-  path_ = path;
+  path_ = std::move(name);
+}
+
+bool TrafficReader::open(const std::string& path) {
+  reset(path);
   if (path == "-") {
     file_ = stdin;
-    owns_file_ = false;
-  } else {
-    file_ = std::fopen(path.c_str(), "rb");
-    owns_file_ = true;
-    if (!file_) {
-      error_ = std::strerror(errno);
-      return false;
-    }
-    std::error_code ec;
-    size_ = std::filesystem::file_size(path, ec);
-    if (ec) size_ = 0;
+    return true;
   }
+  file_ = std::fopen(path.c_str(), "rb");
+  owns_file_ = true;
+  if (!file_) {
+    error_ = std::strerror(errno);
+    return false;
+  }
+  std::error_code ec;
+  size_ = std::filesystem::file_size(path, ec);
+  if (ec) size_ = 0;
   return true;
+}
+
+void TrafficReader::open(std::FILE* stream, std::string name) {
+  reset(std::move(name));
+  file_ = stream;
 }
 
 bool TrafficReader::next_line(std::string_view& line) {

@@ -32,6 +32,9 @@ class TrafficReader {
   /// cannot be opened. Opening again moves to another file: buffers are
   /// reused, the time watermark carries over (set_last_ts resets it).
   bool open(const std::string& path);
+  /// Reads an open stream the caller owns (it is not closed), named `name`
+  /// in errors; the same reuse rules as open(path).
+  void open(std::FILE* stream, std::string name);
 
   /// Reads the next non-empty line. On Record, `out` is valid until the next
   /// call. On BadLine, error() holds the reason and line() the line number.
@@ -71,6 +74,7 @@ class TrafficReader {
     std::uint64_t line = 0;
     double ts = 0;
   };
+  void reset(std::string name);
   bool next_line(std::string_view& line);
   /// Parses and validates `line` into `out` (BadLine with error_ set).
   Result parse_line(std::string_view line, TrafficRecord& out);

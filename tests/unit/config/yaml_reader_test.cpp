@@ -82,6 +82,11 @@ TEST_CASE("closest_match: typos within a third of the word, prefixes, case slips
   CHECK_FALSE(dg::config::closest_match("x", names));
   CHECK(dg::config::did_you_mean("wehn", names) == " (did you mean 'when'?)");
   CHECK(dg::config::did_you_mean("banana", names).empty());
+  // A long word: no suggestion, however close (keys are short; the edit
+  // distance is quadratic); 64 letters still get one.
+  const std::string long_key(64, 'k');
+  CHECK(dg::config::closest_match(long_key + "x", {long_key}) == std::nullopt);
+  CHECK(dg::config::closest_match(long_key.substr(1) + "x", {long_key}) == long_key);
 }
 
 TEST_CASE("a missing required key next to a typo of it is reported as that unknown key", "[config][didyoumean]") {

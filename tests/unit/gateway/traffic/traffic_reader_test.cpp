@@ -362,3 +362,23 @@ TEST_CASE("traffic reader: invalid UTF-8, truncated JSON, big numbers, odd reque
   // Beyond 2^64 a token count cannot be represented: an error, not a wrapped value.
   CHECK(bad[8] == std::pair<std::uint64_t, std::string>{12, "field 'response.completion_tokens' must be a non-negative integer"});
 }
+
+TEST_CASE("traffic reader: an open stream is read and left open, after a file", "[replay]") {
+  TrafficReader r(16);  // lines longer than a read: the buffer grows
+  REQUIRE(r.open(write_temp("first.jsonl", std::string(kGood) + "\n")));
+  TrafficRecord rec;
+  REQUIRE(r.next(rec) == TrafficReader::Result::Record);
+  std::string text = std::string(kGood) + "\nnot json\n";
+  std::FILE* stream = ::fmemopen(text.data(), text.size(), "rb");
+  REQUIRE(stream);
+  r.open(stream, "memory.jsonl");
+  CHECK(r.path() == "memory.jsonl");
+  REQUIRE(r.next(rec) == TrafficReader::Result::Record);
+  CHECK(rec.key == "sk-a");
+  CHECK(r.line() == 1);
+  CHECK(r.next(rec) == TrafficReader::Result::BadLine);
+  CHECK(r.line() == 2);
+  CHECK(r.next(rec) == TrafficReader::Result::End);
+  CHECK(std::fseek(stream, 0, SEEK_SET) == 0);  // still open: the reader does not own it
+  std::fclose(stream);
+}
