@@ -18,7 +18,7 @@ command -v clang++ >/dev/null || { echo "fuzz.sh: clang++ is missing (scripts/in
 if [ "${PREBUILT:-0}" != 1 ]; then
   cmake -S "$root" -B "$build" -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDG_FUZZ=ON \
     -DDG_BUILD_TESTS=OFF ${CMAKE_EXTRA:-} \
-    "-DCMAKE_CXX_FLAGS=-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined" >/dev/null
+    "-DCMAKE_CXX_FLAGS=-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize=function -fno-sanitize-recover=undefined" >/dev/null
   cmake --build "$build" -j"${JOBS:-$(nproc)}" --target $(for t in $targets; do printf 'fuzz_%s ' "$t"; done)
 fi
 work="$(mktemp -d)"

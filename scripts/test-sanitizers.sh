@@ -37,7 +37,9 @@ if [[ $which_jobs == asan || $which_jobs == all ]]; then
   # One clang build serves the tests and the fuzz targets: the libraries carry
   # libFuzzer's coverage hooks (fuzzer-no-link), which the sanitizer runtime
   # satisfies in the test binaries and libFuzzer drives in the fuzz targets.
-  configure build-asan "-fsanitize=address,undefined -fno-sanitize-recover=undefined" \
+  # -fno-sanitize=function: clang 14's function-type check cannot be emitted for
+  # coroutine frames ("Cannot represent a difference across sections").
+  configure build-asan "-fsanitize=address,undefined -fno-sanitize=function -fno-sanitize-recover=undefined" \
     -DCMAKE_CXX_COMPILER=clang++ -DDG_FUZZ=ON \
     "-DCMAKE_CXX_FLAGS=-fsanitize=fuzzer-no-link"
   targets=(dg_unit_tests dg_integration_tests distillguard dg-play)
