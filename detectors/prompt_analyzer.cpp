@@ -799,7 +799,7 @@ struct PromptAnalyzer::Cues {
   unsigned given = 0;     ///< given-answer cues that are neither negated nor conditional
   unsigned answer = 0;    ///< answer-reasoning phrases that are not conditional
   std::array<std::uint32_t, kMaxPos> given_at{};
-  std::array<std::uint32_t, kMaxPos> explain_at{};
+  std::array<std::uint32_t, kMaxPos> explain_at{};  ///< demands for reasoning: explain words and step-by-step asks
   unsigned explains = 0;
 };
 
@@ -880,7 +880,10 @@ void PromptAnalyzer::scan_lanes(std::string_view normalized, Cues& cues) const {
         ++c.given;
       }
     }
-    if (o[kExplain] && c.explains < Cues::kMaxPos) c.explain_at[c.explains++] = static_cast<std::uint32_t>(end);
+    // A step-by-step ask demands reasoning as an explain word does ("the
+    // result is 38. reconstruct the step-by-step solution").
+    if ((o[kExplain] || o[kStep]) && c.explains < Cues::kMaxPos)
+      c.explain_at[c.explains++] = static_cast<std::uint32_t>(end);
   };
   // Lane k owns the phrases that end in (bound[k], bound[k + 1]]. It starts
   // reading max_len + 1 bytes before its part from the root state: a phrase

@@ -125,6 +125,24 @@ TEST_CASE("negated or conditional answer phrases state no answer (RAG instructio
   CHECK(user("Question: Is 91 prime?\nThe answer is no. Explain why, step by step.").states_answer);
 }
 
+TEST_CASE("a step-by-step ask next to a stated answer demands its reasoning", "[detectors]") {
+  // No explain word: the demand is the step-by-step ask beside the answer.
+  CHECK(user("A train leaves at 9 and arrives at 11. How long is the trip?\nWe know the result is 2 hours.\n"
+             "Write out the step-by-step solution that produces it.")
+            .states_answer);
+  CHECK(user("Janet has 16 eggs and eats 3. The answer is 13. Show your work, step by step.").states_answer);
+  // Without a stated answer a step-by-step ask stays a marker (CoT evals).
+  auto f = user("Question: Janet has 16 eggs and eats 3. How many are left?\nThink step by step, then give the "
+                "final answer after '####'.");
+  CHECK_FALSE(f.states_answer);
+  CHECK(f.reasoning_markers >= 1);
+  // Far from the answer (a pasted document between them) it is no demand.
+  std::string far = "Notes: the result is 42 according to the sheet.\n\n";
+  for (int i = 0; i < 10; ++i) far += "This paragraph is retrieved filler text about shipping and returns. ";
+  far += "\n\nSummarise the notes step by step.";
+  CHECK_FALSE(user(far).states_answer);
+}
+
 TEST_CASE("ASCII phrases match at word starts only", "[detectors]") {
   auto hits = analyzer().scan(norm("please rederive the answer"));
   CHECK(hits.answer_reasoning == 0);
