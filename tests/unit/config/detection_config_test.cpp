@@ -50,6 +50,7 @@ TEST_CASE("detection config: values, durations and lexicon merge", "[detectors][
       "    coverage: {long_output_tokens: 64}\n"
       "    machine_cadence: {hour_histogram_half_life: 7d, enabled: false}\n"
       "    volume: {window: 600}\n"
+      "    frame_substream: {min_requests: 30, weight_half_life: 1d, stated_share_low: 0.4, stated_share_high: 0.9}\n"
       "  lexicon:\n"
       "    step_by_step: [\"denk stap voor stap\"]\n");
   CHECK(cfg.store.shards == 4);
@@ -68,6 +69,10 @@ TEST_CASE("detection config: values, durations and lexicon merge", "[detectors][
   CHECK(cfg.machine_cadence.common.window_s == 7 * 86400);
   CHECK_FALSE(cfg.machine_cadence.common.enabled);
   CHECK(cfg.volume.common.window_s == 600);
+  CHECK(cfg.frame_substream.common.min_requests == 30);
+  CHECK(cfg.frame_substream.common.window_s == 86400);
+  CHECK(cfg.frame_substream.stated_share_low == 0.4);
+  CHECK(cfg.frame_substream.stated_share_high == 0.9);
   CHECK(cfg.lexicon.step_by_step.back() == "denk stap voor stap");
   CHECK(cfg.lexicon.step_by_step.size() > 10);  // merged with the defaults
 
