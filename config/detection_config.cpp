@@ -223,6 +223,7 @@ void read_lexicon(YamlSection& s, EngineConfig& cfg) {
   merge("cot_harvest", cfg.lexicon.cot_harvest);
   merge("given_answer", cfg.lexicon.given_answer);
   merge("explain", cfg.lexicon.explain);
+  merge("answer_labels", cfg.lexicon.answer_labels);
   s.finish();
 }
 

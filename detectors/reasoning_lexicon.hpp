@@ -45,6 +45,13 @@ struct ReasoningLexicon {
   /// Two or more given-answer cues look like few-shot exemplars (an eval
   /// harness' "... The answer is 6." examples) and do not count.
   std::vector<std::string> explain;
+  /// Labels of a stated value ("answer", "solution", "result"): a line
+  /// "<label>: <value>" (up to three words before the label, "correct
+  /// answer: 660") whose value is short (at most four words) and has a
+  /// digit is a given-answer cue as well. A label with nothing after it
+  /// (an eval template closing on "Answer:") or a placeholder ("Answer:
+  /// $ANSWER") states nothing. Matched as whole words.
+  std::vector<std::string> answer_labels;
 
   /// The built-in multi-language default.
   static ReasoningLexicon defaults();
