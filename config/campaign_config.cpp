@@ -57,6 +57,12 @@ detectors::CampaignConfig parse_campaign_config(YamlSection& s) {
   c.generic_network_spread = ranged(s, "generic_network_spread", c.generic_network_spread, 0.0, 1.0);
   c.params_max_population_share = ranged(s, "params_max_population_share", c.params_max_population_share, 0.0, 1.0);
   c.router_min_network_misses = ranged(s, "router_min_network_misses", c.router_min_network_misses, 0.0, 1.0);
+  c.harvest_min_key_requests =
+      ranged<std::uint32_t>(s, "harvest_min_key_requests", c.harvest_min_key_requests, 1, 1'000'000);
+  c.harvest_min_keys = ranged<std::size_t>(s, "harvest_min_keys", c.harvest_min_keys, 2, 100'000'000);
+  c.harvest_single_shot_share = ranged(s, "harvest_single_shot_share", c.harvest_single_shot_share, 0.0, 1.0);
+  c.harvest_min_elaboration = ranged(s, "harvest_min_elaboration", c.harvest_min_elaboration, 0.0, 1'000.0);
+  c.harvest_max_score = ranged(s, "harvest_max_score", c.harvest_max_score, 0.0, 1.0);
   c.base_score = ranged(s, "base_score", c.base_score, 0.0, 1.0);
   c.finding_ttl_s = ranged(s, "finding_ttl_s", c.finding_ttl_s, 1.0, 30 * kDay);
   c.rotation_window_s = ranged(s, "rotation_window_s", c.rotation_window_s, 0.0, 365 * kDay);

@@ -187,6 +187,16 @@ void read_detectors(YamlSection& d, EngineConfig& cfg) {
     c.flat_weight = r.number("flat_weight", c.flat_weight, 0, 1);
     s->finish();
   }
+  if (auto s = d.child("frame_substream")) {
+    Reader r(*s);
+    auto& c = cfg.frame_substream;
+    read_common(*s, r, c.common, false);
+    c.common.window_s = r.duration("weight_half_life", c.common.window_s, 60);
+    r.pair("stated_share_low", "stated_share_high", c.stated_share_low, c.stated_share_high, 0, 1);
+    r.pair("distinct_ratio_low", "distinct_ratio_high", c.distinct_ratio_low, c.distinct_ratio_high, 0, 1);
+    c.min_prompt_chars = r.whole<std::uint32_t>("min_prompt_chars", c.min_prompt_chars, 0, 1000000U);
+    s->finish();
+  }
   d.finish();
 }
 
@@ -213,6 +223,7 @@ void read_lexicon(YamlSection& s, EngineConfig& cfg) {
   merge("cot_harvest", cfg.lexicon.cot_harvest);
   merge("given_answer", cfg.lexicon.given_answer);
   merge("explain", cfg.lexicon.explain);
+  merge("answer_labels", cfg.lexicon.answer_labels);
   s.finish();
 }
 

@@ -88,6 +88,24 @@ struct CampaignConfig {
   /// gets no network evidence.
   double router_min_network_misses = 0.5;
 
+  /// Harvesting shape, for families without shared infrastructure or
+  /// timing (one network per key): an app's users converse, and a rewriting
+  /// or translation app answers about as long as it is asked; a campaign
+  /// sends single-shot prompts for answers several times their length. A
+  /// family is corroborated by that shape when, of its keys with at least
+  /// harvest_min_key_requests requests, at least harvest_min_keys are
+  /// single-shot only (no earlier assistant or tool turn in any request),
+  /// they are at least harvest_single_shot_share of them, and their median
+  /// output/input token ratio is at least harvest_min_elaboration. Such a
+  /// link is behaviour, not infrastructure: a campaign corroborated by it
+  /// alone scores at most harvest_max_score (below a blocking rule's
+  /// threshold; the example policy throttles it only with a high risk).
+  std::uint32_t harvest_min_key_requests = 10;
+  std::size_t harvest_min_keys = 8;
+  double harvest_single_shot_share = 0.9;
+  double harvest_min_elaboration = 3.0;
+  double harvest_max_score = 0.7;
+
   // --- scoring and publication -------------------------------------------------
   /// Score of a campaign at min_campaign_keys with the minimum corroboration.
   double base_score = 0.6;

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <bit>
 #include <cmath>
+#include <cstdio>
 #include <deque>
 #include <limits>
 #include <map>
@@ -78,6 +79,9 @@ struct Node {
   std::uint64_t activity = 0;
   bool via_network = false;
   bool via_timing = false;
+  bool via_harvest = false;
+  bool single_shot_only = false;  ///< enough requests, none of them continuing a conversation
+  double elaboration = 0;         ///< completion tokens / prompt tokens
 };
 
 class UnionFind {
@@ -312,6 +316,9 @@ void CampaignLinker::record(const Exchange& ex) {
   KeySketch& sk = it->second;
   ++sk.requests;
   sk.last_seen = std::max(sk.last_seen, ex.ts);
+  if (ex.request.assistant_turns > 0 || ex.request.tool_turns > 0) ++sk.continued;
+  sk.prompt_tokens += ex.response.prompt_tokens > 0 ? ex.response.prompt_tokens : ex.request.prompt_chars / 4;
+  sk.completion_tokens += ex.response.completion_tokens;
   if (bucket > sk.last_bucket) {
     sk.activity = sk.activity_at(bucket);
     sk.last_bucket = bucket;
@@ -465,6 +472,8 @@ Node node_of(const std::string& fp, const KeySketch& sk, std::int64_t now_bucket
     if (best && best->count * 2 >= sk.networked) n.net = best->net;
   }
   n.activity = sk.activity_at(now_bucket);
+  n.single_shot_only = sk.requests >= c.harvest_min_key_requests && sk.continued == 0;
+  n.elaboration = static_cast<double>(sk.completion_tokens) / static_cast<double>(std::max<std::uint64_t>(sk.prompt_tokens, 1));
   return n;
 }
 
@@ -672,6 +681,33 @@ void CampaignLinker::cluster(double now) {
       group.push_back(k);
     }
     flush();
+    // Harvesting shape (families without shared networks or timing): the
+    // family's established keys never converse and get answers several
+    // times as long as their prompts.
+    {
+      std::size_t established = 0;
+      std::vector<double> ratios;
+      for (auto i : fam.nodes) {
+        if (nodes[i].requests < c.harvest_min_key_requests) continue;
+        ++established;
+        if (nodes[i].single_shot_only) ratios.push_back(nodes[i].elaboration);
+      }
+      if (ratios.size() >= c.harvest_min_keys &&
+          static_cast<double>(ratios.size()) >= c.harvest_single_shot_share * static_cast<double>(established)) {
+        std::nth_element(ratios.begin(), ratios.begin() + static_cast<std::ptrdiff_t>(ratios.size() / 2), ratios.end());
+        if (ratios[ratios.size() / 2] >= c.harvest_min_elaboration) {
+          std::uint32_t first = UINT32_MAX;
+          for (std::size_t k = 0; k < fam.nodes.size(); ++k) {
+            auto& nd = nodes[fam.nodes[k]];
+            if (!nd.single_shot_only) continue;
+            mark[k] = 1;
+            nd.via_harvest = true;
+            if (first == UINT32_MAX) first = fam.nodes[k];
+            else fuf.unite(first, fam.nodes[k]);
+          }
+        }
+      }
+    }
     // Corroborated keys of one family form one campaign where they also agree
     // on something else: the same network, a timing group, the same parameter
     // vector or the same user agent. Two actors that happen to use one public
@@ -695,7 +731,7 @@ void CampaignLinker::cluster(double now) {
   // 4. Components of corroborated keys become campaigns, with evidence.
   std::map<std::uint32_t, std::vector<std::uint32_t>> components;
   for (std::uint32_t i = 0; i < n; ++i)
-    if (nodes[i].via_network || nodes[i].via_timing) components[fuf.find(i)].push_back(i);
+    if (nodes[i].via_network || nodes[i].via_timing || nodes[i].via_harvest) components[fuf.find(i)].push_back(i);
 
   auto previous = im.current();
   struct Built {
@@ -712,7 +748,8 @@ void CampaignLinker::cluster(double now) {
     std::vector<std::uint32_t> tfam;
     std::vector<std::uint64_t> sys, par, ag, net;
     std::vector<std::uint32_t> reqs;
-    std::size_t timed = 0;
+    std::size_t timed = 0, infra = 0, harvested = 0;
+    std::vector<double> ratios;
     double since = std::numeric_limits<double>::infinity();
     std::uint64_t active = 0;
     std::map<std::uint64_t, NetworkId> net_ids;
@@ -727,6 +764,11 @@ void CampaignLinker::cluster(double now) {
         net_ids[nd.net.key()] = nd.net;
       }
       if (nd.via_timing) ++timed;
+      if (nd.via_network || nd.via_timing) ++infra;
+      if (nd.via_harvest) {
+        ++harvested;
+        ratios.push_back(nd.elaboration);
+      }
       reqs.push_back(nd.requests);
       since = std::min(since, nd.first_seen);
       active |= nd.activity;
@@ -781,11 +823,21 @@ void CampaignLinker::cluster(double now) {
       cs.evidence.push_back(std::to_string(t.front().second) + " use the same user agent");
       ++kinds;
     }
+    if (harvested > 0) {
+      std::sort(ratios.begin(), ratios.end());
+      char ratio[16];
+      std::snprintf(ratio, sizeof ratio, "%.1f", ratios[ratios.size() / 2]);
+      cs.evidence.push_back(std::to_string(harvested) + " keys send only single-shot prompts (never a conversation) " +
+                            "and get answers a median " + ratio + "x as long as their prompts" +
+                            (infra == 0 ? " (no shared network or synchronised start: a behaviour link)" : ""));
+    }
     std::sort(reqs.begin(), reqs.end());
     cs.evidence.push_back("median " + std::to_string(reqs[reqs.size() / 2]) + " requests per key; " +
                           campaign::with_commas(std::accumulate(reqs.begin(), reqs.end(), std::uint64_t{0})) + " in all");
     double size_bonus = 0.1 * std::min(1.0, std::log2(static_cast<double>(m) / static_cast<double>(c.min_campaign_keys)) / 5.0);
     cs.score = std::clamp(c.base_score + 0.06 * (kinds - 2) + size_bonus, 0.0, 0.99);
+    // Linked by behaviour alone: medium evidence, never a blocking score.
+    if (infra == 0) cs.score = std::min(cs.score, c.harvest_max_score);
     std::sort(cs.member_fps.begin(), cs.member_fps.end());
     built.push_back(Built{std::move(cs), m});
   }

@@ -10,7 +10,11 @@
 ///
 /// Keys are linked only by corroborated evidence: shared content (a template
 /// family, a system prompt, or a rare distillation-shaped parameter vector)
-/// AND shared infrastructure (a client network) or synchronized timing.
+/// AND shared infrastructure (a client network) or synchronized timing, or -
+/// for keys with neither (one network per key, staggered starts) - a
+/// harvesting shape the whole family shares (single-shot prompts only,
+/// answers several times their length; CampaignConfig::harvest_*), which
+/// scores at most harvest_max_score.
 /// Parameter vectors and user agents alone never link keys; they only add
 /// evidence. Event time only: nothing here reads a clock. Memory is bounded
 /// by CampaignConfig caps; every eviction is counted in CampaignStats.

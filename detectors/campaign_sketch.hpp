@@ -64,6 +64,9 @@ struct KeySketch {
   std::uint32_t templated = 0;       ///< requests that carried template evidence
   std::uint32_t networked = 0;       ///< requests with a parsable client address
   std::uint32_t network_misses = 0;  ///< of those, how many were not in a network slot (router-like keys)
+  std::uint32_t continued = 0;       ///< requests carrying earlier assistant or tool turns (a conversation)
+  std::uint64_t prompt_tokens = 0;   ///< usage totals (output/input: how much an answer elaborates)
+  std::uint64_t completion_tokens = 0;
   std::int64_t last_bucket = 0;
   std::uint64_t activity = 0;        ///< bit i: active in bucket last_bucket - i
   std::array<Slot, 4> templates{};   ///< SimHash signatures (near-duplicates merged)

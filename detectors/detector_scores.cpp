@@ -14,6 +14,7 @@ std::string_view detector_name(DetectorId id) noexcept {
     case kCoverage: return "coverage";
     case kVolume: return "volume";
     case kMachineCadence: return "machine_cadence";
+    case kFrameSubstream: return "frame_substream";
     case kDetectorCount: break;
   }
   return "unknown";
@@ -26,6 +27,7 @@ const DetectorCommon& detector_common(const EngineConfig& cfg, DetectorId id) no
     case kGenerationHeavy: return cfg.generation_heavy.common;
     case kCoverage: return cfg.coverage.common;
     case kVolume: return cfg.volume.common;
+    case kFrameSubstream: return cfg.frame_substream.common;
     case kMachineCadence:
     case kDetectorCount: break;
   }
@@ -282,6 +284,37 @@ double cadence(const KeyState& s, const EngineConfig& cfg, double now, std::vect
   return score;
 }
 
+double frame_substream(const KeyState& s, const EngineConfig& cfg, double now, std::vector<std::string>* ev) {
+  const auto& c = cfg.frame_substream;
+  // A frame that stopped fades: its decayed weight (requests, halving every
+  // window_s) must still hold half the minimum evidence for a full score.
+  const double fade = std::exp2(-std::max(0.0, now - s.frames.last_ts) / std::max(1.0, c.common.window_s));
+  const double active = std::max(1.0, 0.5 * c.common.min_requests);
+  auto score_of = [&](const FrameStreams::Slot& f) {
+    if (f.requests < c.common.min_requests) return 0.0;
+    const double n = f.requests;
+    const double distinct = std::min(f.contents.estimate(), n);
+    return ramp(f.stated / n, c.stated_share_low, c.stated_share_high) *
+           ramp(distinct / n, c.distinct_ratio_low, c.distinct_ratio_high) * std::min(1.0, f.weight * fade / active);
+  };
+  const auto* best = s.frames.best(score_of);
+  if (!best) return 0;
+  const double score = score_of(*best);
+  if (ev && score > 0) {
+    const double n = best->requests;
+    const double recent = s.history.value(kHReq, s.frames.last_ts, cfg.history_half_life_s);
+    std::string e = format_percent(best->stated / n) + " of " + format_count(n) +
+                    " single-shot requests under one recurring prompt frame state an answer and ask for its "
+                    "reasoning; ~" + format_count(std::min(best->contents.estimate(), n)) +
+                    " distinct filled-in prompts; " + format_percent(best->distillable / n) +
+                    " got a long answer or a rationale";
+    if (recent > 0)
+      e += "; the frame is ~" + format_percent(best->weight / recent) + " of the key's recent requests";
+    ev->push_back(std::move(e));
+  }
+  return score;
+}
+
 }  // namespace
 
 double score_detector(DetectorId id, const KeyState& s, const EngineConfig& cfg, double now,
@@ -294,6 +327,7 @@ double score_detector(DetectorId id, const KeyState& s, const EngineConfig& cfg,
     case kCoverage: return coverage(s, cfg, now, evidence);
     case kVolume: return volume(s, cfg, now, evidence);
     case kMachineCadence: return cadence(s, cfg, now, evidence);
+    case kFrameSubstream: return frame_substream(s, cfg, now, evidence);
     case kDetectorCount: break;
   }
   return 0;

@@ -22,6 +22,7 @@ enum DetectorId : std::size_t {
   kCoverage,
   kVolume,
   kMachineCadence,
+  kFrameSubstream,
   kDetectorCount
 };
 

@@ -296,6 +296,7 @@ void Engine::reconfigure(EngineConfig config) {
       prev->lexicon.answer_reasoning != next->lexicon.answer_reasoning ||
       prev->lexicon.cot_harvest != next->lexicon.cot_harvest ||
       prev->lexicon.given_answer != next->lexicon.given_answer || prev->lexicon.explain != next->lexicon.explain ||
+      prev->lexicon.answer_labels != next->lexicon.answer_labels ||
       prev->max_scan_bytes != next->max_scan_bytes) {
     impl_->analyzer.store(std::make_shared<const PromptAnalyzer>(next->lexicon, next->max_scan_bytes));
   }

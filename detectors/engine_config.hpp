@@ -258,6 +258,31 @@ struct MachineCadenceConfig {
   double flat_weight = 0.8;  ///< flatness alone scores at most this
 };
 
+/// 7. Frame sub-stream: a key is a mixture, so the sub-stream of its
+/// single-shot requests under one recurring prompt frame is judged on its
+/// own (FrameStreams: a few heavy-hitter frames per key). A frame whose
+/// prompts state an answer and ask for its reasoning, over varied filled-in
+/// slots, is rationale harvesting even when it is a tenth of the key's
+/// traffic; a customer's own traffic around it does not dilute it.
+struct FrameSubstreamConfig {
+  /// window_s here is the half-life of a frame's weight (which frame a new
+  /// one replaces); min_requests is per frame, not per key.
+  DetectorCommon common{.window_s = 3 * 86400.0, .min_requests = 15, .threshold = 0.7, .weight = 1.0,
+                        .corroborates = true, .standalone = true};
+  /// Share of the frame's requests that state the answer and ask for its
+  /// reasoning, mapped to 0..1. A frame of a harvester does it in every
+  /// request; a tutoring frame ("I got 42, where did I go wrong?") seldom
+  /// and in conversations, which are not single-shot.
+  double stated_share_low = 0.5;
+  double stated_share_high = 0.8;
+  /// Distinct prompts / requests under the frame, mapped to 0..1: the slots
+  /// vary like a data set walked item by item (a re-sent prompt is not).
+  double distinct_ratio_low = 0.5;
+  double distinct_ratio_high = 0.8;
+  /// Prompts shorter than this (normalized characters) carry no frame.
+  std::uint32_t min_prompt_chars = 32;
+};
+
 /// How detector scores combine into a key's risk.
 struct CombineConfig {
   /// Scores at or above this count as corroborating evidence.
@@ -310,6 +335,7 @@ struct EngineConfig {
   CoverageConfig coverage{};
   VolumeConfig volume{};
   MachineCadenceConfig machine_cadence{};
+  FrameSubstreamConfig frame_substream{};
   CombineConfig combine{};
   /// Phrase lists of the prompt analyzer (see PromptAnalyzer).
   ReasoningLexicon lexicon = ReasoningLexicon::defaults();

@@ -186,6 +186,18 @@ void update_key_state(KeyState& s, const Exchange& ex, const RequestSignals& sig
   // Breadth is a property of single-shot prompts: the last user turn of a
   // conversation or an agent loop is not a new "template".
   if (!sig.single_shot) return;
+  const auto& fc = cfg.frame_substream;
+  if (fc.common.enabled && ex.request.prompt.normalized_chars >= fc.min_prompt_chars) {
+    FrameRequest fr;
+    // One frame = one system prompt and one user-turn template (XOR with a
+    // constant keeps Hamming distances within a system prompt).
+    const auto& pf = ex.request.prompt;
+    fr.signature = pf.template_signature == 0 ? 0 : pf.template_signature ^ pf.system_prompt_hash;
+    fr.content = pf.content_hash;
+    fr.states_answer = sig.states_answer;
+    fr.distillable = sig.distillable_text;
+    s.frames.observe(fr, ts, fc.common.window_s);
+  }
   s.coverage.add(0, 1);
   s.coverage_long.add(0, 1);
   const auto tpl = mix64(ex.request.prompt.template_signature ^ ex.request.prompt.system_prompt_hash);

@@ -9,6 +9,7 @@
 
 #include "detectors/engine_config.hpp"
 #include "detectors/features.hpp"
+#include "detectors/frame_streams.hpp"
 #include "detectors/sketches.hpp"
 
 namespace dg::detectors {
@@ -83,6 +84,8 @@ struct KeyState {
   std::uint8_t active_hours_cache = 0;
   // long decayed history shared by the share detectors
   DecayedCounters<kHistN> history;
+  // 7. frame sub-streams: heavy-hitter frames of single-shot requests
+  FrameStreams frames;
 };
 
 }  // namespace dg::detectors

@@ -58,7 +58,15 @@ struct PromptAnalyzer::Automaton {
   /// Longest phrase in bytes, its leading separator included.
   std::size_t max_len = 1;
 
+  /// ReasoningLexicon::answer_labels, normalized.
+  std::vector<std::string> labels;
+
   explicit Automaton(const ReasoningLexicon& lex) {
+    for (const auto& raw : lex.answer_labels) {
+      std::string p;
+      PromptAnalyzer::normalize(raw, p, false);
+      if (!p.empty()) labels.push_back(std::move(p));
+    }
     std::array<const std::vector<std::string>*, kKinds> lists{&lex.step_by_step, &lex.answer_reasoning,
                                                               &lex.given_answer, &lex.explain, &lex.cot_harvest};
     std::vector<std::pair<std::string, Kind>> phrases;
@@ -799,7 +807,7 @@ struct PromptAnalyzer::Cues {
   unsigned given = 0;     ///< given-answer cues that are neither negated nor conditional
   unsigned answer = 0;    ///< answer-reasoning phrases that are not conditional
   std::array<std::uint32_t, kMaxPos> given_at{};
-  std::array<std::uint32_t, kMaxPos> explain_at{};
+  std::array<std::uint32_t, kMaxPos> explain_at{};  ///< demands for reasoning: explain words and step-by-step asks
   unsigned explains = 0;
 };
 
@@ -847,6 +855,49 @@ PromptAnalyzer::LexiconHits PromptAnalyzer::scan(std::string_view normalized) co
   return cues.hits;
 }
 
+void PromptAnalyzer::labelled_answers(std::string_view text, Cues& cues) const {
+  const auto& labels = automaton_->labels;
+  if (labels.empty()) return;
+  auto trim = [](std::string_view v) {
+    while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
+    while (!v.empty() && (v.back() == ' ' || v.back() == '.')) v.remove_suffix(1);
+    return v;
+  };
+  constexpr std::string_view kWideColon = "\xEF\xBC\x9A";  // "："
+  constexpr std::size_t kMaxHeadBytes = 64;
+  for (std::size_t line = 0; line < text.size();) {
+    std::size_t eol = text.find('\n', line);
+    if (eol == std::string_view::npos) eol = text.size();
+    const std::string_view l = text.substr(line, eol - line);
+    std::size_t colon = l.find(':');
+    std::size_t colon_len = 1;
+    if (const auto wide = l.find(kWideColon); wide < colon) {
+      colon = wide;
+      colon_len = kWideColon.size();
+    }
+    if (colon != std::string_view::npos && colon <= kMaxHeadBytes) {
+      const std::string_view head = trim(l.substr(0, colon));
+      const std::size_t space = head.rfind(' ');
+      const std::string_view last = space == std::string_view::npos ? head : head.substr(space + 1);
+      const bool short_head = std::count(head.begin(), head.end(), ' ') <= 3;
+      bool labelled = false;
+      for (const auto& label : labels) {
+        // ASCII labels are whole words; CJK labels close the head ("正确答案").
+        const bool wide = static_cast<unsigned char>(label.front()) >= 0x80;
+        if (last == label || (wide && last.ends_with(label))) labelled = true;
+      }
+      const std::string_view value = trim(l.substr(colon + colon_len));
+      const bool short_value = !value.empty() && std::count(value.begin(), value.end(), ' ') <= 3;
+      const bool has_digit = std::any_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; });
+      if (short_head && labelled && short_value && has_digit) {
+        if (cues.given < Cues::kMaxPos) cues.given_at[cues.given] = static_cast<std::uint32_t>(eol);
+        ++cues.given;
+      }
+    }
+    line = eol + 1;
+  }
+}
+
 void PromptAnalyzer::scan_cues(std::string_view normalized, Cues& cues) const {
   // The automaton is one dependent load per byte; independent lanes over
   // parts of the text run in parallel on an out-of-order core.
@@ -880,7 +931,10 @@ void PromptAnalyzer::scan_lanes(std::string_view normalized, Cues& cues) const {
         ++c.given;
       }
     }
-    if (o[kExplain] && c.explains < Cues::kMaxPos) c.explain_at[c.explains++] = static_cast<std::uint32_t>(end);
+    // A step-by-step ask demands reasoning as an explain word does ("the
+    // result is 38. reconstruct the step-by-step solution").
+    if ((o[kExplain] || o[kStep]) && c.explains < Cues::kMaxPos)
+      c.explain_at[c.explains++] = static_cast<std::uint32_t>(end);
   };
   // Lane k owns the phrases that end in (bound[k], bound[k + 1]]. It starts
   // reading max_len + 1 bytes before its part from the root state: a phrase
@@ -994,6 +1048,7 @@ PromptFeatures PromptAnalyzer::analyze(const PromptText& text) const {
   Cues cs, cu;
   scan_cues(sys, cs);
   scan_cues(user, cu);
+  labelled_answers(user, cu);
   const auto& hs = cs.hits;
   const auto& hu = cu.hits;
   const unsigned step = hs.step_by_step + hu.step_by_step;

@@ -77,6 +77,9 @@ class PromptAnalyzer {
   /// scan() that also records where given-answer, answer-reasoning and
   /// explain cues are, dropping negated or conditional given-answer cues.
   void scan_cues(std::string_view normalized, Cues& cues) const;
+  /// Adds the labelled values of a normalized user turn ("correct answer:
+  /// 660"; ReasoningLexicon::answer_labels) to its given-answer cues.
+  void labelled_answers(std::string_view normalized, Cues& cues) const;
   /// normalize() into a buffer with room for the result (see the .cpp);
   /// returns the length written.
   static std::size_t normalize_into(std::string_view in, char* out, bool keep_lines) noexcept;

@@ -89,6 +89,10 @@ ReasoningLexicon ReasoningLexicon::defaults() {
       "begründe", "warum", "herleiten", "объясни", "объясните", "обоснуй", "почему", "докажи",
       "説明", "なぜ", "理由", "por que", "설명", "왜",
   };
+  l.answer_labels = {
+      "answer", "solution", "result", "答案", "结果", "respuesta", "solución", "resultado", "réponse", "résultat",
+      "antwort", "lösung", "ergebnis", "ответ", "решение", "результат", "答え", "解答", "resposta", "solução", "정답",
+  };
   return l;
 }
 

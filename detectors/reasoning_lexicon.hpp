@@ -36,15 +36,22 @@ struct ReasoningLexicon {
   std::vector<std::string> given_answer;
   /// Requests for an explanation ("explain", "justify", "derive", "why").
   /// A user turn with exactly one given-answer cue states an answer and asks
-  /// for its reasoning (states_answer) when an explain cue is within 160
-  /// bytes of it in the user turn, or when the system prompt has an explain
-  /// cue and the answer closes the user turn (within its last 160 bytes). An
-  /// explain word elsewhere (a retrieved document) does not count. One
-  /// given-answer cue with only a step-by-step marker sets
-  /// asks_reasoning_for_answer.
+  /// for its reasoning (states_answer) when a demand for reasoning - an
+  /// explain cue or a step-by-step ask - is within 160 bytes of it in the
+  /// user turn, or when the system prompt has one and the answer closes the
+  /// user turn (within its last 160 bytes). A demand elsewhere (a retrieved
+  /// document) does not count. One given-answer cue with a step-by-step
+  /// marker farther away sets asks_reasoning_for_answer.
   /// Two or more given-answer cues look like few-shot exemplars (an eval
   /// harness' "... The answer is 6." examples) and do not count.
   std::vector<std::string> explain;
+  /// Labels of a stated value ("answer", "solution", "result"): a line
+  /// "<label>: <value>" (up to three words before the label, "correct
+  /// answer: 660") whose value is short (at most four words) and has a
+  /// digit is a given-answer cue as well. A label with nothing after it
+  /// (an eval template closing on "Answer:") or a placeholder ("Answer:
+  /// $ANSWER") states nothing. Matched as whole words.
+  std::vector<std::string> answer_labels;
 
   /// The built-in multi-language default.
   static ReasoningLexicon defaults();

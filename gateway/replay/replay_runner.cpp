@@ -123,7 +123,8 @@ std::map<std::string, double> ReplayRunner::detector_thresholds() const {
           {"generation_heavy", c.generation_heavy.common.threshold},
           {"coverage", c.coverage.common.threshold},
           {"volume", c.volume.common.threshold},
-          {"machine_cadence", c.machine_cadence.common.threshold}};
+          {"machine_cadence", c.machine_cadence.common.threshold},
+          {"frame_substream", c.frame_substream.common.threshold}};
 }
 
 namespace {

@@ -22,7 +22,10 @@ std::string parse_error(const std::string& text) {
 }  // namespace
 
 TEST_CASE("campaign config: defaults and overrides", "[campaign][config]") {
-  auto root = load_yaml_text("campaign:\n  max_keys: 5000\n  ipv6_prefix: 64\n  min_campaign_keys: 20\n  enabled: false\n", "c.yaml");
+  auto root = load_yaml_text(
+      "campaign:\n  max_keys: 5000\n  ipv6_prefix: 64\n  min_campaign_keys: 20\n  enabled: false\n"
+      "  harvest_min_elaboration: 4\n  harvest_max_score: 0.5\n",
+      "c.yaml");
   YamlSection top(root, "c.yaml");
   auto s = top.child("campaign");
   REQUIRE(s);
@@ -31,7 +34,10 @@ TEST_CASE("campaign config: defaults and overrides", "[campaign][config]") {
   CHECK(c.ipv6_prefix == 64);
   CHECK(c.min_campaign_keys == 20);
   CHECK_FALSE(c.enabled);
+  CHECK(c.harvest_min_elaboration == 4);
+  CHECK(c.harvest_max_score == 0.5);
   dg::detectors::CampaignConfig d;
+  CHECK(c.harvest_single_shot_share == d.harvest_single_shot_share);
   CHECK(c.ipv4_prefix == d.ipv4_prefix);
   CHECK(c.cluster_interval_s == d.cluster_interval_s);
 }

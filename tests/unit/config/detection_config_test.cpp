@@ -50,8 +50,10 @@ TEST_CASE("detection config: values, durations and lexicon merge", "[detectors][
       "    coverage: {long_output_tokens: 64}\n"
       "    machine_cadence: {hour_histogram_half_life: 7d, enabled: false}\n"
       "    volume: {window: 600}\n"
+      "    frame_substream: {min_requests: 30, weight_half_life: 1d, stated_share_low: 0.4, stated_share_high: 0.9}\n"
       "  lexicon:\n"
-      "    step_by_step: [\"denk stap voor stap\"]\n");
+      "    step_by_step: [\"denk stap voor stap\"]\n"
+      "    answer_labels: [\"antwoord\"]\n");
   CHECK(cfg.store.shards == 4);
   CHECK(cfg.store.max_keys == 500);
   CHECK(cfg.store.idle_ttl_s == 12 * 3600);
@@ -68,8 +70,14 @@ TEST_CASE("detection config: values, durations and lexicon merge", "[detectors][
   CHECK(cfg.machine_cadence.common.window_s == 7 * 86400);
   CHECK_FALSE(cfg.machine_cadence.common.enabled);
   CHECK(cfg.volume.common.window_s == 600);
+  CHECK(cfg.frame_substream.common.min_requests == 30);
+  CHECK(cfg.frame_substream.common.window_s == 86400);
+  CHECK(cfg.frame_substream.stated_share_low == 0.4);
+  CHECK(cfg.frame_substream.stated_share_high == 0.9);
   CHECK(cfg.lexicon.step_by_step.back() == "denk stap voor stap");
   CHECK(cfg.lexicon.step_by_step.size() > 10);  // merged with the defaults
+  CHECK(cfg.lexicon.answer_labels.back() == "antwoord");
+  CHECK(cfg.lexicon.answer_labels.size() > 10);
 
   auto replaced = parse("detection:\n  lexicon:\n    replace_defaults: true\n    explain: [why]\n");
   CHECK(replaced.lexicon.step_by_step.empty());

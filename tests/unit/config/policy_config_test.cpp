@@ -57,7 +57,7 @@ TEST_CASE("policy config: the annotated example parses and means what it says", 
   CHECK(p.block.max_ttl_s == 7 * 86400);
   CHECK(p.escalation.block_after_offenses == 0);  // shadow findings never add up to a block
   CHECK(p.output_budget.tokens == 2000000);
-  REQUIRE(p.rules.size() == 8);
+  REQUIRE(p.rules.size() == 9);
   auto rule = [&](const std::string& name) -> const Rule& {
     for (const auto& r : p.rules)
       if (r.name == name) return r;
@@ -75,6 +75,11 @@ TEST_CASE("policy config: the annotated example parses and means what it says", 
     if (r.action != Action::Shadow && !r.shadow) CHECK_FALSE(r.when.detectors.empty());
   }
   CHECK(rule("block-campaign-members").when.detectors.at(0).first == "campaign");
+  // Extraction inside a customer's key: the key keeps serving, degraded.
+  const auto& frames = rule("degrade-frame-rationale-harvesters");
+  CHECK(frames.action == Action::Degrade);
+  CHECK(frames.degrade.max_tokens == 256);
+  CHECK(frames.when.detectors.at(0).first == "frame_substream");
   const auto& automated = rule("throttle-automated-long-answer-harvesters");
   CHECK(automated.action == Action::Throttle);
   CHECK(automated.ttl_s == 7200);

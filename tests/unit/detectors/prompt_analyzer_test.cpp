@@ -125,6 +125,55 @@ TEST_CASE("negated or conditional answer phrases state no answer (RAG instructio
   CHECK(user("Question: Is 91 prime?\nThe answer is no. Explain why, step by step.").states_answer);
 }
 
+TEST_CASE("a step-by-step ask next to a stated answer demands its reasoning", "[detectors]") {
+  // No explain word: the demand is the step-by-step ask beside the answer.
+  CHECK(user("A train leaves at 9 and arrives at 11. How long is the trip?\nWe know the result is 2 hours.\n"
+             "Write out the step-by-step solution that produces it.")
+            .states_answer);
+  CHECK(user("Janet has 16 eggs and eats 3. The answer is 13. Show your work, step by step.").states_answer);
+  // Without a stated answer a step-by-step ask stays a marker (CoT evals).
+  auto f = user("Question: Janet has 16 eggs and eats 3. How many are left?\nThink step by step, then give the "
+                "final answer after '####'.");
+  CHECK_FALSE(f.states_answer);
+  CHECK(f.reasoning_markers >= 1);
+  // Far from the answer (a pasted document between them) it is no demand.
+  std::string far = "Notes: the result is 42 according to the sheet.\n\n";
+  for (int i = 0; i < 10; ++i) far += "This paragraph is retrieved filler text about shipping and returns. ";
+  far += "\n\nSummarise the notes step by step.";
+  CHECK_FALSE(user(far).states_answer);
+}
+
+TEST_CASE("a labelled short value states an answer, an empty label or a placeholder does not", "[detectors]") {
+  const char* stated[] = {
+      "Problem: Nate starts with 70 matches and drops 10. How many are left?\nCorrect answer: 60\n"
+      "Write out the step-by-step solution that produces it.",
+      "Problem: A shop sells 4 pens for $3. What do 12 pens cost?\nSolution: $9.\nJustify it.",
+      "问题：小明有5个苹果，吃了2个，还剩几个？\n正确答案：3\n请一步一步推导。",
+  };
+  for (const char* p : stated) {
+    INFO(p);
+    CHECK(user(p).states_answer);
+  }
+  // An eval template: "Answer:" closes it, or names a placeholder.
+  CHECK_FALSE(user("Question: What is 2+2?\nAnswer:").states_answer);
+  CHECK_FALSE(user("Solve the following math problem step by step. The last line of your response should be of the "
+                   "form \"Answer: $ANSWER\" (without quotes).\n\nWhat is 17*3?\n\nAnswer: $ANSWER")
+                  .states_answer);
+  // Few-shot exemplars label several answers: no single stated answer.
+  CHECK_FALSE(user("Question: What is 2+3?\nAnswer: 5\n\nQuestion: What is 4+4?\nAnswer: 8\n\n"
+                   "Question: What is 17*3?\nAnswer: Let's think step by step.")
+                  .states_answer);
+  // A long value is a sentence, not a stated answer.
+  CHECK_FALSE(user("Result: the team scored 3 goals in the second half of the match\nExplain the tactics.")
+                  .states_answer);
+  // Labels are configurable and match as whole words.
+  ReasoningLexicon none = ReasoningLexicon::defaults();
+  none.answer_labels.clear();
+  const PromptAnalyzer without(none);
+  CHECK_FALSE(without.analyze(PromptText{"", stated[0]}).states_answer);
+  CHECK_FALSE(user("Reanswer: 60\nExplain why.").states_answer);
+}
+
 TEST_CASE("ASCII phrases match at word starts only", "[detectors]") {
   auto hits = analyzer().scan(norm("please rederive the answer"));
   CHECK(hits.answer_reasoning == 0);
