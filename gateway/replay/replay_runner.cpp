@@ -15,6 +15,7 @@
 #include "config/detection_config.hpp"
 #include "config/policy_config.hpp"
 #include "detectors/campaign_linker.hpp"
+#include "detectors/detector_scores.hpp"
 #include "detectors/policy_engine.hpp"
 #include "gateway/enforce/campaign_forwarding.hpp"
 #include "gateway/decisions/decision_table.hpp"
@@ -117,14 +118,14 @@ const ReplayStats& ReplayRunner::stats() const { return impl_->stats; }
 double ReplayRunner::alert_threshold() const { return impl_->threshold; }
 
 std::map<std::string, double> ReplayRunner::detector_thresholds() const {
-  const auto& c = impl_->config;
-  return {{"reasoning_elicitation", c.reasoning_elicitation.common.threshold},
-          {"logprob_harvesting", c.logprob_harvesting.common.threshold},
-          {"generation_heavy", c.generation_heavy.common.threshold},
-          {"coverage", c.coverage.common.threshold},
-          {"volume", c.volume.common.threshold},
-          {"machine_cadence", c.machine_cadence.common.threshold},
-          {"frame_substream", c.frame_substream.common.threshold}};
+  // Every per-key detector, from the engine's own table: a new detector
+  // needs no entry here.
+  std::map<std::string, double> out;
+  for (std::size_t id = 0; id < detectors::kDetectorCount; ++id) {
+    const auto d = static_cast<detectors::DetectorId>(id);
+    out.emplace(std::string(detectors::detector_name(d)), detectors::detector_common(impl_->config, d).threshold);
+  }
+  return out;
 }
 
 namespace {
