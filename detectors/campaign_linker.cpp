@@ -317,7 +317,7 @@ void CampaignLinker::record(const Exchange& ex) {
   ++sk.requests;
   sk.last_seen = std::max(sk.last_seen, ex.ts);
   if (ex.request.assistant_turns > 0 || ex.request.tool_turns > 0) ++sk.continued;
-  sk.prompt_tokens += ex.response.prompt_tokens > 0 ? ex.response.prompt_tokens : ex.request.prompt_chars / 4;
+  sk.prompt_tokens += prompt_tokens_of(ex);
   sk.completion_tokens += ex.response.completion_tokens;
   if (bucket > sk.last_bucket) {
     sk.activity = sk.activity_at(bucket);
@@ -448,6 +448,29 @@ bool CampaignLinker::maybe_cluster(double now) {
 }
 
 namespace {
+
+/// The upper median (the middle element once sorted) of a non-empty list.
+double upper_median(std::vector<double> v) {
+  const auto mid = v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2);
+  std::nth_element(v.begin(), mid, v.end());
+  return *mid;
+}
+
+/// Whether a family's established keys (harvest_min_key_requests or more)
+/// never converse and get answers several times as long as their prompts:
+/// enough of them, a large enough share, a high enough median elaboration.
+bool harvesting_shape(const std::vector<Node>& nodes, const std::vector<std::uint32_t>& family, const CampaignConfig& c) {
+  std::size_t established = 0;
+  std::vector<double> ratios;
+  for (auto i : family) {
+    if (nodes[i].requests < c.harvest_min_key_requests) continue;
+    ++established;
+    if (nodes[i].single_shot_only) ratios.push_back(nodes[i].elaboration);
+  }
+  return ratios.size() >= c.harvest_min_keys &&
+         static_cast<double>(ratios.size()) >= c.harvest_single_shot_share * static_cast<double>(established) &&
+         upper_median(std::move(ratios)) >= c.harvest_min_elaboration;
+}
 
 /// Copies one key's sketch into a clustering node; false when not eligible.
 Node node_of(const std::string& fp, const KeySketch& sk, std::int64_t now_bucket, const CampaignConfig& c) {
@@ -681,31 +704,16 @@ void CampaignLinker::cluster(double now) {
       group.push_back(k);
     }
     flush();
-    // Harvesting shape (families without shared networks or timing): the
-    // family's established keys never converse and get answers several
-    // times as long as their prompts.
-    {
-      std::size_t established = 0;
-      std::vector<double> ratios;
-      for (auto i : fam.nodes) {
-        if (nodes[i].requests < c.harvest_min_key_requests) continue;
-        ++established;
-        if (nodes[i].single_shot_only) ratios.push_back(nodes[i].elaboration);
-      }
-      if (ratios.size() >= c.harvest_min_keys &&
-          static_cast<double>(ratios.size()) >= c.harvest_single_shot_share * static_cast<double>(established)) {
-        std::nth_element(ratios.begin(), ratios.begin() + static_cast<std::ptrdiff_t>(ratios.size() / 2), ratios.end());
-        if (ratios[ratios.size() / 2] >= c.harvest_min_elaboration) {
-          std::uint32_t first = UINT32_MAX;
-          for (std::size_t k = 0; k < fam.nodes.size(); ++k) {
-            auto& nd = nodes[fam.nodes[k]];
-            if (!nd.single_shot_only) continue;
-            mark[k] = 1;
-            nd.via_harvest = true;
-            if (first == UINT32_MAX) first = fam.nodes[k];
-            else fuf.unite(first, fam.nodes[k]);
-          }
-        }
+    // Harvesting shape (families without shared networks or timing).
+    if (harvesting_shape(nodes, fam.nodes, c)) {
+      std::uint32_t first = UINT32_MAX;
+      for (std::size_t k = 0; k < fam.nodes.size(); ++k) {
+        auto& nd = nodes[fam.nodes[k]];
+        if (!nd.single_shot_only) continue;
+        mark[k] = 1;
+        nd.via_harvest = true;
+        if (first == UINT32_MAX) first = fam.nodes[k];
+        else fuf.unite(first, fam.nodes[k]);
       }
     }
     // Corroborated keys of one family form one campaign where they also agree
@@ -824,9 +832,8 @@ void CampaignLinker::cluster(double now) {
       ++kinds;
     }
     if (harvested > 0) {
-      std::sort(ratios.begin(), ratios.end());
       char ratio[16];
-      std::snprintf(ratio, sizeof ratio, "%.1f", ratios[ratios.size() / 2]);
+      std::snprintf(ratio, sizeof ratio, "%.1f", upper_median(std::move(ratios)));
       cs.evidence.push_back(std::to_string(harvested) + " keys send only single-shot prompts (never a conversation) " +
                             "and get answers a median " + ratio + "x as long as their prompts" +
                             (infra == 0 ? " (no shared network or synchronised start: a behaviour link)" : ""));

@@ -92,4 +92,10 @@ struct Exchange {
   ResponseFeatures response;
 };
 
+/// The exchange's prompt tokens: the upstream's usage, or ~4 characters per
+/// token when usage is missing (an upstream without usage, a failed request).
+inline std::uint64_t prompt_tokens_of(const Exchange& ex) noexcept {
+  return ex.response.prompt_tokens > 0 ? ex.response.prompt_tokens : ex.request.prompt_chars / 4;
+}
+
 }  // namespace dg::detectors

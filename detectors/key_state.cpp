@@ -31,9 +31,7 @@ RequestSignals RequestSignals::of(const Exchange& ex, const EngineConfig& cfg) n
   s.large_max = r.max_tokens && *r.max_tokens >= cfg.generation_heavy.large_max_tokens;
   s.multi_sample = r.n > 1;
   s.scoring = r.logprobs && s.temp0 && r.top_logprobs < top_max;
-  // Usage may be missing (an upstream without usage, a failed request):
-  // fall back to ~4 characters per token for the prompt.
-  s.prompt_tokens = ex.response.prompt_tokens > 0 ? ex.response.prompt_tokens : r.prompt_chars / 4;
+  s.prompt_tokens = prompt_tokens_of(ex);
   s.completion_tokens = ex.response.completion_tokens;
   const bool long_answer = static_cast<double>(s.completion_tokens) >= cfg.coverage.long_output_tokens &&
                            s.completion_tokens >= s.prompt_tokens;
