@@ -58,14 +58,22 @@ struct PromptAnalyzer::Automaton {
   /// Longest phrase in bytes, its leading separator included.
   std::size_t max_len = 1;
 
-  /// ReasoningLexicon::answer_labels, normalized.
-  std::vector<std::string> labels;
+  /// ReasoningLexicon::answer_labels, normalized. ASCII labels match a whole
+  /// last word of a line's head; wide (CJK) ones may close it ("正确答案").
+  struct Label {
+    std::string text;
+    bool wide = false;
+  };
+  std::vector<Label> labels;
 
   explicit Automaton(const ReasoningLexicon& lex) {
     for (const auto& raw : lex.answer_labels) {
       std::string p;
       PromptAnalyzer::normalize(raw, p, false);
-      if (!p.empty()) labels.push_back(std::move(p));
+      if (!p.empty()) {
+        const bool wide = static_cast<unsigned char>(p.front()) >= 0x80;
+        labels.push_back(Label{std::move(p), wide});
+      }
     }
     std::array<const std::vector<std::string>*, kKinds> lists{&lex.step_by_step, &lex.answer_reasoning,
                                                               &lex.given_answer, &lex.explain, &lex.cot_harvest};
@@ -863,38 +871,39 @@ void PromptAnalyzer::labelled_answers(std::string_view text, Cues& cues) const {
     while (!v.empty() && (v.back() == ' ' || v.back() == '.')) v.remove_suffix(1);
     return v;
   };
+  auto words = [](std::string_view v) { return std::count(v.begin(), v.end(), ' ') + 1; };
   constexpr std::string_view kWideColon = "\xEF\xBC\x9A";  // "："
   constexpr std::size_t kMaxHeadBytes = 64;
+  constexpr long kMaxWords = 4;  // of the head and of the value
   for (std::size_t line = 0; line < text.size();) {
     std::size_t eol = text.find('\n', line);
     if (eol == std::string_view::npos) eol = text.size();
     const std::string_view l = text.substr(line, eol - line);
-    std::size_t colon = l.find(':');
+    line = eol + 1;
+    // The label ends at the first colon (ASCII or wide) of a short head.
+    const std::string_view probe = l.substr(0, kMaxHeadBytes + kWideColon.size());
+    std::size_t colon = probe.find(':');
     std::size_t colon_len = 1;
-    if (const auto wide = l.find(kWideColon); wide < colon) {
+    if (const auto wide = probe.find(kWideColon); wide < colon) {
       colon = wide;
       colon_len = kWideColon.size();
     }
-    if (colon != std::string_view::npos && colon <= kMaxHeadBytes) {
-      const std::string_view head = trim(l.substr(0, colon));
-      const std::size_t space = head.rfind(' ');
-      const std::string_view last = space == std::string_view::npos ? head : head.substr(space + 1);
-      const bool short_head = std::count(head.begin(), head.end(), ' ') <= 3;
-      bool labelled = false;
-      for (const auto& label : labels) {
-        // ASCII labels are whole words; CJK labels close the head ("正确答案").
-        const bool wide = static_cast<unsigned char>(label.front()) >= 0x80;
-        if (last == label || (wide && last.ends_with(label))) labelled = true;
-      }
-      const std::string_view value = trim(l.substr(colon + colon_len));
-      const bool short_value = !value.empty() && std::count(value.begin(), value.end(), ' ') <= 3;
-      const bool has_digit = std::any_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; });
-      if (short_head && labelled && short_value && has_digit) {
-        if (cues.given < Cues::kMaxPos) cues.given_at[cues.given] = static_cast<std::uint32_t>(eol);
-        ++cues.given;
-      }
-    }
-    line = eol + 1;
+    if (colon > kMaxHeadBytes) continue;
+    const std::string_view head = trim(l.substr(0, colon));
+    if (head.empty() || words(head) > kMaxWords) continue;
+    const std::size_t space = head.rfind(' ');
+    const std::string_view last = space == std::string_view::npos ? head : head.substr(space + 1);
+    const bool labelled = std::any_of(labels.begin(), labels.end(), [&](const auto& label) {
+      return last == label.text || (label.wide && last.ends_with(label.text));
+    });
+    if (!labelled) continue;
+    // The value: a few words with a digit ("660", "$9", "x = 3").
+    const std::string_view value = trim(l.substr(colon + colon_len));
+    if (value.empty() || words(value) > kMaxWords ||
+        std::none_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; }))
+      continue;
+    if (cues.given < Cues::kMaxPos) cues.given_at[cues.given] = static_cast<std::uint32_t>(eol);
+    ++cues.given;
   }
 }
 
