@@ -23,14 +23,13 @@
 #include "tests/integration/support/fake_upstream.hpp"
 #include "tests/integration/support/test_client.hpp"
 
-// GCC defines __SANITIZE_ADDRESS__ under -fsanitize=address; clang says so through __has_feature.
-#if defined(__has_feature)
+// Built with AddressSanitizer: GCC says so with __SANITIZE_ADDRESS__, clang through __has_feature.
+#if defined(__SANITIZE_ADDRESS__)
+#define DG_UNDER_ASAN 1
+#elif defined(__has_feature)
 #if __has_feature(address_sanitizer)
-#define DG_CLANG_ASAN 1
+#define DG_UNDER_ASAN 1
 #endif
-#endif
-#ifndef DG_CLANG_ASAN
-#define DG_CLANG_ASAN 0
 #endif
 
 using namespace dg::test;
@@ -269,7 +268,7 @@ double rss_mb(pid_t pid) {
 TEST_CASE("large request bodies give their memory back once they are done", "[integration][binary][operations][memory]") {
   // Issue #12.12: 20 bodies of 8 MB at once kept ~160 MB of RSS after they
   // finished (the heap kept them; idle keep-alive connections kept their buffers).
-#if defined(__SANITIZE_ADDRESS__) || DG_CLANG_ASAN
+#if defined(DG_UNDER_ASAN)
   // Under AddressSanitizer the proxy's heap is ASan's (freed blocks wait in its
   // quarantine, malloc_trim does not apply): RSS says nothing about glibc's.
   WARN("skipped under AddressSanitizer: RSS reflects ASan's allocator, not the proxy's heap");
