@@ -13,6 +13,7 @@
 #include "tests/unit/detectors/traffic_shapes.hpp"
 
 using namespace dg::detectors;
+using dg::test::score_of;
 using dg::test::Shape;
 using dg::test::shaped;
 
@@ -61,12 +62,6 @@ RunResult run(Engine& engine, Shape shape, const std::string& key, double start,
 
 bool has_finding(const KeyAssessment& a, std::string_view name) {
   return std::any_of(a.findings.begin(), a.findings.end(), [&](const Finding& f) { return f.detector == name; });
-}
-
-double score_of(const KeyAssessment& a, std::string_view name) {
-  for (const auto& f : a.scores)
-    if (f.detector == name) return f.score;
-  return -1;
 }
 
 constexpr double kT0 = 1732233600;  // 2024-11-22 00:00 UTC

@@ -14,6 +14,7 @@ using dg::detectors::Exchange;
 using dg::detectors::FrameRequest;
 using dg::detectors::FrameStreams;
 using dg::detectors::KeyAssessment;
+using dg::test::score_of;
 
 namespace {
 
@@ -24,12 +25,6 @@ const FrameStreams::Slot* slot_of(const FrameStreams& f, std::uint64_t sig) {
   for (const auto& s : f.slots)
     if (s.used() && s.signature == sig) return &s;
   return nullptr;
-}
-
-double score_of(const KeyAssessment& a, const std::string& name) {
-  for (const auto& f : a.scores)
-    if (f.detector == name) return f.score;
-  return 0;
 }
 
 /// A customer's own chat traffic: unique prompts (no frame recurs), long answers.

@@ -5,13 +5,22 @@
 #include <cmath>
 #include <random>
 #include <string>
+#include <string_view>
 
 #include "detectors/features.hpp"
+#include "detectors/finding.hpp"
 
 namespace dg::test {
 
 using detectors::Endpoint;
 using detectors::Exchange;
+
+/// A detector's score in an assessment; -1 when the detector was not scored.
+inline double score_of(const detectors::KeyAssessment& a, std::string_view name) {
+  for (const auto& f : a.scores)
+    if (f.detector == name) return f.score;
+  return -1;
+}
 
 inline Exchange base_exchange(const std::string& key, double ts) {
   Exchange ex;
