@@ -3,24 +3,10 @@
 /// system-prompt hash and reasoning-elicitation markers. The text is read
 /// once and never stored.
 ///
-/// Template signature (why it is robust): the text is normalized (lowercase,
-/// whitespace collapsed) and tokenized; then everything that is typically a
-/// *filled-in slot* is replaced by a placeholder token before hashing:
-///   - any token containing a digit -> <n> (numbers, ids, dates, prices);
-///   - quoted spans ("...", “...”, «...», 「...」, `...`, ``` blocks) -> <q>;
-///   - the content after a short line header ("Question: ...", "Review:",
-///     "Text:\n<several lines>") -> <s>;
-///   - in a multi-paragraph prompt that also has a short instruction
-///     paragraph, paragraphs longer than 25 words -> <p> (the long pasted
-///     document or question inside an instruction wrapper); with three or
-///     more paragraphs every middle paragraph -> <p> (instruction / data /
-///     output cue: the data in the middle is the slot).
-/// What remains is the frame of the template. Its 64-bit SimHash over word
-/// 3-shingles is identical when only slots change, and stays within a few
-/// bits of Hamming distance under small edits of the frame (SimHash
-/// preserves cosine similarity of the shingle sets). A single-paragraph
-/// prompt without headers or quotes (a plain chat question) is all content,
-/// so unrelated prompts get unrelated signatures.
+/// The parts, one file each: text_normalize.hpp (normalization),
+/// lexicon_automaton.hpp (the phrase matcher), template_signature.hpp (the
+/// template signature and why it is robust to filled-in slots). This class
+/// composes them and reads the reasoning cues out of the lexicon hits.
 ///
 /// Cost: O(scanned bytes). Text longer than `max_scan_bytes` is scanned at its
 /// head (3/4) and tail (1/4): template frames and reasoning asks sit at the
@@ -39,6 +25,10 @@
 #include "detectors/reasoning_lexicon.hpp"
 
 namespace dg::detectors {
+
+namespace prompt {
+struct LexiconAutomaton;
+}  // namespace prompt
 
 class PromptAnalyzer {
  public:
@@ -65,14 +55,14 @@ class PromptAnalyzer {
   /// Invalid UTF-8 is passed through unchanged. Appends to `out`.
   static void normalize(std::string_view in, std::string& out, bool keep_lines);
 
-  /// The template signature of already normalized text (keep_lines = true).
+  /// The template signature of already normalized text (keep_lines = true;
+  /// see detectors/template_signature.hpp).
   static std::uint64_t template_signature(std::string_view normalized);
 
   /// Hamming distance of two signatures (0..64).
   static int distance(std::uint64_t a, std::uint64_t b) noexcept;
 
  private:
-  struct Automaton;
   struct Cues;
   /// scan() that also records where given-answer, answer-reasoning and
   /// explain cues are, dropping negated or conditional given-answer cues.
@@ -80,12 +70,10 @@ class PromptAnalyzer {
   /// Adds the labelled values of a normalized user turn ("correct answer:
   /// 660"; ReasoningLexicon::answer_labels) to its given-answer cues.
   void labelled_answers(std::string_view normalized, Cues& cues) const;
-  /// normalize() into a buffer with room for the result (see the .cpp);
-  /// returns the length written.
-  static std::size_t normalize_into(std::string_view in, char* out, bool keep_lines) noexcept;
+  /// scan_cues() with the automaton read in `Lanes` parts at once.
   template <unsigned Lanes>
   void scan_lanes(std::string_view normalized, Cues& cues) const;
-  std::unique_ptr<Automaton> automaton_;
+  std::unique_ptr<prompt::LexiconAutomaton> automaton_;
   std::size_t max_scan_bytes_;
 };
 
