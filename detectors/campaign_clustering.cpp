@@ -36,34 +36,30 @@ std::vector<std::pair<Key, std::size_t>> tally(const std::vector<Key>& values) {
   return out;
 }
 
-/// Corroboration inside one family (see corroborate()); true when the family
-/// is generic (its networks do not count).
-bool corroborate_family(std::vector<Node>& nodes, const Family& fam,
-                        const std::unordered_map<std::uint64_t, std::size_t>& keys_per_net, double first_event,
-                        const CampaignConfig& c, UnionFind& fuf) {
-  const double warm = first_event + c.timing_warmup_s;
-  std::map<std::uint64_t, std::size_t> nets;
-  std::size_t with_net = 0;
-  for (auto i : fam.nodes)
-    if (nodes[i].net.valid()) {
-      ++nets[nodes[i].net.key()];
-      ++with_net;
-    }
-  bool is_generic = nets.size() >= c.generic_min_networks &&
-                    static_cast<double>(nets.size()) >= c.generic_network_spread * static_cast<double>(with_net);
-  std::vector<char> mark(fam.nodes.size(), 0);
-  if (!is_generic) {
-    for (std::size_t k = 0; k < fam.nodes.size(); ++k) {
-      const auto& nd = nodes[fam.nodes[k]];
-      if (!nd.net.valid()) continue;
-      auto shared = nets[nd.net.key()];
-      if (shared >= 2 && static_cast<double>(shared) >= c.network_min_family_share * static_cast<double>(keys_per_net.at(nd.net.key()))) {
-        mark[k] = 1;
-        nodes[fam.nodes[k]].via_network = true;
-      }
+/// Marks the keys of a family that share a client network with another key
+/// of the family, where the family holds at least network_min_family_share
+/// of that network's keys (`nets`: the family's keys per network).
+void mark_shared_networks(std::vector<Node>& nodes, const Family& fam, std::map<std::uint64_t, std::size_t>& nets,
+                          const std::unordered_map<std::uint64_t, std::size_t>& keys_per_net, const CampaignConfig& c,
+                          std::vector<char>& mark) {
+  for (std::size_t k = 0; k < fam.nodes.size(); ++k) {
+    const auto& nd = nodes[fam.nodes[k]];
+    if (!nd.net.valid()) continue;
+    auto shared = nets[nd.net.key()];
+    if (shared >= 2 && static_cast<double>(shared) >= c.network_min_family_share * static_cast<double>(keys_per_net.at(nd.net.key()))) {
+      mark[k] = 1;
+      nodes[fam.nodes[k]].via_network = true;
     }
   }
-  // Timing: leader grouping by first request, no chaining beyond the window.
+}
+
+/// Timing: keys of a family whose start is known (see below) are grouped by
+/// first request behind a leader, without chaining beyond
+/// timing_sync_window_s, when their activity overlaps the leader's; groups of
+/// two or more are marked and united.
+void link_synchronized_starts(std::vector<Node>& nodes, const Family& fam, double first_event, const CampaignConfig& c,
+                              std::vector<char>& mark, UnionFind& fuf) {
+  const double warm = first_event + c.timing_warmup_s;
   std::vector<std::size_t> order;
   for (std::size_t k = 0; k < fam.nodes.size(); ++k) {
     const auto& nd = nodes[fam.nodes[k]];
@@ -98,22 +94,29 @@ bool corroborate_family(std::vector<Node>& nodes, const Family& fam,
     group.push_back(k);
   }
   flush();
-  // Harvesting shape (families without shared networks or timing).
-  if (harvesting_shape(nodes, fam.nodes, c)) {
-    std::uint32_t first = UINT32_MAX;
-    for (std::size_t k = 0; k < fam.nodes.size(); ++k) {
-      auto& nd = nodes[fam.nodes[k]];
-      if (!nd.single_shot_only) continue;
-      mark[k] = 1;
-      nd.via_harvest = true;
-      if (first == UINT32_MAX) first = fam.nodes[k];
-      else fuf.unite(first, fam.nodes[k]);
-    }
+}
+
+/// Harvesting shape (families without shared networks or timing): when the
+/// family has it, its single-shot keys are marked and united.
+void link_harvesters(std::vector<Node>& nodes, const Family& fam, const CampaignConfig& c, std::vector<char>& mark,
+                     UnionFind& fuf) {
+  if (!harvesting_shape(nodes, fam.nodes, c)) return;
+  std::uint32_t first = UINT32_MAX;
+  for (std::size_t k = 0; k < fam.nodes.size(); ++k) {
+    auto& nd = nodes[fam.nodes[k]];
+    if (!nd.single_shot_only) continue;
+    mark[k] = 1;
+    nd.via_harvest = true;
+    if (first == UINT32_MAX) first = fam.nodes[k];
+    else fuf.unite(first, fam.nodes[k]);
   }
-  // Corroborated keys of one family form one campaign where they also agree
-  // on something else: the same network, a timing group, the same parameter
-  // vector or the same user agent. Two actors that happen to use one public
-  // template from different networks with different clients stay apart.
+}
+
+/// Corroborated keys of one family form one campaign where they also agree
+/// on something else: the same network, a timing group, the same parameter
+/// vector or the same user agent. Two actors that happen to use one public
+/// template from different networks with different clients stay apart.
+void unite_agreeing(const std::vector<Node>& nodes, const Family& fam, const std::vector<char>& mark, UnionFind& fuf) {
   std::unordered_map<std::uint64_t, std::uint32_t> by_net, by_params, by_agent;
   auto join = [&](std::unordered_map<std::uint64_t, std::uint32_t>& index, std::uint64_t value, std::uint32_t node) {
     if (value == 0) return;
@@ -127,6 +130,27 @@ bool corroborate_family(std::vector<Node>& nodes, const Family& fam,
     join(by_params, nodes[i].params, i);
     join(by_agent, nodes[i].agent, i);
   }
+}
+
+/// Corroboration inside one family (see corroborate()); true when the family
+/// is generic (spread over so many networks that sharing one says nothing).
+bool corroborate_family(std::vector<Node>& nodes, const Family& fam,
+                        const std::unordered_map<std::uint64_t, std::size_t>& keys_per_net, double first_event,
+                        const CampaignConfig& c, UnionFind& fuf) {
+  std::map<std::uint64_t, std::size_t> nets;
+  std::size_t with_net = 0;
+  for (auto i : fam.nodes)
+    if (nodes[i].net.valid()) {
+      ++nets[nodes[i].net.key()];
+      ++with_net;
+    }
+  const bool is_generic = nets.size() >= c.generic_min_networks &&
+                          static_cast<double>(nets.size()) >= c.generic_network_spread * static_cast<double>(with_net);
+  std::vector<char> mark(fam.nodes.size(), 0);  // corroborated keys of the family
+  if (!is_generic) mark_shared_networks(nodes, fam, nets, keys_per_net, c, mark);
+  link_synchronized_starts(nodes, fam, first_event, c, mark, fuf);
+  link_harvesters(nodes, fam, c, mark, fuf);
+  unite_agreeing(nodes, fam, mark, fuf);
   return is_generic;
 }
 
