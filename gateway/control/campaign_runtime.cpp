@@ -24,10 +24,10 @@ class CampaignHooks final : public ProxyHooks {
  public:
   CampaignHooks(std::shared_ptr<ProxyHooks> inner, CampaignRuntime& runtime)
       : inner_(std::move(inner)), runtime_(runtime) {}
-  GateVerdict on_request(const RequestInfo& info) override { return inner_->on_request(info); }
-  void on_exchange(const detectors::Exchange& exchange) override {
+  void on_request(const RequestInfo& info, RequestState& state) override { inner_->on_request(info, state); }
+  void on_exchange(const detectors::Exchange& exchange, const RequestState& state) override {
     runtime_.record(exchange);
-    inner_->on_exchange(exchange);
+    inner_->on_exchange(exchange, state);
   }
 
  private:

@@ -71,13 +71,12 @@ class Enforcer final : public ProxyHooks {
 
   /// When the proxy does not fill Exchange::request.prompt, the enforcer
   /// analyzes the prompt text in on_request (where the text is available)
-  /// and attaches the features to the key's next finished exchange (FIFO per
-  /// key, at most kPendingPrompts in flight). On by default; turn off once
-  /// the proxy analyzes prompts itself.
+  /// into RequestState::prompt, and on_exchange attaches it to that request's
+  /// exchange. On by default; turn off once the proxy analyzes prompts itself.
   void set_analyze_prompts(bool on) { analyze_prompts_ = on; }
 
-  GateVerdict on_request(const RequestInfo& info) override;
-  void on_exchange(const detectors::Exchange& exchange) override;
+  void on_request(const RequestInfo& info, RequestState& state) override;
+  void on_exchange(const detectors::Exchange& exchange, const RequestState& state) override;
 
   /// Called with each decision the policy creates and the assessment behind
   /// it (alerts). Set before serving.
@@ -109,8 +108,6 @@ class Enforcer final : public ProxyHooks {
     double window_start = 0, window_len = 0, curr = 0, prev = 0;
     double last_seen = 0;
     double in_flight = 0;  ///< output tokens relayed by streams not finished yet (SharedBudget)
-    std::array<detectors::PromptFeatures, 4> pending{};  // analyzed prompts awaiting their exchange
-    std::uint8_t pending_head = 0, pending_count = 0;
   };
   struct Hash {
     using is_transparent = void;
@@ -127,7 +124,6 @@ class Enforcer final : public ProxyHooks {
     KeyRuntime* find(std::string_view key_fp);
   };
   static constexpr std::size_t kShards = 64;
-  static constexpr std::uint8_t kPendingPrompts = 4;
 
   Shard& shard_of(std::string_view key_fp) const { return shards_[Hash{}(key_fp) % kShards]; }
   /// The key's state, created if absent (dropping the shard's least recently
@@ -137,6 +133,8 @@ class Enforcer final : public ProxyHooks {
   static void window_add(KeyRuntime& r, double now, double window, double amount);
 
   class SharedBudget;
+  /// The verdict for a request (on_request without the prompt analysis).
+  GateVerdict admit(const RequestInfo& info);
   GateVerdict throttle(const RequestInfo& info, const detectors::Decision& d);
   bool detection_failed_recently(double now) const;
 
