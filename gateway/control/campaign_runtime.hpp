@@ -41,6 +41,7 @@
 #include "detectors/engine.hpp"
 #include "gateway/decisions/decision_store.hpp"
 #include "gateway/control/policy_reloader.hpp"
+#include "gateway/enforce/campaign_forwarding.hpp"
 #include "gateway/enforce/proxy_hooks.hpp"
 
 namespace dg::gateway {
@@ -66,7 +67,7 @@ class CampaignRuntime {
   std::function<boost::json::value()> admin_provider();
 
   /// Hot path (the hooks call it): records one exchange.
-  void record(const detectors::Exchange& ex);
+  void record(const detectors::Exchange& ex) { stage_.record(ex); }
   /// Clusters as of `now` (event time) and forwards findings to the engine.
   /// Returns the number of keys forwarded. The timer calls it with the latest
   /// event time; tests call it directly.
@@ -94,15 +95,14 @@ class CampaignRuntime {
   }
 
   detectors::CampaignLinker& linker() noexcept { return linker_; }
-  double latest_event_time() const noexcept { return latest_ts_.load(std::memory_order_relaxed); }
+  double latest_event_time() const noexcept { return stage_.latest_event_time(); }
 
  private:
   void schedule();
 
   detectors::CampaignLinker linker_;
-  detectors::Engine& engine_;
+  CampaignStage stage_;  ///< record, rotation link, rotation memory: the same step replay runs
   std::atomic<std::int64_t> interval_ms_;
-  std::atomic<double> latest_ts_{0};
   boost::asio::io_context ioc_;
   std::unique_ptr<boost::asio::steady_timer> timer_;
   std::thread thread_;

@@ -76,6 +76,7 @@ struct ReplayRunner::Impl {
   // The same policy and campaign linker as live (config sections `policy`
   // and `campaigns`); decisions go to an in-memory table (escalation).
   std::unique_ptr<detectors::CampaignLinker> linker;
+  std::unique_ptr<CampaignStage> campaigns;  ///< the linker's step, as live (clustering on event time)
   std::shared_ptr<const detectors::Policy> policy;
   DecisionTable table;
 
@@ -101,8 +102,11 @@ ReplayRunner::ReplayRunner(const std::string& config_path, std::ostream* output)
   impl_->threshold = impl_->config.combine.risk_threshold;
   impl_->analyzer = std::make_unique<detectors::PromptAnalyzer>(impl_->config.lexicon, impl_->config.max_scan_bytes);
   impl_->engine = std::make_unique<detectors::Engine>(impl_->config);
-  if (auto campaigns = config::load_campaign_config(cfg); campaigns.enabled)
+  if (auto campaigns = config::load_campaign_config(cfg); campaigns.enabled) {
     impl_->linker = std::make_unique<detectors::CampaignLinker>(std::move(campaigns));
+    impl_->campaigns = std::make_unique<CampaignStage>(*impl_->linker, *impl_->engine,
+                                                       CampaignStage::Clustering::EventTime);
+  }
   if (!config_path.empty()) {
     auto policy = std::make_shared<detectors::Policy>(config::load_policy(config::locate_policy(config_path)));
     if (!policy->rules.empty()) impl_->policy = std::move(policy);
@@ -169,14 +173,7 @@ void ReplayRunner::observe(const TrafficRecord& r) {
   ex.response.completion_tokens = r.completion_tokens.value_or(0);
   ex.response.usage_estimated = !r.prompt_tokens && !r.completion_tokens;
   ex.response.latency_ms = r.latency_ms;
-  if (m.linker) {
-    // As live: clustering beside the stream of exchanges (here every
-    // cluster_interval_s of event time), findings forwarded before this
-    // record is observed; the record itself, then any rotation link.
-    if (m.linker->maybe_cluster(r.ts)) forward_memberships(*m.linker, *m.engine, r.ts);
-    m.linker->record(ex);
-    forward_rotation_link(*m.linker, *m.engine, ex);
-  }
+  if (m.campaigns) m.campaigns->record(ex);
   detectors::KeyAssessment a = m.engine->observe(ex);
   if (a.key_fp.empty()) a.key_fp = fp;
   if (m.policy) {
