@@ -15,28 +15,6 @@ namespace dg::gateway {
 
 namespace json = boost::json;
 
-namespace {
-
-/// Records every finished exchange into the linker before the inner hooks
-/// (the enforcer) observe and evaluate it, so a rotation link found by
-/// record() already counts for this exchange's policy evaluation.
-class CampaignHooks final : public ProxyHooks {
- public:
-  CampaignHooks(std::shared_ptr<ProxyHooks> inner, CampaignRuntime& runtime)
-      : inner_(std::move(inner)), runtime_(runtime) {}
-  void on_request(const RequestInfo& info, RequestState& state) override { inner_->on_request(info, state); }
-  void on_exchange(const detectors::Exchange& exchange, const RequestState& state) override {
-    runtime_.record(exchange);
-    inner_->on_exchange(exchange, state);
-  }
-
- private:
-  std::shared_ptr<ProxyHooks> inner_;
-  CampaignRuntime& runtime_;
-};
-
-}  // namespace
-
 json::value campaigns_to_json(const detectors::CampaignLinker& linker) {
   json::array out;
   for (const auto& c : linker.campaigns()) {
@@ -67,10 +45,6 @@ CampaignRuntime::CampaignRuntime(detectors::CampaignConfig config, detectors::En
       interval_ms_(interval_ms(*linker_.config())) {}
 
 CampaignRuntime::~CampaignRuntime() { stop(); }
-
-std::shared_ptr<ProxyHooks> CampaignRuntime::wrap(std::shared_ptr<ProxyHooks> inner) {
-  return std::make_shared<CampaignHooks>(std::move(inner), *this);
-}
 
 void CampaignRuntime::attach(DecisionStore& store) { stage_.attach(store); }
 

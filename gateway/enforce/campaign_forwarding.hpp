@@ -27,8 +27,8 @@ namespace dg::gateway {
 
 class DecisionStore;
 
-/// The campaign linker's step for each finished exchange, live and in
-/// replay alike: records each finished exchange and hands a
+/// The campaign linker's step of the exchange pipeline (ExchangePipeline),
+/// live and in replay alike: records each finished exchange and hands a
 /// rotation link to the engine at once, before the engine observes that
 /// exchange; remembers the store's actioned keys (rotation memory).
 /// Clustering runs beside it: on a wall-clock timer live

@@ -67,7 +67,7 @@ std::string format_reset(double seconds) {
 
 Enforcer::Enforcer(detectors::PolicyEngine& policy, DecisionStore& store, AssessmentSource* detection,
                    std::size_t max_keys)
-    : policy_(policy), store_(store), detection_(detection),
+    : policy_(policy), store_(store), detection_(detection), pipeline_(&policy, store, detection),
       per_shard_cap_(std::max<std::size_t>(1, max_keys / kShards)), shards_(std::make_unique<Shard[]>(kShards)) {}
 
 Enforcer::KeyRuntime* Enforcer::Shard::find(std::string_view key_fp) {
@@ -336,31 +336,30 @@ void Enforcer::on_exchange(const detectors::Exchange& exchange, const RequestSta
   }
   const detectors::Exchange& ex = with_prompt ? *with_prompt : exchange;
 
-  if (!detection_) {
-    stats_.detection_failures.fetch_add(1, std::memory_order_relaxed);
-    return;
+  auto r = pipeline_.run(ex);
+  switch (r.detection) {
+    case PipelineResult::Detection::Observed:
+      break;
+    case PipelineResult::Detection::Unavailable:
+      stats_.detection_failures.fetch_add(1, std::memory_order_relaxed);
+      return;
+    case PipelineResult::Detection::Failed:
+      stats_.detection_failures.fetch_add(1, std::memory_order_relaxed);
+      last_failure_.store(ex.ts, std::memory_order_relaxed);
+      spdlog::warn("detection failed for {}: {} (fail-{})", ex.key_fp, r.error,
+                   policy->fail_mode == FailMode::Open ? "open" : "closed");
+      return;
   }
-  detectors::KeyAssessment a;
-  try {
-    a = detection_->observe(ex);
-  } catch (const std::exception& e) {
-    stats_.detection_failures.fetch_add(1, std::memory_order_relaxed);
-    last_failure_.store(ex.ts, std::memory_order_relaxed);
-    spdlog::warn("detection failed for {}: {} (fail-{})", ex.key_fp, e.what(),
-                 policy->fail_mode == FailMode::Open ? "open" : "closed");
-    return;
-  }
-  if (a.key_fp.empty()) a.key_fp = ex.key_fp;
-  auto d = policy_.evaluate(a, ex.tenant, ex.ts, store_.table());
-  if (!d) return;
+  if (!r.decision) return;
+  const auto& d = *r.decision;
   stats_.decisions.fetch_add(1, std::memory_order_relaxed);
-  if (!store_.apply(*d, "detector", ex.ts)) {
+  if (!r.persisted) {
     stats_.journal_failures.fetch_add(1, std::memory_order_relaxed);
     last_failure_.store(ex.ts, std::memory_order_relaxed);
   }
-  spdlog::info("decision: {} {} ({}) until {:.0f}: {}", d->key_fp, detectors::to_string(d->action), d->rule, d->expires,
-               d->reason);
-  if (listener_) listener_(*d, a);
+  spdlog::info("decision: {} {} ({}) until {:.0f}: {}", d.key_fp, detectors::to_string(d.action), d.rule, d.expires,
+               d.reason);
+  if (listener_) listener_(d, r.assessment);
 }
 
 }  // namespace dg::gateway

@@ -3,11 +3,11 @@
 /// the decision table (O(1)) and applies its action: throttle (per-key token
 /// bucket, 429 with Retry-After and x-ratelimit-* headers), degrade (body
 /// rewrite), block (403 with the remaining TTL), plus the per-key output-token
-/// budget. `on_exchange` feeds detection, runs the policy on the assessment
-/// and records new decisions (journaled, audited). Thread-safe; nothing blocks
-/// except the short per-shard locks.
+/// budget. `on_exchange` counts the output tokens and runs the exchange
+/// pipeline (campaign linker, detection, policy, store: exchange_pipeline.hpp,
+/// the path replay runs too), then counts, logs and announces new decisions.
+/// Thread-safe; nothing blocks except the short per-shard locks.
 
-#include <array>
 #include <atomic>
 #include <cstdint>
 #include <list>
@@ -21,6 +21,7 @@
 #include "detectors/policy_engine.hpp"
 #include "detectors/token_bucket.hpp"
 #include "gateway/decisions/decision_store.hpp"
+#include "gateway/enforce/exchange_pipeline.hpp"
 #include "gateway/enforce/proxy_hooks.hpp"
 
 namespace dg::gateway {
@@ -74,6 +75,9 @@ class Enforcer final : public ProxyHooks {
   /// into RequestState::prompt, and on_exchange attaches it to that request's
   /// exchange. On by default; turn off once the proxy analyzes prompts itself.
   void set_analyze_prompts(bool on) { analyze_prompts_ = on; }
+
+  /// The campaign step of the exchange pipeline (null: none). Set before serving.
+  void set_campaigns(CampaignStage* campaigns) noexcept { pipeline_.set_campaigns(campaigns); }
 
   void on_request(const RequestInfo& info, RequestState& state) override;
   void on_exchange(const detectors::Exchange& exchange, const RequestState& state) override;
@@ -141,6 +145,7 @@ class Enforcer final : public ProxyHooks {
   detectors::PolicyEngine& policy_;
   DecisionStore& store_;
   AssessmentSource* detection_;
+  ExchangePipeline pipeline_;
   bool analyze_prompts_ = true;
   std::size_t per_shard_cap_;
   std::unique_ptr<Shard[]> shards_;
