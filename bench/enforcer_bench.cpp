@@ -39,8 +39,8 @@ int main(int argc, char** argv) {
         for (std::size_t i = 0; i < per_thread; ++i) {
           info.now = 1;
           info.key_fp = fps[(i * 7919 + static_cast<std::size_t>(t)) % fps.size()];
-          auto v = enforcer.on_request(info);
-          (void)v;
+          RequestState state;
+          enforcer.on_request(info, state);
         }
       });
     for (auto& th : ts) th.join();

@@ -31,9 +31,11 @@ std::unique_ptr<App> App::create(const config::Config& cfg, double now) {
   // The proxy analyzes prompts itself (once per request): no second analysis in the enforcer.
   app->enforcement_->enforcer().set_analyze_prompts(false);
   app->obs_ = Observability::create(cfg, *app->enforcement_, app->engine_.get());
+  // The linker is the first step of the enforcer's exchange pipeline.
+  app->enforcement_->enforcer().set_campaigns(&campaigns->stage());
   campaigns->attach(app->enforcement_->store());
   app->obs_->attach_campaigns(campaigns->linker());
-  app->server_ = std::make_unique<ProxyServer>(cfg, campaigns->wrap(app->obs_->hooks()));
+  app->server_ = std::make_unique<ProxyServer>(cfg, app->obs_->hooks());
   app->server_->set_prompt_analyzer([engine = app->engine_.get()] { return engine->analyzer(); });
   app->obs_->attach_proxy(*app->server_);
   // After large request bodies the heap gives its free pages back to the

@@ -4,11 +4,10 @@
 /// per-key request bundle, then delegates to the real hooks (the Enforcer).
 ///
 /// The action of a request is decided in on_request and its status is known
-/// in on_exchange; both run on the same worker thread (a connection never
-/// leaves its worker) and carry the same (key fingerprint, arrival time), so a
-/// small thread-local table joins them without locks or allocation.
-/// Requests that never reach on_request (no API key: 401) count as
-/// "unauthenticated".
+/// in on_exchange: the session hands both hooks the same RequestState, whose
+/// verdict carries the action. A request refused on its credentials (no or
+/// ambiguous API key: 401) never reaches on_request and counts as
+/// "unauthenticated"; the client leaving mid-response does not change the label.
 
 #include <memory>
 
@@ -29,8 +28,8 @@ class InstrumentedHooks final : public ProxyHooks {
   InstrumentedHooks(std::shared_ptr<ProxyHooks> inner, DgMetrics& metrics, DecisionAlerter* alerter = nullptr)
       : owned_(std::move(inner)), inner_(*owned_), metrics_(metrics), alerter_(alerter) {}
 
-  GateVerdict on_request(const RequestInfo& info) override;
-  void on_exchange(const detectors::Exchange& exchange) override;
+  void on_request(const RequestInfo& info, RequestState& state) override { inner_.on_request(info, state); }
+  void on_exchange(const detectors::Exchange& exchange, const RequestState& state) override;
 
  private:
   std::shared_ptr<ProxyHooks> owned_;

@@ -15,28 +15,6 @@ namespace dg::gateway {
 
 namespace json = boost::json;
 
-namespace {
-
-/// Records every finished exchange into the linker before the inner hooks
-/// (the enforcer) observe and evaluate it, so a rotation link found by
-/// record() already counts for this exchange's policy evaluation.
-class CampaignHooks final : public ProxyHooks {
- public:
-  CampaignHooks(std::shared_ptr<ProxyHooks> inner, CampaignRuntime& runtime)
-      : inner_(std::move(inner)), runtime_(runtime) {}
-  GateVerdict on_request(const RequestInfo& info) override { return inner_->on_request(info); }
-  void on_exchange(const detectors::Exchange& exchange) override {
-    runtime_.record(exchange);
-    inner_->on_exchange(exchange);
-  }
-
- private:
-  std::shared_ptr<ProxyHooks> inner_;
-  CampaignRuntime& runtime_;
-};
-
-}  // namespace
-
 json::value campaigns_to_json(const detectors::CampaignLinker& linker) {
   json::array out;
   for (const auto& c : linker.campaigns()) {
@@ -63,43 +41,18 @@ std::int64_t interval_ms(const detectors::CampaignConfig& c) {
 }  // namespace
 
 CampaignRuntime::CampaignRuntime(detectors::CampaignConfig config, detectors::Engine& engine)
-    : linker_(std::move(config)), engine_(engine), interval_ms_(interval_ms(*linker_.config())) {}
+    : linker_(std::move(config)), stage_(linker_, engine, CampaignStage::Clustering::Timer),
+      interval_ms_(interval_ms(*linker_.config())) {}
 
 CampaignRuntime::~CampaignRuntime() { stop(); }
 
-std::shared_ptr<ProxyHooks> CampaignRuntime::wrap(std::shared_ptr<ProxyHooks> inner) {
-  return std::make_shared<CampaignHooks>(std::move(inner), *this);
-}
-
-void CampaignRuntime::attach(DecisionStore& store) {
-  store.set_extra_listener([this](const detectors::Decision& d, std::string_view) {
-    // The linker ignores allow/shadow; a created time keeps rotation in event time.
-    linker_.note_actioned(d.key_fp, detectors::to_string(d.action), d.created);
-  });
-}
+void CampaignRuntime::attach(DecisionStore& store) { stage_.attach(store); }
 
 std::function<json::value()> CampaignRuntime::admin_provider() {
   return [this] { return campaigns_to_json(linker_); };
 }
 
-void CampaignRuntime::record(const detectors::Exchange& ex) {
-  // Disabled (the hooks stay installed so that a reload can enable it): skip
-  // the rotation lookup's locks too.
-  if (ex.key_fp.empty() || !enabled()) return;
-  linker_.record(ex);
-  double seen = latest_ts_.load(std::memory_order_relaxed);
-  while (ex.ts > seen && !latest_ts_.compare_exchange_weak(seen, ex.ts, std::memory_order_relaxed)) {
-  }
-  forward_rotation_link(linker_, engine_, ex);
-}
-
-std::size_t CampaignRuntime::cluster(double now) {
-  // Disabled: nothing is published, and the last result (dropped by the
-  // linker) must not be forwarded again.
-  if (!enabled()) return 0;
-  linker_.cluster(now);
-  return forward_memberships(linker_, engine_, now);
-}
+std::size_t CampaignRuntime::cluster(double now) { return stage_.cluster(now); }
 
 std::size_t CampaignRuntime::cluster_latest() {
   const double now = latest_event_time();

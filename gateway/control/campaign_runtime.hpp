@@ -2,8 +2,9 @@
 /// The campaign linker in the live proxy, beside the hot path:
 ///
 ///   - every finished exchange is recorded (O(1), one shard lock) by the
-///     proxy hooks from `wrap()`; a young key that matches an actioned key
-///     (rotation) gets its finding at once, before the policy sees it;
+///     enforcer's exchange pipeline through `stage()`; a young key that
+///     matches an actioned key (rotation) gets its finding at once, before
+///     the policy sees it;
 ///   - a timer on this object's own thread runs cluster() every
 ///     `campaigns.live_cluster_interval_s` wall-clock seconds (default 5) with
 ///     the latest event time seen, and forwards the memberships to the engine
@@ -13,16 +14,17 @@
 ///
 ///   CampaignRuntime campaigns(cfg, engine);
 ///   auto enforcement = Enforcement::create(cfg, &engine, now, campaigns.admin_provider());
+///   enforcement->enforcer().set_campaigns(&campaigns.stage());
 ///   campaigns.attach(enforcement->store());
-///   ProxyServer server(cfg, campaigns.wrap(obs->hooks()));
+///   ProxyServer server(cfg, obs->hooks());
 ///   enforcement->reloader().add_prepare(campaigns.reload_hook(cfg.path));  // inline policy only
 ///   campaigns.start(); ... server.stop(); campaigns.stop();
 ///
-/// Hooks, decision listener and timer are installed even when the section says
+/// Pipeline step, decision listener and timer are installed even when the section says
 /// `enabled: false`, so that a reload can switch the linker on (a disabled
 /// linker returns at once from record() and cluster()).
 ///
-/// Lifetime: outlives the ProxyServer whose hooks it wraps.
+/// Lifetime: outlives the Enforcer whose pipeline records into it.
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -41,7 +43,7 @@
 #include "detectors/engine.hpp"
 #include "gateway/decisions/decision_store.hpp"
 #include "gateway/control/policy_reloader.hpp"
-#include "gateway/enforce/proxy_hooks.hpp"
+#include "gateway/enforce/campaign_forwarding.hpp"
 
 namespace dg::gateway {
 
@@ -58,15 +60,13 @@ class CampaignRuntime {
 
   bool enabled() const noexcept { return linker_.enabled(); }
 
-  /// Proxy hooks that record each exchange, then call `inner`.
-  std::shared_ptr<ProxyHooks> wrap(std::shared_ptr<ProxyHooks> inner);
+  /// The linker's step of the exchange pipeline (Enforcer::set_campaigns).
+  CampaignStage& stage() noexcept { return stage_; }
   /// Subscribes to the store's decision changes (rotation memory).
   void attach(DecisionStore& store);
   /// The admin API's campaign list provider.
   std::function<boost::json::value()> admin_provider();
 
-  /// Hot path (the hooks call it): records one exchange.
-  void record(const detectors::Exchange& ex);
   /// Clusters as of `now` (event time) and forwards findings to the engine.
   /// Returns the number of keys forwarded. The timer calls it with the latest
   /// event time; tests call it directly.
@@ -94,15 +94,14 @@ class CampaignRuntime {
   }
 
   detectors::CampaignLinker& linker() noexcept { return linker_; }
-  double latest_event_time() const noexcept { return latest_ts_.load(std::memory_order_relaxed); }
+  double latest_event_time() const noexcept { return stage_.latest_event_time(); }
 
  private:
   void schedule();
 
   detectors::CampaignLinker linker_;
-  detectors::Engine& engine_;
+  CampaignStage stage_;  ///< record, rotation link, rotation memory: the same step replay runs
   std::atomic<std::int64_t> interval_ms_;
-  std::atomic<double> latest_ts_{0};
   boost::asio::io_context ioc_;
   std::unique_ptr<boost::asio::steady_timer> timer_;
   std::thread thread_;

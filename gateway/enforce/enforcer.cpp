@@ -16,10 +16,10 @@ using detectors::FailMode;
 
 namespace {
 
-GateVerdict reject(int status, std::string action, std::string type, std::string code, std::string message) {
+GateVerdict reject(int status, GateAction action, std::string type, std::string code, std::string message) {
   GateVerdict v;
   v.kind = GateVerdict::Kind::Reject;
-  v.action = std::move(action);
+  v.action = action;
   v.status = status;
   v.error_type = std::move(type);
   v.error_code = std::move(code);
@@ -67,7 +67,7 @@ std::string format_reset(double seconds) {
 
 Enforcer::Enforcer(detectors::PolicyEngine& policy, DecisionStore& store, AssessmentSource* detection,
                    std::size_t max_keys)
-    : policy_(policy), store_(store), detection_(detection),
+    : policy_(policy), store_(store), detection_(detection), pipeline_(&policy, store, detection),
       per_shard_cap_(std::max<std::size_t>(1, max_keys / kShards)), shards_(std::make_unique<Shard[]>(kShards)) {}
 
 Enforcer::KeyRuntime* Enforcer::Shard::find(std::string_view key_fp) {
@@ -205,7 +205,7 @@ GateVerdict Enforcer::throttle(const RequestInfo& info, const Decision& d) {
   }
   if (ok) {
     GateVerdict v;
-    v.action = "throttle";
+    v.action = GateAction::Throttle;
     return v;
   }
   stats_.throttled.fetch_add(1, std::memory_order_relaxed);
@@ -213,7 +213,7 @@ GateVerdict Enforcer::throttle(const RequestInfo& info, const Decision& d) {
   std::snprintf(msg, sizeof msg,
                 "Rate limit reached for this API key: %.0f requests per minute. Please try again in %s.", rpm,
                 format_reset(retry).c_str());
-  auto v = reject(429, "throttle", "rate_limit_exceeded", "rate_limit_exceeded", msg);
+  auto v = reject(429, GateAction::Throttle, "rate_limit_exceeded", "rate_limit_exceeded", msg);
   v.headers.emplace_back("Retry-After", whole_seconds(retry));
   v.headers.emplace_back("retry-after-ms", whole_ms(retry));
   v.headers.emplace_back("x-ratelimit-limit-requests", whole_count(std::round(rpm)));
@@ -222,34 +222,25 @@ GateVerdict Enforcer::throttle(const RequestInfo& info, const Decision& d) {
   return v;
 }
 
-GateVerdict Enforcer::on_request(const RequestInfo& info) {
-  stats_.requests.fetch_add(1, std::memory_order_relaxed);
-  if (info.key_fp.empty()) return {};
-  const auto policy = policy_.policy();
-  if (analyze_prompts_ && detection_ && info.request && info.request->features.body_is_json) {
-    std::optional<detectors::PromptFeatures> features;
+void Enforcer::on_request(const RequestInfo& info, RequestState& state) {
+  if (analyze_prompts_ && detection_ && !info.key_fp.empty() && info.request && info.request->features.body_is_json) {
     try {
-      features = detection_->analyze(info.request->text);
+      state.prompt = detection_->analyze(info.request->text);
     } catch (const std::exception&) {
       stats_.detection_failures.fetch_add(1, std::memory_order_relaxed);
     }
-    if (features) {
-      auto& s = shard_of(info.key_fp);
-      std::lock_guard lock(s.mutex);
-      auto& r = touch(s, info.key_fp);
-      r.last_seen = info.now;
-      if (r.pending_count == kPendingPrompts) {  // oldest lost its exchange (client gone?): drop it
-        r.pending_head = static_cast<std::uint8_t>((r.pending_head + 1) % kPendingPrompts);
-        --r.pending_count;
-      }
-      r.pending[(r.pending_head + r.pending_count) % kPendingPrompts] = *features;
-      ++r.pending_count;
-    }
   }
+  state.verdict = admit(info);
+}
+
+GateVerdict Enforcer::admit(const RequestInfo& info) {
+  stats_.requests.fetch_add(1, std::memory_order_relaxed);
+  if (info.key_fp.empty()) return {};
+  const auto policy = policy_.policy();
 
   if (policy->fail_mode == FailMode::Closed && detection_failed_recently(info.now)) {
     stats_.fail_closed_rejected.fetch_add(1, std::memory_order_relaxed);
-    auto v = reject(503, "fail_closed", "server_error", "enforcement_unavailable",
+    auto v = reject(503, GateAction::FailClosed, "server_error", "enforcement_unavailable",
                     "The service is temporarily unavailable. Please retry later.");
     v.headers.emplace_back("Retry-After", whole_seconds(kFailureHoldS));
     return v;
@@ -263,7 +254,7 @@ GateVerdict Enforcer::on_request(const RequestInfo& info) {
         stats_.blocked.fetch_add(1, std::memory_order_relaxed);
         std::string msg = "This API key has been blocked for violating the usage policy.";
         if (d->expires > 0) msg += " The block ends in " + format_reset(d->expires - info.now) + ".";
-        auto v = reject(403, "block", "permission_denied", "key_blocked", std::move(msg));
+        auto v = reject(403, GateAction::Block, "permission_denied", "key_blocked", std::move(msg));
         if (d->expires > 0) v.headers.emplace_back("Retry-After", whole_seconds(d->expires - info.now));
         return v;
       }
@@ -272,7 +263,7 @@ GateVerdict Enforcer::on_request(const RequestInfo& info) {
         if (verdict.kind == GateVerdict::Kind::Reject) return verdict;
         break;
       case Action::Degrade:
-        verdict.action = "degrade";
+        verdict.action = GateAction::Degrade;
         if (!info.body.empty()) {
           verdict.rewritten_body = degrade_body(info.path, info.body, d->degrade);
           if (!verdict.rewritten_body) {
@@ -280,14 +271,14 @@ GateVerdict Enforcer::on_request(const RequestInfo& info) {
             // upstream with whatever it asks for (an upstream may accept
             // what we could not read): refuse it instead.
             stats_.degrade_refused.fetch_add(1, std::memory_order_relaxed);
-            return reject(400, "degrade", "invalid_request_error", "invalid_json_body",
+            return reject(400, GateAction::Degrade, "invalid_request_error", "invalid_json_body",
                           "The request body is not a valid JSON object.");
           }
           stats_.degraded.fetch_add(1, std::memory_order_relaxed);
         }
         break;
       case Action::Shadow:
-        verdict.action = "shadow";
+        verdict.action = GateAction::Shadow;
         stats_.shadowed.fetch_add(1, std::memory_order_relaxed);
         break;
       case Action::Allow:
@@ -305,7 +296,7 @@ GateVerdict Enforcer::on_request(const RequestInfo& info) {
         stats_.budget_rejected.fetch_add(1, std::memory_order_relaxed);
         // The sliding window frees about budget/window tokens per second.
         const double retry = std::min(window, (used - static_cast<double>(budget) + 1) * window / static_cast<double>(budget));
-        auto v = reject(429, "budget", "rate_limit_exceeded", "output_token_budget_exceeded",
+        auto v = reject(429, GateAction::Budget, "rate_limit_exceeded", "output_token_budget_exceeded",
                         "Output token budget for this API key is used up. Please try again in " +
                             format_reset(retry) + ".");
         v.headers.emplace_back("Retry-After", whole_seconds(retry));
@@ -324,55 +315,51 @@ GateVerdict Enforcer::on_request(const RequestInfo& info) {
   return verdict;
 }
 
-void Enforcer::on_exchange(const detectors::Exchange& exchange) {
+void Enforcer::on_exchange(const detectors::Exchange& exchange, const RequestState& state) {
   if (exchange.key_fp.empty()) return;
   const auto policy = policy_.policy();
   const double window = policy->output_budget.window_s;
-  const auto& given = exchange.request.prompt;
-  const bool needs_prompt = given.template_signature == 0 && given.normalized_chars == 0 && given.system_prompt_hash == 0;
-  std::optional<detectors::Exchange> with_prompt;
   {
     auto& s = shard_of(exchange.key_fp);
     std::lock_guard lock(s.mutex);
     auto& r = touch(s, exchange.key_fp);
     r.last_seen = exchange.ts;
     window_add(r, exchange.ts, window, static_cast<double>(exchange.response.completion_tokens));
-    if (r.pending_count > 0) {
-      if (needs_prompt) {
-        with_prompt.emplace(exchange);
-        with_prompt->request.prompt = r.pending[r.pending_head];
-      }
-      r.pending_head = static_cast<std::uint8_t>((r.pending_head + 1) % kPendingPrompts);
-      --r.pending_count;
-    }
+  }
+  // The prompt this request's on_request analyzed, when the proxy sent none.
+  const auto& given = exchange.request.prompt;
+  const bool needs_prompt = given.template_signature == 0 && given.normalized_chars == 0 && given.system_prompt_hash == 0;
+  std::optional<detectors::Exchange> with_prompt;
+  if (needs_prompt && state.prompt) {
+    with_prompt.emplace(exchange);
+    with_prompt->request.prompt = *state.prompt;
   }
   const detectors::Exchange& ex = with_prompt ? *with_prompt : exchange;
 
-  if (!detection_) {
-    stats_.detection_failures.fetch_add(1, std::memory_order_relaxed);
-    return;
+  auto r = pipeline_.run(ex);
+  switch (r.detection) {
+    case PipelineResult::Detection::Observed:
+      break;
+    case PipelineResult::Detection::Unavailable:
+      stats_.detection_failures.fetch_add(1, std::memory_order_relaxed);
+      return;
+    case PipelineResult::Detection::Failed:
+      stats_.detection_failures.fetch_add(1, std::memory_order_relaxed);
+      last_failure_.store(ex.ts, std::memory_order_relaxed);
+      spdlog::warn("detection failed for {}: {} (fail-{})", ex.key_fp, r.error,
+                   policy->fail_mode == FailMode::Open ? "open" : "closed");
+      return;
   }
-  detectors::KeyAssessment a;
-  try {
-    a = detection_->observe(ex);
-  } catch (const std::exception& e) {
-    stats_.detection_failures.fetch_add(1, std::memory_order_relaxed);
-    last_failure_.store(ex.ts, std::memory_order_relaxed);
-    spdlog::warn("detection failed for {}: {} (fail-{})", ex.key_fp, e.what(),
-                 policy->fail_mode == FailMode::Open ? "open" : "closed");
-    return;
-  }
-  if (a.key_fp.empty()) a.key_fp = ex.key_fp;
-  auto d = policy_.evaluate(a, ex.tenant, ex.ts, store_.table());
-  if (!d) return;
+  if (!r.decision) return;
+  const auto& d = *r.decision;
   stats_.decisions.fetch_add(1, std::memory_order_relaxed);
-  if (!store_.apply(*d, "detector", ex.ts)) {
+  if (!r.persisted) {
     stats_.journal_failures.fetch_add(1, std::memory_order_relaxed);
     last_failure_.store(ex.ts, std::memory_order_relaxed);
   }
-  spdlog::info("decision: {} {} ({}) until {:.0f}: {}", d->key_fp, detectors::to_string(d->action), d->rule, d->expires,
-               d->reason);
-  if (listener_) listener_(*d, a);
+  spdlog::info("decision: {} {} ({}) until {:.0f}: {}", d.key_fp, detectors::to_string(d.action), d.rule, d.expires,
+               d.reason);
+  if (listener_) listener_(d, r.assessment);
 }
 
 }  // namespace dg::gateway

@@ -3,11 +3,11 @@
 /// the decision table (O(1)) and applies its action: throttle (per-key token
 /// bucket, 429 with Retry-After and x-ratelimit-* headers), degrade (body
 /// rewrite), block (403 with the remaining TTL), plus the per-key output-token
-/// budget. `on_exchange` feeds detection, runs the policy on the assessment
-/// and records new decisions (journaled, audited). Thread-safe; nothing blocks
-/// except the short per-shard locks.
+/// budget. `on_exchange` counts the output tokens and runs the exchange
+/// pipeline (campaign linker, detection, policy, store: exchange_pipeline.hpp,
+/// the path replay runs too), then counts, logs and announces new decisions.
+/// Thread-safe; nothing blocks except the short per-shard locks.
 
-#include <array>
 #include <atomic>
 #include <cstdint>
 #include <list>
@@ -21,6 +21,7 @@
 #include "detectors/policy_engine.hpp"
 #include "detectors/token_bucket.hpp"
 #include "gateway/decisions/decision_store.hpp"
+#include "gateway/enforce/exchange_pipeline.hpp"
 #include "gateway/enforce/proxy_hooks.hpp"
 
 namespace dg::gateway {
@@ -71,13 +72,15 @@ class Enforcer final : public ProxyHooks {
 
   /// When the proxy does not fill Exchange::request.prompt, the enforcer
   /// analyzes the prompt text in on_request (where the text is available)
-  /// and attaches the features to the key's next finished exchange (FIFO per
-  /// key, at most kPendingPrompts in flight). On by default; turn off once
-  /// the proxy analyzes prompts itself.
+  /// into RequestState::prompt, and on_exchange attaches it to that request's
+  /// exchange. On by default; turn off once the proxy analyzes prompts itself.
   void set_analyze_prompts(bool on) { analyze_prompts_ = on; }
 
-  GateVerdict on_request(const RequestInfo& info) override;
-  void on_exchange(const detectors::Exchange& exchange) override;
+  /// The campaign step of the exchange pipeline (null: none). Set before serving.
+  void set_campaigns(CampaignStage* campaigns) noexcept { pipeline_.set_campaigns(campaigns); }
+
+  void on_request(const RequestInfo& info, RequestState& state) override;
+  void on_exchange(const detectors::Exchange& exchange, const RequestState& state) override;
 
   /// Called with each decision the policy creates and the assessment behind
   /// it (alerts). Set before serving.
@@ -109,8 +112,6 @@ class Enforcer final : public ProxyHooks {
     double window_start = 0, window_len = 0, curr = 0, prev = 0;
     double last_seen = 0;
     double in_flight = 0;  ///< output tokens relayed by streams not finished yet (SharedBudget)
-    std::array<detectors::PromptFeatures, 4> pending{};  // analyzed prompts awaiting their exchange
-    std::uint8_t pending_head = 0, pending_count = 0;
   };
   struct Hash {
     using is_transparent = void;
@@ -127,7 +128,6 @@ class Enforcer final : public ProxyHooks {
     KeyRuntime* find(std::string_view key_fp);
   };
   static constexpr std::size_t kShards = 64;
-  static constexpr std::uint8_t kPendingPrompts = 4;
 
   Shard& shard_of(std::string_view key_fp) const { return shards_[Hash{}(key_fp) % kShards]; }
   /// The key's state, created if absent (dropping the shard's least recently
@@ -137,12 +137,15 @@ class Enforcer final : public ProxyHooks {
   static void window_add(KeyRuntime& r, double now, double window, double amount);
 
   class SharedBudget;
+  /// The verdict for a request (on_request without the prompt analysis).
+  GateVerdict admit(const RequestInfo& info);
   GateVerdict throttle(const RequestInfo& info, const detectors::Decision& d);
   bool detection_failed_recently(double now) const;
 
   detectors::PolicyEngine& policy_;
   DecisionStore& store_;
   AssessmentSource* detection_;
+  ExchangePipeline pipeline_;
   bool analyze_prompts_ = true;
   std::size_t per_shard_cap_;
   std::unique_ptr<Shard[]> shards_;

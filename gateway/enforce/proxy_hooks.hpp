@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -42,11 +43,57 @@ class StreamBudget {
   virtual std::uint64_t allowance(std::uint64_t tokens) = 0;
 };
 
+/// What the enforcement phase did with a request, for logs, metrics and
+/// alerts. to_string gives the label each renders (the same strings as the
+/// access log's `action` field and dg_requests_total's `action` label).
+enum class GateAction : std::uint8_t {
+  Allow,
+  Shadow,
+  Throttle,
+  Degrade,
+  Block,
+  Budget,           ///< 429: the key's output-token budget is spent
+  FailClosed,       ///< 503: detection failed and the policy fails closed
+  Unauthenticated,  ///< refused on its credentials before the request hook
+};
+
+constexpr std::string_view to_string(GateAction a) noexcept {
+  switch (a) {
+    case GateAction::Allow: return "allow";
+    case GateAction::Shadow: return "shadow";
+    case GateAction::Throttle: return "throttle";
+    case GateAction::Degrade: return "degrade";
+    case GateAction::Block: return "block";
+    case GateAction::Budget: return "budget";
+    case GateAction::FailClosed: return "fail_closed";
+    case GateAction::Unauthenticated: return "unauthenticated";
+  }
+  return "allow";
+}
+
+/// The access log's action field: the action, qualified "+client_gone" when
+/// the client left mid-response ("throttle+client_gone"). A literal: no
+/// allocation.
+constexpr std::string_view access_log_label(GateAction a, bool client_gone) noexcept {
+  if (!client_gone) return to_string(a);
+  switch (a) {
+    case GateAction::Allow: return "allow+client_gone";
+    case GateAction::Shadow: return "shadow+client_gone";
+    case GateAction::Throttle: return "throttle+client_gone";
+    case GateAction::Degrade: return "degrade+client_gone";
+    case GateAction::Block: return "block+client_gone";
+    case GateAction::Budget: return "budget+client_gone";
+    case GateAction::FailClosed: return "fail_closed+client_gone";
+    case GateAction::Unauthenticated: return "unauthenticated+client_gone";
+  }
+  return "allow+client_gone";
+}
+
 /// What the enforcement phase decided for one request.
 struct GateVerdict {
   enum class Kind : std::uint8_t { Forward, Reject };
   Kind kind = Kind::Forward;
-  std::string action = "allow";    ///< allow | shadow | throttle | degrade | block (for logs and metrics)
+  GateAction action = GateAction::Allow;
 
   // Reject: the proxy answers with an OpenAI-style error body.
   int status = 0;                  ///< e.g. 429, 403
@@ -64,20 +111,38 @@ struct GateVerdict {
   std::shared_ptr<StreamBudget> stream_budget;
 };
 
+/// One request's state from the request hook to the exchange hook (after
+/// Envoy's per-stream filter state). The session owns it, in the frame of the
+/// request's coroutine, for the life of the exchange: the request hook fills
+/// it in, the session records how the exchange ended, and the exchange hook
+/// reads the same object. Touched only on the session's worker thread.
+struct RequestState {
+  GateVerdict verdict;       ///< what the request hook decided (the session's default: forward, allow)
+  bool client_gone = false;  ///< the client left mid-response (set by the session before on_exchange)
+  /// Prompt features the enforcer analyzed at request time, for an exchange
+  /// the proxy hands over without them (Enforcer::set_analyze_prompts).
+  std::optional<detectors::PromptFeatures> prompt;
+};
+
 /// Hook points of the proxy. The default implementation allows everything.
 class ProxyHooks {
  public:
   virtual ~ProxyHooks() = default;
 
-  /// Before forwarding; decides forward (maybe rewritten) or reject.
-  virtual GateVerdict on_request(const RequestInfo& info) {
+  /// Before forwarding: fills `state.verdict` (forward, maybe rewritten, or
+  /// reject) and whatever else of `state` the exchange hook will need.
+  virtual void on_request(const RequestInfo& info, RequestState& state) {
     (void)info;
-    return {};
+    (void)state;
   }
 
   /// After the exchange finished (response fully relayed, or the client left):
-  /// feeds detection, capture and metrics.
-  virtual void on_exchange(const detectors::Exchange& exchange) { (void)exchange; }
+  /// feeds detection, capture and metrics. `state` is the object on_request
+  /// filled, for the same request.
+  virtual void on_exchange(const detectors::Exchange& exchange, const RequestState& state) {
+    (void)exchange;
+    (void)state;
+  }
 };
 
 }  // namespace dg::gateway

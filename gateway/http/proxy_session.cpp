@@ -430,7 +430,9 @@ net::awaitable<bool> handle_request(WorkerContext& ctx, beast::tcp_stream& clien
     if (auto analyzer = ctx.analyzer()) ex.request.prompt = analyzer->analyze(extracted.text);
   if (!body.empty() && !extracted.features.body_is_json) ctx.stats.non_json_bodies.fetch_add(1, std::memory_order_relaxed);
 
-  std::string action = "allow";
+  // This request's state from the request hook to the exchange hook (lives
+  // in this coroutine's frame: no allocation).
+  RequestState state;
   Clock::time_point upstream_start{}, upstream_done{};
   std::uint64_t bytes_out = 0;
   bool keep_open = client_keep_alive;
@@ -442,14 +444,15 @@ net::awaitable<bool> handle_request(WorkerContext& ctx, beast::tcp_stream& clien
     const double upstream_ms = upstream_start == Clock::time_point{} ? 0 : elapsed_ms(upstream_start, upstream_done == Clock::time_point{} ? done : upstream_done);
     ctx.stats.bytes_to_clients.fetch_add(bytes_out, std::memory_order_relaxed);
     try {
-      ctx.hooks.on_exchange(ex);
+      ctx.hooks.on_exchange(ex, state);
     } catch (const std::exception& e) {
       ctx.stats.hook_errors.fetch_add(1, std::memory_order_relaxed);
       spdlog::warn("on_exchange hook failed: {}", e.what());
     }
     if (ctx.capture && !ctx.capture->append(make_traffic_record(ex, body, ctx.capture->include_content(), request_id)))
       ctx.stats.capture_dropped.fetch_add(1, std::memory_order_relaxed);
-    const AccessEntry entry{request_id, ex.key_fp, ex.client_ip, ex.method, ex.path, ex.request.model, action, status,
+    const AccessEntry entry{request_id, ex.key_fp, ex.client_ip, ex.method, ex.path, ex.request.model,
+                            access_log_label(state.verdict.action, state.client_gone), status,
                             ex.response.prompt_tokens, ex.response.completion_tokens, ex.response.usage_estimated,
                             upstream_ms, ex.response.latency_ms - upstream_ms, ex.response.latency_ms, bytes_out};
     ctx.access.write(entry);
@@ -458,7 +461,7 @@ net::awaitable<bool> handle_request(WorkerContext& ctx, beast::tcp_stream& clien
 
   if (const auto refusal = identity_refusal(identity, cfg.identity.allow_anonymous)) {
     // Refused on the head: the body was not read, so the connection closes.
-    action = "unauthenticated";
+    state.verdict.action = GateAction::Unauthenticated;
     bytes_out += (co_await write_error(ctx, client, *refusal, version, false, {}, request_id)).bytes;
     finish(static_cast<int>(refusal->status));
     co_return false;
@@ -474,16 +477,15 @@ net::awaitable<bool> handle_request(WorkerContext& ctx, beast::tcp_stream& clien
   info.tenant = ex.tenant;
   info.request = &extracted;
   info.body = body;  // degrade rewrites it (GateVerdict::rewritten_body)
-  GateVerdict verdict;
   try {
-    verdict = ctx.hooks.on_request(info);
+    ctx.hooks.on_request(info, state);
   } catch (const std::exception& e) {
     // Fail open (DESIGN.md rule 6): keep serving, count it, say so.
     ctx.stats.hook_errors.fetch_add(1, std::memory_order_relaxed);
     spdlog::warn("on_request hook failed, forwarding unchanged: {}", e.what());
-    verdict = GateVerdict{};
+    state = RequestState{};
   }
-  action = verdict.action;
+  const GateVerdict& verdict = state.verdict;
   if (verdict.kind == GateVerdict::Kind::Reject) {
     ctx.stats.rejected_by_policy.fetch_add(1, std::memory_order_relaxed);
     const int status = verdict.status >= 400 && verdict.status <= 599 ? verdict.status : 403;
@@ -561,7 +563,7 @@ net::awaitable<bool> handle_request(WorkerContext& ctx, beast::tcp_stream& clien
   if (r.response_started) ctx.stats.count_status(r.status);
   if (r.client_gone) {
     ctx.stats.client_aborts.fetch_add(1, std::memory_order_relaxed);
-    action += "+client_gone";
+    state.client_gone = true;
   }
   finish(r.status);
   co_return r.client_ok && keep_open;

@@ -18,8 +18,6 @@ std::vector<double> upstream_latency_buckets() { return exponential_buckets(0.00
 }  // namespace
 
 int DgMetrics::action_index(std::string_view action) noexcept {
-  // The proxy may qualify an action ("allow+client_gone"); the label is the action.
-  action = action.substr(0, action.find('+'));
   for (std::size_t i = 0; i < kActionNames.size(); ++i)
     if (kActionNames[i] == action) return static_cast<int>(i);
   return static_cast<int>(kActionNames.size()) - 1;  // "other"

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <cstdio>
 #include <iomanip>
+#include <stdexcept>
 #include <unordered_map>
 
 #include "config/campaign_config.hpp"
@@ -17,8 +18,10 @@
 #include "detectors/campaign_linker.hpp"
 #include "detectors/detector_scores.hpp"
 #include "detectors/policy_engine.hpp"
+#include "gateway/decisions/decision_store.hpp"
 #include "gateway/enforce/campaign_forwarding.hpp"
-#include "gateway/decisions/decision_table.hpp"
+#include "gateway/enforce/engine_assessment_source.hpp"
+#include "gateway/enforce/exchange_pipeline.hpp"
 #include "gateway/files/json_text.hpp"
 #include "gateway/traffic/key_fingerprint.hpp"
 #include "gateway/traffic/traffic_reader.hpp"
@@ -73,11 +76,16 @@ struct ReplayRunner::Impl {
   detectors::EngineConfig config;
   std::unique_ptr<detectors::PromptAnalyzer> analyzer;
   std::unique_ptr<detectors::Engine> engine;
-  // The same policy and campaign linker as live (config sections `policy`
-  // and `campaigns`); decisions go to an in-memory table (escalation).
+  // The live exchange pipeline (exchange_pipeline.hpp) with the same policy
+  // and campaign linker as live (config sections `policy` and `campaigns`);
+  // clustering on event time, decisions in a store that keeps them in
+  // memory only (escalation), no journal, no audit.
+  std::unique_ptr<EngineAssessmentSource> detection;
   std::unique_ptr<detectors::CampaignLinker> linker;
-  std::shared_ptr<const detectors::Policy> policy;
-  DecisionTable table;
+  std::unique_ptr<CampaignStage> campaigns;
+  std::unique_ptr<detectors::PolicyEngine> policy;  ///< null: no rules, no decisions
+  DecisionStore store{DecisionStoreOptions{}};
+  std::unique_ptr<ExchangePipeline> pipeline;
 
   void write_line(std::string_view event, double ts, const std::string& fp, const detectors::KeyAssessment& a,
                   const detectors::Decision* d);
@@ -101,12 +109,19 @@ ReplayRunner::ReplayRunner(const std::string& config_path, std::ostream* output)
   impl_->threshold = impl_->config.combine.risk_threshold;
   impl_->analyzer = std::make_unique<detectors::PromptAnalyzer>(impl_->config.lexicon, impl_->config.max_scan_bytes);
   impl_->engine = std::make_unique<detectors::Engine>(impl_->config);
-  if (auto campaigns = config::load_campaign_config(cfg); campaigns.enabled)
+  impl_->detection = std::make_unique<EngineAssessmentSource>(*impl_->engine);
+  if (auto campaigns = config::load_campaign_config(cfg); campaigns.enabled) {
     impl_->linker = std::make_unique<detectors::CampaignLinker>(std::move(campaigns));
+    impl_->campaigns = std::make_unique<CampaignStage>(*impl_->linker, *impl_->engine,
+                                                       CampaignStage::Clustering::EventTime);
+    impl_->campaigns->attach(impl_->store);
+  }
   if (!config_path.empty()) {
     auto policy = std::make_shared<detectors::Policy>(config::load_policy(config::locate_policy(config_path)));
-    if (!policy->rules.empty()) impl_->policy = std::move(policy);
+    if (!policy->rules.empty()) impl_->policy = std::make_unique<detectors::PolicyEngine>(std::move(policy));
   }
+  impl_->pipeline = std::make_unique<ExchangePipeline>(impl_->policy.get(), impl_->store, impl_->detection.get());
+  impl_->pipeline->set_campaigns(impl_->campaigns.get());
 }
 
 ReplayRunner::~ReplayRunner() = default;
@@ -169,24 +184,14 @@ void ReplayRunner::observe(const TrafficRecord& r) {
   ex.response.completion_tokens = r.completion_tokens.value_or(0);
   ex.response.usage_estimated = !r.prompt_tokens && !r.completion_tokens;
   ex.response.latency_ms = r.latency_ms;
-  if (m.linker) {
-    // As live: clustering beside the stream of exchanges (here every
-    // cluster_interval_s of event time), findings forwarded before this
-    // record is observed; the record itself, then any rotation link.
-    if (m.linker->maybe_cluster(r.ts)) forward_memberships(*m.linker, *m.engine, r.ts);
-    m.linker->record(ex);
-    forward_rotation_link(*m.linker, *m.engine, ex);
-  }
-  detectors::KeyAssessment a = m.engine->observe(ex);
-  if (a.key_fp.empty()) a.key_fp = fp;
-  if (m.policy) {
-    if (auto d = detectors::PolicyEngine::evaluate(*m.policy, a, ex.tenant, r.ts, m.table)) {
-      ++m.stats.decisions;
-      if (m.linker) m.linker->note_actioned(fp, detectors::to_string(d->action), r.ts);
-      sum.final_action = std::string(detectors::to_string(d->action));
-      if (m.output) m.write_line("decision", r.ts, fp, a, &*d);
-      m.table.put(std::move(*d));
-    }
+  // The live path: linker, engine, policy, store.
+  auto result = m.pipeline->run(ex);
+  if (result.detection == PipelineResult::Detection::Failed) throw std::runtime_error(result.error);
+  const detectors::KeyAssessment& a = result.assessment;
+  if (const auto& d = result.decision) {
+    ++m.stats.decisions;
+    sum.final_action = std::string(detectors::to_string(d->action));
+    if (m.output) m.write_line("decision", r.ts, fp, a, &*d);
   }
   if (a.risk > sum.max_risk) {
     sum.max_risk = a.risk;

@@ -100,7 +100,9 @@ struct AdminFixture {
     info.now = now();
     info.key_fp = fp;
     info.path = "/v1/chat/completions";
-    return enforcer->on_request(info);
+    RequestState state;
+    enforcer->on_request(info, state);
+    return state.verdict;
   }
 };
 

@@ -292,7 +292,7 @@ TEST_CASE("a block survives kill -9 and a restart", "[integration][enforcement]"
     dg::detectors::Exchange ex;
     ex.ts = wall_now();
     ex.key_fp = fp;
-    enforcer.on_exchange(ex);
+    enforcer.on_exchange(ex, {});
     const char c = store.table().active(fp, wall_now()) ? 'b' : 'x';
     if (::write(ready[1], &c, 1) != 1) ::_exit(4);
     for (;;) ::pause();

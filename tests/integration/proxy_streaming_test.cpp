@@ -264,7 +264,7 @@ TEST_CASE("hooks: a rejection is answered by the proxy in the OpenAI shape", "[i
   hooks->verdict = [](const dg::gateway::RequestInfo&) {
     GateVerdict v;
     v.kind = GateVerdict::Kind::Reject;
-    v.action = "throttle";
+    v.action = dg::gateway::GateAction::Throttle;
     v.status = 429;
     v.error_type = "rate_limit_exceeded";
     v.error_code = "key_throttled";
@@ -290,7 +290,7 @@ TEST_CASE("hooks: a rewritten body is what the upstream receives", "[integration
   auto hooks = std::make_shared<RecordingHooks>();
   hooks->verdict = [](const dg::gateway::RequestInfo&) {
     GateVerdict v;
-    v.action = "degrade";
+    v.action = dg::gateway::GateAction::Degrade;
     v.rewritten_body = R"({"model":"gpt-4o","n":1})";
     return v;
   };
@@ -306,7 +306,7 @@ TEST_CASE("hooks: an output-token budget ends the stream with an SSE error and d
   auto hooks = std::make_shared<RecordingHooks>();
   hooks->verdict = [](const dg::gateway::RequestInfo&) {
     GateVerdict v;
-    v.action = "degrade";
+    v.action = dg::gateway::GateAction::Degrade;
     v.output_token_budget = 30;  // each event is 10 tokens
     return v;
   };

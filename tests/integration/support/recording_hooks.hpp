@@ -15,12 +15,12 @@ class RecordingHooks : public gateway::ProxyHooks {
  public:
   std::function<gateway::GateVerdict(const gateway::RequestInfo&)> verdict;
 
-  gateway::GateVerdict on_request(const gateway::RequestInfo& info) override {
+  void on_request(const gateway::RequestInfo& info, gateway::RequestState& state) override {
     std::lock_guard lock(mutex_);
     seen_models_.push_back(info.request ? info.request->features.model : "");
-    return verdict ? verdict(info) : gateway::GateVerdict{};
+    if (verdict) state.verdict = verdict(info);
   }
-  void on_exchange(const detectors::Exchange& ex) override {
+  void on_exchange(const detectors::Exchange& ex, const gateway::RequestState&) override {
     std::lock_guard lock(mutex_);
     exchanges_.push_back(ex);
   }

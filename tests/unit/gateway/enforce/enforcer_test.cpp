@@ -106,16 +106,19 @@ struct Fixture {
     info.path = path;
     info.method = "POST";
     info.body = body;
-    return enforcer->on_request(info);
+    RequestState state;
+    enforcer->on_request(info, state);
+    return std::move(state.verdict);
   }
 
-  void exchange(const std::string& fp, double ts, std::uint64_t completion_tokens = 10) {
+  void exchange(const std::string& fp, double ts, std::uint64_t completion_tokens = 10,
+                const RequestState& state = {}) {
     dg::detectors::Exchange ex;
     ex.ts = ts;
     ex.key_fp = fp;
     ex.response.status = 200;
     ex.response.completion_tokens = completion_tokens;
-    enforcer->on_exchange(ex);
+    enforcer->on_exchange(ex, state);
   }
 
   void operator_decision(const std::string& fp, Action a, double now) {
@@ -138,7 +141,7 @@ TEST_CASE("enforcer: throttle answers 429 with Retry-After and x-ratelimit heade
   Fixture f;
   f.operator_decision(kBad, Action::Throttle, 100);
   CHECK(f.request(kBad, 100).kind == GateVerdict::Kind::Forward);
-  CHECK(f.request(kBad, 100).action == "throttle");
+  CHECK(f.request(kBad, 100).action == GateAction::Throttle);
   auto v = f.request(kBad, 100);
   REQUIRE(v.kind == GateVerdict::Kind::Reject);
   CHECK(v.status == 429);
@@ -174,7 +177,7 @@ TEST_CASE("enforcer: degrade really strips the distillable parameters", "[enforc
       R"("logit_bias":{"1234":100},"n":8,"max_tokens":4096,"max_completion_tokens":100,"temperature":0})";
   auto v = f.request(kBad, 100, body);
   REQUIRE(v.kind == GateVerdict::Kind::Forward);
-  CHECK(v.action == "degrade");
+  CHECK(v.action == GateAction::Degrade);
   REQUIRE(v.rewritten_body);
   auto o = json::parse(*v.rewritten_body).as_object();
   CHECK_FALSE(o.contains("logprobs"));
@@ -413,7 +416,9 @@ TEST_CASE("enforcer: streams in flight share their key's output budget", "[enfor
     info.path = "/v1/chat/completions";
     info.request = &extracted;
     info.body = body;
-    const auto v = f.enforcer->on_request(info);
+    RequestState state;
+    f.enforcer->on_request(info, state);
+    const auto& v = state.verdict;
     REQUIRE(v.output_token_budget);
     CHECK(static_cast<bool>(v.stream_budget) == streams);
   }
@@ -497,21 +502,41 @@ TEST_CASE("enforcer: errors use the OpenAI error shape", "[enforcer]") {
   CHECK(v.at("error").at("code") == "key_blocked");
 }
 
-TEST_CASE("enforcer: prompts analyzed in on_request reach the key's exchanges in order", "[enforcer]") {
+TEST_CASE("enforcer: a prompt analyzed in on_request reaches its own request's exchange", "[enforcer]") {
   Fixture f;
   ExtractedRequest a, b;
   a.features.body_is_json = b.features.body_is_json = true;
   a.text.last_user = "abc";
   b.text.last_user = "abcdefg";
-  for (auto* r : {&a, &b}) {
+  RequestState sa, sb, none;
+  for (auto [r, state] : {std::pair{&a, &sa}, std::pair{&b, &sb}}) {
     RequestInfo info;
     info.now = 1;
     info.key_fp = kBad;
     info.request = r;
-    f.enforcer->on_request(info);
+    f.enforcer->on_request(info, *state);
   }
-  f.exchange(kBad, 2);
-  f.exchange(kBad, 3);
-  f.exchange(kBad, 4);  // no pending prompt left: passed through as is
-  CHECK(f.detection.signatures == std::vector<std::uint64_t>{3, 7, 0});
+  REQUIRE(sa.prompt);
+  REQUIRE(sb.prompt);
+  // The second request finishes first (a short answer, or the first
+  // client's stream still running): each exchange still gets its own
+  // prompt, whatever the order, through its request's state.
+  f.exchange(kBad, 2, 10, sb);
+  f.exchange(kBad, 3, 10, sa);
+  f.exchange(kBad, 4, 10, none);  // a request the enforcer did not analyze: passed through as is
+  CHECK(f.detection.signatures == std::vector<std::uint64_t>{7, 3, 0});
+  // Keyless requests are not analyzed.
+  RequestInfo anonymous;
+  anonymous.request = &a;
+  RequestState sn;
+  f.enforcer->on_request(anonymous, sn);
+  CHECK_FALSE(sn.prompt);
+  // Off (the proxy analyzes prompts itself): nothing is attached.
+  f.enforcer->set_analyze_prompts(false);
+  RequestInfo info;
+  info.key_fp = kBad;
+  info.request = &a;
+  RequestState off;
+  f.enforcer->on_request(info, off);
+  CHECK_FALSE(off.prompt);
 }
