@@ -136,11 +136,14 @@ void Enforcement::schedule_sweep() {
 }
 
 void Enforcement::stop() {
-  if (!thread_.joinable()) return;
-  if (admin_) admin_->stop();
-  reloader_->stop();
-  ioc_.stop();
-  thread_.join();
+  if (thread_.joinable()) {
+    if (admin_) admin_->stop();
+    reloader_->stop();
+    ioc_.stop();
+    thread_.join();
+  }
+  // The journal and audit writes of the last decisions (queued by workers).
+  if (store_) store_->flush();
 }
 
 }  // namespace dg::gateway

@@ -5,7 +5,8 @@
 /// A line torn by a crash (or any unreadable line) is skipped and reported as
 /// `file:line: reason`. Compaction writes the live state to `path.tmp`,
 /// fsyncs it and renames it over the journal (atomic on POSIX).
-/// Thread-safe (one mutex; decisions change rarely, never per request).
+/// Thread-safe (one mutex; decisions change rarely, never per request). In
+/// the live proxy only the decision store's writer thread writes it.
 
 #include <cstdint>
 #include <memory>
@@ -39,10 +40,25 @@ struct JournalLoad {
   std::size_t lines = 0;
 };
 
-class DecisionJournal {
+/// Where the decision store makes its changes durable: the journal file, or
+/// a fake in tests. Called from the store's writer thread only (and from
+/// DecisionStore::open before serving).
+class JournalSink {
+ public:
+  virtual ~JournalSink() = default;
+  /// Rewrites the journal with exactly `live`. False (and `error`) on failure.
+  virtual bool compact(const std::vector<detectors::Decision>& live, std::string& error) = 0;
+  /// Appends one change. False on an I/O failure (counted by the caller).
+  virtual bool append_put(const detectors::Decision& d) = 0;
+  virtual bool append_remove(std::string_view key_fp, double ts) = 0;
+  /// True when the journal has grown past its compaction threshold.
+  virtual bool needs_compaction() const = 0;
+};
+
+class DecisionJournal final : public JournalSink {
  public:
   explicit DecisionJournal(JournalOptions options);
-  ~DecisionJournal();
+  ~DecisionJournal() override;
   DecisionJournal(const DecisionJournal&) = delete;
   DecisionJournal& operator=(const DecisionJournal&) = delete;
 
@@ -52,14 +68,14 @@ class DecisionJournal {
 
   /// Rewrites the file with exactly `live` and opens it for appending.
   /// Returns false (and sets `error`) on an I/O failure.
-  bool compact(const std::vector<detectors::Decision>& live, std::string& error);
+  bool compact(const std::vector<detectors::Decision>& live, std::string& error) override;
 
   /// Appends one change. False on an I/O failure (counted by the caller).
-  bool append_put(const detectors::Decision& d);
-  bool append_remove(std::string_view key_fp, double ts);
+  bool append_put(const detectors::Decision& d) override;
+  bool append_remove(std::string_view key_fp, double ts) override;
 
   /// True when the file has grown past the compaction threshold.
-  bool needs_compaction() const;
+  bool needs_compaction() const override;
   std::uint64_t size_bytes() const;
   const std::string& path() const { return options_.path; }
 

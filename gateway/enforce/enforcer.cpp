@@ -68,7 +68,16 @@ std::string format_reset(double seconds) {
 Enforcer::Enforcer(detectors::PolicyEngine& policy, DecisionStore& store, AssessmentSource* detection,
                    std::size_t max_keys)
     : policy_(policy), store_(store), detection_(detection), pipeline_(&policy, store, detection),
-      per_shard_cap_(std::max<std::size_t>(1, max_keys / kShards)), shards_(std::make_unique<Shard[]>(kShards)) {}
+      per_shard_cap_(std::max<std::size_t>(1, max_keys / kShards)), shards_(std::make_unique<Shard[]>(kShards)) {
+  // On the store's writer thread, after the exchange that decided is done.
+  pipeline_.set_on_journal_failure([this](double ts) {
+    stats_.journal_failures.fetch_add(1, std::memory_order_relaxed);
+    last_failure_.store(ts, std::memory_order_relaxed);
+  });
+}
+
+// Queued writes call back into this object (set_on_journal_failure).
+Enforcer::~Enforcer() { store_.flush(); }
 
 Enforcer::KeyRuntime* Enforcer::Shard::find(std::string_view key_fp) {
   auto it = index.find(key_fp);
@@ -353,10 +362,6 @@ void Enforcer::on_exchange(const detectors::Exchange& exchange, const RequestSta
   if (!r.decision) return;
   const auto& d = *r.decision;
   stats_.decisions.fetch_add(1, std::memory_order_relaxed);
-  if (!r.persisted) {
-    stats_.journal_failures.fetch_add(1, std::memory_order_relaxed);
-    last_failure_.store(ex.ts, std::memory_order_relaxed);
-  }
   spdlog::info("decision: {} {} ({}) until {:.0f}: {}", d.key_fp, detectors::to_string(d.action), d.rule, d.expires,
                d.reason);
   if (listener_) listener_(d, r.assessment);

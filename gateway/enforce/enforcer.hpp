@@ -69,6 +69,8 @@ class Enforcer final : public ProxyHooks {
   /// dropped (O(1)); the cap is spread over the shards, at least one each.
   Enforcer(detectors::PolicyEngine& policy, DecisionStore& store, AssessmentSource* detection,
            std::size_t max_keys = kDefaultMaxKeys);
+  /// Flushes the store's queued writes (they call back into the enforcer).
+  ~Enforcer() override;
 
   /// When the proxy does not fill Exchange::request.prompt, the enforcer
   /// analyzes the prompt text in on_request (where the text is available)

@@ -25,7 +25,15 @@ PipelineResult ExchangePipeline::run(const detectors::Exchange& ex) {
   if (r.assessment.key_fp.empty()) r.assessment.key_fp = ex.key_fp;
   if (!policy_) return r;
   r.decision = policy_->evaluate(r.assessment, ex.tenant, ex.ts, store_.table());
-  if (r.decision) r.persisted = store_.apply(*r.decision, "detector", ex.ts);
+  if (!r.decision) return r;
+  // Queued: the table changes now, the journal write happens on the store's
+  // writer thread (the caller is a worker serving clients).
+  if (on_journal_failure_)
+    store_.post(*r.decision, "detector", ex.ts, [fn = on_journal_failure_, ts = ex.ts](bool persisted) {
+      if (!persisted) fn(ts);
+    });
+  else
+    store_.post(*r.decision, "detector", ex.ts);
   return r;
 }
 

@@ -5,7 +5,8 @@
 ///   campaign linker (record; a rotation link reaches the engine at once)
 ///     → detection (AssessmentSource::observe)
 ///     → policy (PolicyEngine::evaluate against the store's table: escalation)
-///     → store (DecisionStore::apply: table, journal, audit, listeners)
+///     → store (DecisionStore::post: the table at once, listeners; the journal
+///       and audit writes queued to the store's writer thread)
 ///
 /// What differs between live and replay is around it, not in it: where the
 /// exchange comes from, the clock (event time in both), clustering (a timer
@@ -14,6 +15,7 @@
 /// (counters, logs and alerts live; findings, decisions and summaries in
 /// replay). Thread-safe when its parts are (they are, live).
 
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -38,8 +40,7 @@ struct PipelineResult {
   Detection detection = Detection::Observed;
   std::string error;
   detectors::KeyAssessment assessment;          ///< key_fp always set when observed
-  std::optional<detectors::Decision> decision;  ///< a new decision, already applied to the store
-  bool persisted = true;                        ///< false: the store could not journal the decision
+  std::optional<detectors::Decision> decision;  ///< a new decision, already in the store's table
 };
 
 class ExchangePipeline {
@@ -52,6 +53,12 @@ class ExchangePipeline {
   /// The campaign step (null: none). Set before the first run().
   void set_campaigns(CampaignStage* campaigns) noexcept { campaigns_ = campaigns; }
 
+  /// Called on the store's writer thread with the exchange's `ts` when a
+  /// decision could not be journaled (the store counts it as well). What it
+  /// refers to must outlive the store's queue (flush the store first). Set
+  /// before the first run().
+  void set_on_journal_failure(std::function<void(double ts)> fn) { on_journal_failure_ = std::move(fn); }
+
   /// Runs one finished exchange of a key (`ex.key_fp` not empty) as of
   /// `ex.ts`. The decision's `actor` in the store is "detector".
   PipelineResult run(const detectors::Exchange& ex);
@@ -63,6 +70,7 @@ class ExchangePipeline {
   DecisionStore& store_;
   AssessmentSource* detection_;
   CampaignStage* campaigns_ = nullptr;
+  std::function<void(double)> on_journal_failure_;
 };
 
 }  // namespace dg::gateway

@@ -293,6 +293,9 @@ TEST_CASE("a block survives kill -9 and a restart", "[integration][enforcement]"
     ex.ts = wall_now();
     ex.key_fp = fp;
     enforcer.on_exchange(ex, {});
+    // The journal write is queued to the store's writer (the detection path
+    // acknowledges to no one); the kill comes once it is done.
+    store.flush();
     const char c = store.table().active(fp, wall_now()) ? 'b' : 'x';
     if (::write(ready[1], &c, 1) != 1) ::_exit(4);
     for (;;) ::pause();

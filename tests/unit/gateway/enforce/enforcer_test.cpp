@@ -294,7 +294,8 @@ TEST_CASE("enforcer: detection creates a block, the benign key keeps going", "[e
   CHECK(f.request(kGood, 13).kind == GateVerdict::Kind::Forward);
   CHECK(f.enforcer->stats().decisions == 2);
 
-  // Journaled: a fresh store sees the block.
+  // Journaled (by the store's writer, once flushed): a fresh store sees the block.
+  f.store->flush();
   DecisionStoreOptions o;
   o.journal.path = (f.dir / "decisions.jsonl").string();
   DecisionStore reopened(o);

@@ -4,10 +4,14 @@
 
 #include <boost/json.hpp>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <mutex>
 #include <stdexcept>
+#include <thread>
+#include <vector>
 
 #include "config/campaign_config.hpp"
 #include "config/config.hpp"
@@ -87,7 +91,6 @@ TEST_CASE("exchange pipeline: detection, policy and store, once per new decision
   REQUIRE(r.decision);
   CHECK(r.decision->action == Action::Block);
   CHECK(r.decision->created == 10);
-  CHECK(r.persisted);
   // Applied to the store (table the proxy reads) by the pipeline itself.
   REQUIRE(store.table().active(fp, 11));
   CHECK(store.table().active(fp, 11)->action == Action::Block);
@@ -246,4 +249,66 @@ TEST_CASE("exchange pipeline: replay and the live enforcer take the same decisio
 
   CHECK(replayed.size() >= 4);
   CHECK(live == replayed);
+}
+
+namespace {
+
+/// A journal that remembers which thread wrote each record, and can fail.
+struct ThreadRecordingJournal final : JournalSink {
+  std::mutex mutex;
+  std::vector<std::thread::id> writers;
+  std::vector<std::string> keys;
+  bool fail = false;
+  bool compact(const std::vector<Decision>&, std::string&) override { return true; }
+  bool append_put(const Decision& d) override {
+    std::lock_guard lock(mutex);
+    writers.push_back(std::this_thread::get_id());
+    keys.push_back(d.key_fp);
+    return !fail;
+  }
+  bool append_remove(std::string_view, double) override { return true; }
+  bool needs_compaction() const override { return false; }
+};
+
+}  // namespace
+
+TEST_CASE("exchange pipeline: the journal is written off the calling (worker) thread", "[unit][pipeline][journal]") {
+  PolicyEngine policy(block_policy());
+  auto sink = std::make_unique<ThreadRecordingJournal>();
+  auto* journal = sink.get();
+  DecisionStore store({}, std::move(sink));
+  ScriptedDetection detection;
+  ExchangePipeline pipeline(&policy, store, &detection);
+  const std::string fp = "fp:00000000000000c1";
+
+  auto r = pipeline.run(exchange_of(fp, 10));
+  REQUIRE(r.decision);
+  // In force at once, before the write is known to be done.
+  REQUIRE(store.table().active(fp, 10));
+  store.flush();
+  std::lock_guard lock(journal->mutex);
+  REQUIRE(journal->writers.size() == 1);
+  CHECK(journal->keys.front() == fp);
+  CHECK(journal->writers.front() != std::this_thread::get_id());
+}
+
+TEST_CASE("exchange pipeline: a queued journal failure is counted and reported", "[unit][pipeline][journal]") {
+  PolicyEngine policy(block_policy());
+  auto sink = std::make_unique<ThreadRecordingJournal>();
+  sink->fail = true;
+  DecisionStore store({}, std::move(sink));
+  ScriptedDetection detection;
+  ExchangePipeline pipeline(&policy, store, &detection);
+  std::atomic<int> failures{0};
+  std::atomic<double> failed_ts{0};
+  pipeline.set_on_journal_failure([&](double ts) {
+    failures.fetch_add(1);
+    failed_ts.store(ts);
+  });
+  REQUIRE(pipeline.run(exchange_of("fp:00000000000000c2", 42)).decision);
+  store.flush();
+  CHECK(store.journal_failures() == 1);
+  CHECK(failures.load() == 1);
+  CHECK(failed_ts.load() == 42);
+  CHECK(store.table().active("fp:00000000000000c2", 43));  // kept in memory
 }
