@@ -45,7 +45,7 @@ struct ProxyServer::Worker {
 
 namespace {
 
-net::awaitable<void> accept_loop(WorkerContext& ctx, tcp::acceptor& acceptor) {
+net::awaitable<void> accept_loop(WorkerContext& ctx, tcp::acceptor& acceptor, ProxyServer::SessionsGone& gone) {
   for (;;) {
     auto [ec, socket] = co_await acceptor.async_accept(kUse);
     if (ec) {
@@ -57,7 +57,10 @@ net::awaitable<void> accept_loop(WorkerContext& ctx, tcp::acceptor& acceptor) {
       continue;
     }
     if (ctx.draining) continue;  // socket closes as it goes out of scope
-    net::co_spawn(ctx.io, run_session(ctx, std::move(socket)), [](std::exception_ptr e) {
+    net::co_spawn(ctx.io, run_session(ctx, std::move(socket)), [&gone](std::exception_ptr e) {
+      // The session's frame is gone (active_sessions already counts it out):
+      // wake a stop() waiting for the last one.
+      gone.notify();
       if (!e) return;
       try {
         std::rethrow_exception(e);
@@ -72,7 +75,7 @@ net::awaitable<void> accept_loop(WorkerContext& ctx, tcp::acceptor& acceptor) {
 
 ProxyServer::ProxyServer(config::ProxyConfig cfg, std::shared_ptr<ProxyHooks> hooks)
     : cfg_(std::move(cfg)), hooks_(hooks ? std::move(hooks) : std::make_shared<ProxyHooks>()),
-      stats_(std::make_unique<ProxyStats>()) {}
+      stats_(std::make_unique<ProxyStats>()), sessions_gone_(std::make_unique<SessionsGone>()) {}
 
 ProxyServer::~ProxyServer() { stop(std::chrono::milliseconds(0)); }
 
@@ -125,7 +128,7 @@ std::uint16_t ProxyServer::start() {
   access_ = std::move(access);
   port_ = port;
   for (auto& w : workers_) {
-    net::co_spawn(*w->io, accept_loop(*w->ctx, *w->acceptor), net::detached);
+    net::co_spawn(*w->io, accept_loop(*w->ctx, *w->acceptor, *sessions_gone_), net::detached);
     w->thread = std::thread([io = w->io.get()] {
       for (;;) {
         try {
@@ -166,10 +169,12 @@ void ProxyServer::stop(std::chrono::milliseconds grace) {
       w->pool->clear();
     });
   }
-  // 2. Let in-flight exchanges finish within the grace period.
-  const auto deadline = std::chrono::steady_clock::now() + grace;
-  while (active_sessions() > 0 && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  // 2. Let in-flight exchanges finish within the grace period: woken by each
+  // session's end, never later than the deadline.
+  {
+    std::unique_lock lock(sessions_gone_->mutex);
+    sessions_gone_->cv.wait_for(lock, grace, [&] { return active_sessions() == 0; });
+  }
   if (grace.count() > 0 && active_sessions() > 0) spdlog::warn("shutdown grace over; closing {} connection(s)", active_sessions());
   // 3. Close the rest.
   for (auto& w : workers_) w->io->stop();

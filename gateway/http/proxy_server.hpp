@@ -14,8 +14,10 @@
 /// connection).
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -70,6 +72,17 @@ class ProxyServer {
   std::uint64_t capture_write_failures() const noexcept;
   const config::ProxyConfig& config() const noexcept { return cfg_; }
 
+  /// Signalled by a worker whenever one of its sessions ended (stop() waits
+  /// on it, with the grace as its deadline).
+  struct SessionsGone {
+    std::mutex mutex;
+    std::condition_variable cv;
+    void notify() {
+      { std::lock_guard lock(mutex); }  // a waiter between its check and its wait is not missed
+      cv.notify_all();
+    }
+  };
+
  private:
   struct Worker;
   struct Tls;
@@ -80,6 +93,7 @@ class ProxyServer {
   std::unique_ptr<CaptureLog> capture_;
   std::unique_ptr<Tls> tls_;
   std::shared_ptr<AccessLog> access_;
+  std::unique_ptr<SessionsGone> sessions_gone_;  ///< before workers_: their sessions notify it
   std::vector<std::unique_ptr<Worker>> workers_;
   PromptAnalyzerSource analyzer_;
   std::uint16_t port_ = 0;
