@@ -15,14 +15,12 @@
 #include "gateway/app/config_check.hpp"
 #include "gateway/app/heap_trim.hpp"
 #include "gateway/app/log_files.hpp"
+#include "gateway/net/clock.hpp"
 
 namespace dg::gateway {
 
 namespace {
 
-double wall_now() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
 
 void configure_logging(const config::LogConfig& log) {
   spdlog::set_level(spdlog::level::from_str(log.level));
@@ -97,7 +95,7 @@ int run_proxy(int argc, char** argv) {
     reopen_signal.cancel(ignored);
   });
   try {
-    app = App::create(cfg, wall_now());
+    app = App::create(cfg, system_wall_s());
   } catch (const config::ConfigError& e) {
     std::cerr << e.what() << "\n";
     return 2;
