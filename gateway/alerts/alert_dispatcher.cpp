@@ -179,7 +179,9 @@ net::awaitable<void> AlertDispatcher::deliver(std::shared_ptr<const Pending> pen
       break;
     }
     ++attempts;
-    const auto now = static_cast<long long>(clock_.wall());  // whole seconds, as signed
+    const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
     const std::string ts = std::to_string(now);
     std::vector<std::pair<std::string, std::string>> headers = {
         {std::string(kTimestampHeader), ts},
@@ -237,7 +239,7 @@ void AlertDispatcher::delivery_done() {
 void AlertDispatcher::dead_letter(const Pending& p, const SinkState& sink, std::string_view reason, int attempts,
                                   const std::string& last_error) {
   if (config_.dead_letter_file.empty()) return;
-  const double now = clock_.wall();
+  const double now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   std::string line = "{\"dead_lettered_at\":" + std::to_string(now) +
                      ",\"sink\":" + boost::json::serialize(boost::json::string(sink.config.name)) +
                      ",\"reason\":\"" + std::string(reason) + "\",\"attempts\":" + std::to_string(attempts) +

@@ -36,7 +36,6 @@
 #include <thread>
 #include <vector>
 
-#include "gateway/net/clock.hpp"
 #include "config/alerts_config.hpp"
 #include "gateway/alerts/alert.hpp"
 #include "gateway/alerts/alert_grouping.hpp"
@@ -55,9 +54,6 @@ class AlertDispatcher {
   ~AlertDispatcher();
   AlertDispatcher(const AlertDispatcher&) = delete;
   AlertDispatcher& operator=(const AlertDispatcher&) = delete;
-
-  /// The clock of the signature timestamps and dead letters. Before start().
-  void set_clock(Clock clock) noexcept { clock_ = clock; }
 
   /// Starts the delivery thread.
   void start();
@@ -95,7 +91,6 @@ class AlertDispatcher {
 
   config::AlertsConfig config_;
   DgMetrics& metrics_;
-  Clock clock_;
 
   mutable std::mutex mutex_;
   std::condition_variable idle_cv_;

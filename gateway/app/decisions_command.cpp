@@ -20,7 +20,6 @@
 #include "gateway/app/commands.hpp"
 #include "gateway/files/json_text.hpp"
 #include "gateway/traffic/key_fingerprint.hpp"
-#include "gateway/net/clock.hpp"
 
 namespace dg::gateway {
 
@@ -110,7 +109,7 @@ std::optional<double> parse_duration(const std::string& text) {
 
 std::string now_relative(double unix_s) {
   if (unix_s == 0) return "never";
-  const double now = system_wall_s();
+  const double now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   double d = unix_s - now;
   const bool past = d < 0;
   if (past) d = -d;

@@ -9,16 +9,21 @@
 
 namespace dg::gateway {
 
+namespace {
+double wall_now() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+}  // namespace
+
 std::unique_ptr<Enforcement> Enforcement::create(const config::Config& cfg, detectors::Engine* engine, double now,
-                                                 std::function<boost::json::value()> campaigns, Clock clock) {
+                                                 std::function<boost::json::value()> campaigns) {
   std::unique_ptr<Enforcement> e(new Enforcement());
-  e->clock_ = clock;
   if (cfg.admin && !cfg.admin.IsNull()) {
     config::YamlSection section(cfg.admin, cfg.path, "admin");
     e->admin_cfg_ = config::parse_admin_config(section);
   }
   const auto source = config::locate_policy(cfg.path);
-  e->reloader_ = std::make_unique<PolicyReloader>(e->ioc_, source, e->policy_, std::chrono::seconds(1), clock);
+  e->reloader_ = std::make_unique<PolicyReloader>(e->ioc_, source, e->policy_);
   if (engine && source.file == cfg.path) {
     // Inline policy: the watched file is the main config, so its `detection`
     // section reloads with the policy (validated first; detector state kept).
@@ -61,7 +66,6 @@ std::unique_ptr<Enforcement> Enforcement::create(const config::Config& cfg, dete
   const std::size_t max_keys =
       engine ? engine->config()->store.max_keys : config::load_detection_config(cfg).store.max_keys;
   e->enforcer_ = std::make_unique<Enforcer>(e->policy_, *e->store_, e->source_.get(), max_keys);
-  e->enforcer_->set_clock(clock);
 
   if (e->admin_cfg_.enabled) {
     AdminOptions ao;
@@ -75,7 +79,6 @@ std::unique_ptr<Enforcement> Enforcement::create(const config::Config& cfg, dete
     ctx.reloader = e->reloader_.get();
     ctx.detection = e->source_.get();
     ctx.campaigns = std::move(campaigns);
-    ctx.clock = [clock] { return clock.wall(); };
     register_admin_routes(*e->admin_, ctx);
   }
   return e;
@@ -127,7 +130,7 @@ void Enforcement::schedule_sweep() {
   sweep_timer_->expires_after(std::chrono::minutes(1));
   sweep_timer_->async_wait([this](boost::system::error_code ec) {
     if (ec) return;
-    store_->sweep(clock_.wall());
+    store_->sweep(wall_now());
     schedule_sweep();
   });
 }

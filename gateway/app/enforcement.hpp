@@ -30,7 +30,6 @@
 #include "gateway/enforce/enforcer.hpp"
 #include "gateway/enforce/engine_assessment_source.hpp"
 #include "gateway/control/policy_reloader.hpp"
-#include "gateway/net/clock.hpp"
 
 namespace dg::gateway {
 
@@ -42,11 +41,8 @@ class Enforcement {
   /// null (operator decisions only). Throws config::ConfigError on an invalid
   /// policy or admin section, std::runtime_error when the journal cannot be written.
   /// `campaigns` (optional) serves GET /v1/campaigns on the admin API.
-  /// `clock` decides the sweep's expiry time, reload times, operator
-  /// decisions' times and the enforcer's stream budget ageing.
   static std::unique_ptr<Enforcement> create(const config::Config& cfg, detectors::Engine* engine, double now,
-                                             std::function<boost::json::value()> campaigns = {},
-                                             Clock clock = {});
+                                             std::function<boost::json::value()> campaigns = {});
 
   ~Enforcement();
 
@@ -94,7 +90,6 @@ class Enforcement {
   };
   std::vector<std::unique_ptr<Periodic>> periodic_;
   void schedule(Periodic& p);
-  Clock clock_;
   std::thread thread_;
 };
 

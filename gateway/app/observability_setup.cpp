@@ -6,11 +6,11 @@
 #include "config/detection_config.hpp"
 #include "gateway/app/metrics_wiring.hpp"
 #include "gateway/observability/process_metrics.hpp"
-#include "gateway/net/clock.hpp"
 
 namespace dg::gateway {
 
 namespace {
+double unix_now() { return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count(); }
 }  // namespace
 
 std::unique_ptr<Observability> Observability::create(const config::Config& cfg, Enforcement& enforcement,
@@ -39,7 +39,7 @@ std::unique_ptr<Observability> Observability::create(const config::Config& cfg, 
       [alerter](const detectors::Decision& d, const detectors::KeyAssessment& a) { alerter->on_policy_decision(d, a); });
   o->hooks_ = std::make_shared<InstrumentedHooks>(enforcement.hooks(), m, alerter);
 
-  o->callbacks_.push_back(publish_decision_gauges(m, enforcement.store().table(), system_wall_s));
+  o->callbacks_.push_back(publish_decision_gauges(m, enforcement.store().table(), unix_now));
   o->callbacks_.push_back(publish_reloader_counters(m, enforcement.reloader()));
   o->callbacks_.push_back(publish_process_metrics(m));
   o->callbacks_.push_back(publish_store_counters(m, enforcement.store()));

@@ -15,12 +15,14 @@
 #include "gateway/app/config_check.hpp"
 #include "gateway/app/heap_trim.hpp"
 #include "gateway/app/log_files.hpp"
-#include "gateway/net/clock.hpp"
 
 namespace dg::gateway {
 
 namespace {
 
+double wall_now() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
 
 void configure_logging(const config::LogConfig& log) {
   spdlog::set_level(spdlog::level::from_str(log.level));
@@ -95,7 +97,7 @@ int run_proxy(int argc, char** argv) {
     reopen_signal.cancel(ignored);
   });
   try {
-    app = App::create(cfg, system_wall_s());
+    app = App::create(cfg, wall_now());
   } catch (const config::ConfigError& e) {
     std::cerr << e.what() << "\n";
     return 2;

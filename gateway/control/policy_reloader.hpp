@@ -19,7 +19,6 @@
 #include <string>
 #include <vector>
 
-#include "gateway/net/clock.hpp"
 #include "config/policy_config.hpp"
 #include "detectors/policy_engine.hpp"
 
@@ -34,9 +33,8 @@ struct ReloadResult {
 
 class PolicyReloader {
  public:
-  /// `clock`: the time a reload by the file watch or SIGHUP is stamped with.
   PolicyReloader(boost::asio::io_context& ioc, config::PolicySource source, detectors::PolicyEngine& engine,
-                 std::chrono::milliseconds poll_interval = std::chrono::seconds(1), Clock clock = {});
+                 std::chrono::milliseconds poll_interval = std::chrono::seconds(1));
 
   /// First load at start-up: throws config::ConfigError on an invalid file.
   void load_initial(double now);
@@ -71,12 +69,12 @@ class PolicyReloader {
  private:
   void schedule_poll();
   void wait_signal();
+  static double wall_now();
 
   boost::asio::io_context& ioc_;
   config::PolicySource source_;
   detectors::PolicyEngine& engine_;
   std::chrono::milliseconds poll_interval_;
-  Clock clock_;
   boost::asio::steady_timer timer_;
   boost::asio::signal_set signals_;
   mutable std::mutex mutex_;

@@ -16,7 +16,6 @@
 
 #include "gateway/decisions/decision_json.hpp"
 #include "gateway/files/json_text.hpp"
-#include "gateway/net/clock.hpp"
 
 namespace dg::gateway {
 
@@ -24,6 +23,10 @@ namespace json = boost::json;
 using detectors::Decision;
 
 namespace {
+
+double monotonic_s() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
 
 std::string put_line(const Decision& d) {
   json::object o;
@@ -131,7 +134,7 @@ bool DecisionJournal::compact(const std::vector<Decision>& live, std::string& er
     return false;
   }
   fsync_dir(options_.path);
-  last_sync_ = system_monotonic_s();
+  last_sync_ = monotonic_s();
   return open_append(error);
 }
 
@@ -142,7 +145,7 @@ bool DecisionJournal::append_line(const std::string& line) {
     case FsyncPolicy::Always:
       return file_.sync();
     case FsyncPolicy::Interval: {
-      const double now = system_monotonic_s();
+      const double now = monotonic_s();
       if (now - last_sync_ >= options_.fsync_interval_s) {
         last_sync_ = now;
         return file_.sync();

@@ -158,7 +158,7 @@ class Enforcer::SharedBudget final : public StreamBudget {
  public:
   SharedBudget(Enforcer& e, std::string key_fp, std::uint64_t budget, double window, double now)
       : e_(e), key_fp_(std::move(key_fp)), budget_(budget), window_(window), admitted_(now),
-        started_(e.clock_.monotonic()) {}
+        started_(std::chrono::steady_clock::now()) {}
 
   ~SharedBudget() override {
     auto& s = e_.shard_of(key_fp_);
@@ -168,7 +168,7 @@ class Enforcer::SharedBudget final : public StreamBudget {
 
   std::uint64_t allowance(std::uint64_t tokens) override {
     // Event time of the request plus the time the stream has been running.
-    const double now = admitted_ + (e_.clock_.monotonic() - started_);
+    const double now = admitted_ + std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
     auto& s = e_.shard_of(key_fp_);
     std::lock_guard lock(s.mutex);
     auto& r = e_.touch(s, key_fp_);
@@ -186,7 +186,7 @@ class Enforcer::SharedBudget final : public StreamBudget {
   const std::uint64_t budget_;
   const double window_;
   const double admitted_;
-  const double started_;  ///< monotonic seconds at admission
+  const std::chrono::steady_clock::time_point started_;
   std::uint64_t charged_ = 0;  ///< tokens of this stream in the key's in_flight
 };
 

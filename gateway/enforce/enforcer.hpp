@@ -22,7 +22,6 @@
 #include "detectors/token_bucket.hpp"
 #include "gateway/decisions/decision_store.hpp"
 #include "gateway/enforce/exchange_pipeline.hpp"
-#include "gateway/net/clock.hpp"
 #include "gateway/enforce/proxy_hooks.hpp"
 
 namespace dg::gateway {
@@ -78,10 +77,6 @@ class Enforcer final : public ProxyHooks {
   /// into RequestState::prompt, and on_exchange attaches it to that request's
   /// exchange. On by default; turn off once the proxy analyzes prompts itself.
   void set_analyze_prompts(bool on) { analyze_prompts_ = on; }
-
-  /// The monotonic clock that ages a running stream's budget claim (a
-  /// request's own time is the event time it is handed). Before serving.
-  void set_clock(Clock clock) noexcept { clock_ = clock; }
 
   /// The campaign step of the exchange pipeline (null: none). Set before serving.
   void set_campaigns(CampaignStage* campaigns) noexcept { pipeline_.set_campaigns(campaigns); }
@@ -153,7 +148,6 @@ class Enforcer final : public ProxyHooks {
   DecisionStore& store_;
   AssessmentSource* detection_;
   ExchangePipeline pipeline_;
-  Clock clock_;
   bool analyze_prompts_ = true;
   std::size_t per_shard_cap_;
   std::unique_ptr<Shard[]> shards_;

@@ -541,25 +541,3 @@ TEST_CASE("enforcer: a prompt analyzed in on_request reaches its own request's e
   f.enforcer->on_request(info, off);
   CHECK_FALSE(off.prompt);
 }
-
-namespace {
-double g_fake_monotonic = 1000;
-double fake_monotonic() noexcept { return g_fake_monotonic; }
-}  // namespace
-
-TEST_CASE("enforcer: a running stream's budget ages by the injected clock", "[enforcer][budget][clock]") {
-  Fixture f;
-  auto p = std::make_shared<Policy>();
-  p->output_budget = {100, 60};
-  f.policy.set_policy(p);
-  g_fake_monotonic = 1000;
-  f.enforcer->set_clock(dg::gateway::Clock{&dg::gateway::system_wall_s, &fake_monotonic});
-  f.exchange(kBad, 0, 90);  // 90 of 100 spent in the window at t=0
-  auto s = f.request(kBad, 0);
-  REQUIRE(s.stream_budget);
-  CHECK(s.stream_budget->allowance(0) == 10);
-  // Two windows later by the injected clock (the system clock has not moved):
-  // the window has slid past the 90, the whole budget is this stream's.
-  g_fake_monotonic += 120;
-  CHECK(s.stream_budget->allowance(0) == 100);
-}
