@@ -113,6 +113,13 @@ bool Enforcer::detection_failed_recently(double now) const {
   return now - last_failure_.load(std::memory_order_relaxed) < kFailureHoldS;
 }
 
+// The output-token window is HAProxy's freq_ctr like detectors::FreqWindow,
+// but not the same window: it is anchored at the key's first exchange (and
+// re-anchored after a gap of two windows), not at multiples of the period
+// since the epoch, holds fractional token counts, and restarts when the
+// policy's window changes (FreqWindow::rebase keeps the counts). Moving it
+// onto FreqWindow would change when a key's budget frees up and its
+// Retry-After, so it stays its own.
 double Enforcer::window_value(const KeyRuntime& r, double now, double window) {
   if (r.window_len != window || window <= 0) return 0;
   const double elapsed = now - r.window_start;
