@@ -52,6 +52,7 @@ bool DecisionStore::apply(const Decision& d, std::string_view actor, double now)
   }
   if (listener_) listener_(d, actor);
   if (extra_listener_) extra_listener_(d, actor);
+  if (fleet_listener_) fleet_listener_(d, actor);
   return ok;
 }
 
