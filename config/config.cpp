@@ -16,6 +16,7 @@ Config read_config(const YAML::Node& root, const std::string& file, std::vector<
     keep("admin", c.admin);
     keep("alerts", c.alerts);
     keep("campaigns", c.campaigns);
+    keep("state", c.state);
     try {
       c.proxy = read_proxy_config(s);
     } catch (const ConfigError& e) {

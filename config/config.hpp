@@ -1,6 +1,6 @@
 #pragma once
 /// The whole distillguard configuration file. The proxy's sections are parsed
-/// here; the sections owned by detection, campaigns, policy, admin and alerts are kept as
+/// here; the sections owned by detection, campaigns, policy, admin, alerts and state are kept as
 /// raw YAML nodes for their owners to read (with YamlSection, so their errors
 /// are located too). Any other top-level key is an error.
 
@@ -21,6 +21,7 @@ struct Config {
   YAML::Node admin;
   YAML::Node alerts;
   YAML::Node campaigns;  ///< the cross-key campaign linker (config/campaign_config.hpp)
+  YAML::Node state;      ///< shared state: memory or redis (config/state_config.hpp)
 };
 
 /// Loads and validates `path` (the proxy's sections; the others are read by

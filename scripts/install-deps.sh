@@ -5,6 +5,7 @@
 set -euo pipefail
 pkgs=(cmake g++ make libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libssl-dev
       libspdlog-dev libyaml-cpp-dev libsimdjson-dev catch2 ca-certificates
+      pkg-config libhiredis-dev redis-server   # fleet mode (gateway/fleet): the client library; the tests start their own Redis
       curl jq bsdextrautils)   # the demo (scripts/demo.sh) and its test: HTTP calls, JSON, `column`
 for arg in "$@"; do
   case $arg in

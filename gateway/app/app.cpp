@@ -3,17 +3,38 @@
 #include "config/alerts_config.hpp"
 #include "config/campaign_config.hpp"
 #include "config/detection_config.hpp"
+#include "config/state_config.hpp"
 #include "gateway/app/heap_trim.hpp"
 
 #include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
 
 namespace dg::gateway {
+
+namespace {
+
+double wall_clock() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+/// `<hostname>-<pid>`: unique among the instances of one host and across hosts.
+std::string default_instance_id() {
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0 || host[0] == 0) std::snprintf(host, sizeof host, "dg");
+  return std::string(host) + "-" + std::to_string(::getpid());
+}
+
+}  // namespace
 
 void validate_config(const config::Config& cfg) {
   (void)config::load_detection_config(cfg);
   (void)config::load_campaign_config(cfg);
   Enforcement::validate(cfg);  // policy and admin
   (void)config::load_alerts_config(cfg.alerts, cfg.path);
+  (void)config::load_state_config(cfg);
 }
 
 std::unique_ptr<App> App::create(const config::Config& cfg, double now) {
@@ -31,6 +52,23 @@ std::unique_ptr<App> App::create(const config::Config& cfg, double now) {
   // The proxy analyzes prompts itself (once per request): no second analysis in the enforcer.
   app->enforcement_->enforcer().set_analyze_prompts(false);
   app->obs_ = Observability::create(cfg, *app->enforcement_, app->engine_.get());
+  if (const auto state = config::load_state_config(cfg); state.backend == config::StateBackend::Redis) {
+    fleet::FleetOptions fo;
+    fo.host = state.host;
+    fo.port = state.port;
+    fo.db = state.db;
+    fo.password = state.password;
+    fo.prefix = state.prefix;
+    fo.instance = state.instance.empty() ? default_instance_id() : state.instance;
+    app->fleet_ = std::make_unique<fleet::Fleet>(app->enforcement_->control_loop(), app->enforcement_->store(),
+                                                 std::move(fo), wall_clock);
+    app->fleet_->attach();
+    if (state.fail == config::StateFailMode::Closed)
+      app->enforcement_->enforcer().set_shared_state_gate(&app->fleet_->stats().connected);
+    app->obs_->attach_fleet(app->fleet_->stats());
+    spdlog::info("fleet mode: instance {}, Redis {}:{} db {}, prefix {}, fail {}", app->fleet_->instance(), state.host,
+                 state.port, state.db, state.prefix, state.fail == config::StateFailMode::Closed ? "closed" : "open");
+  }
   // The linker is the first step of the enforcer's exchange pipeline.
   app->enforcement_->enforcer().set_campaigns(&campaigns->stage());
   campaigns->attach(app->enforcement_->store());
@@ -55,6 +93,7 @@ std::uint16_t App::start() {
   // the policy is loaded in create() and the enforcer decides inline.
   const auto port = server_->start();
   started_ = true;
+  if (fleet_) fleet_->start();  // connects on the control loop; serving does not wait for it
   try {
     enforcement_->start();
   } catch (...) {
@@ -72,6 +111,7 @@ void App::stop() {
   server_->stop();
   campaigns_->stop();
   enforcement_->stop();
+  if (fleet_) fleet_->stop();  // the control loop is joined: its connections close here
   obs_->stop();
 }
 

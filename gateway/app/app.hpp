@@ -21,6 +21,7 @@
 #include "gateway/control/campaign_runtime.hpp"
 #include "gateway/app/enforcement.hpp"
 #include "gateway/app/observability_setup.hpp"
+#include "gateway/fleet/fleet.hpp"
 #include "gateway/http/proxy_server.hpp"
 
 namespace dg::gateway {
@@ -51,6 +52,8 @@ class App {
   Enforcement& enforcement() { return *enforcement_; }
   Observability& observability() { return *obs_; }
   ProxyServer& server() { return *server_; }
+  /// Fleet mode (`state.backend: redis`), or null.
+  fleet::Fleet* fleet() { return fleet_.get(); }
   /// The admin listener's port (0 when the admin API is off).
   std::uint16_t admin_port() const;
 
@@ -60,6 +63,7 @@ class App {
   std::unique_ptr<detectors::Engine> engine_;
   std::unique_ptr<CampaignRuntime> campaigns_;
   std::unique_ptr<Enforcement> enforcement_;
+  std::unique_ptr<fleet::Fleet> fleet_;  // Redis I/O on the enforcement's control loop
   std::unique_ptr<Observability> obs_;
   std::unique_ptr<ProxyServer> server_;
   bool started_ = false;

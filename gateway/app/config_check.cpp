@@ -6,6 +6,7 @@
 #include "config/config.hpp"
 #include "config/detection_config.hpp"
 #include "config/policy_config.hpp"
+#include "config/state_config.hpp"
 
 namespace dg::gateway {
 
@@ -66,6 +67,7 @@ ConfigCheck check_config_file(const std::string& path) {
     }
   });
   collect([&] { (void)config::load_alerts_config(cfg.alerts, cfg.path); });
+  collect([&] { (void)config::load_state_config(cfg); });
   collect([&] {
     const auto source = config::locate_policy(root, path);
     if (source.file == path) {

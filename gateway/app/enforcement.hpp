@@ -69,6 +69,8 @@ class Enforcement {
   DecisionStore& store() { return *store_; }
   Enforcer& enforcer() { return *enforcer_; }
   PolicyReloader& reloader() { return *reloader_; }
+  /// The control-plane loop (admin API, reloads, sweeps, fleet mode's Redis I/O).
+  boost::asio::io_context& control_loop() { return ioc_; }
 
  private:
   Enforcement() = default;

@@ -7,6 +7,7 @@
 #include "gateway/decisions/decision_store.hpp"
 #include "gateway/decisions/decision_table.hpp"
 #include "gateway/control/policy_reloader.hpp"
+#include "gateway/fleet/fleet.hpp"
 #include "gateway/http/proxy_stats.hpp"
 
 namespace dg::gateway {
@@ -72,6 +73,23 @@ std::uint64_t publish_decision_gauges(DgMetrics& m, const DecisionTable& table, 
         if (d.action == kActions[i]) counts[i] += 1;
     }
     for (std::size_t i = 0; i < kActions.size(); ++i) gauges[i]->set(counts[i]);
+  });
+}
+
+std::uint64_t publish_fleet_counters(DgMetrics& m, const fleet::FleetStats& stats) {
+  auto& published = m.fleet_decisions.with({"published"});
+  auto& superseded = m.fleet_decisions.with({"superseded"});
+  auto& received = m.fleet_decisions.with({"received"});
+  return m.registry.on_scrape([&m, &stats, &published, &superseded, &received] {
+    constexpr auto r = std::memory_order_relaxed;
+    m.fleet_connected.set(stats.connected.load(r) ? 1 : 0);
+    m.fleet_commands.set(stats.commands.load(r));
+    m.fleet_errors.set(stats.errors.load(r));
+    m.fleet_reconnects.set(stats.reconnects.load(r));
+    published.set(stats.published.load(r));
+    superseded.set(stats.superseded.load(r));
+    received.set(stats.received.load(r));
+    m.fleet_pending.set(static_cast<double>(stats.pending.load(r)));
   });
 }
 

@@ -27,6 +27,9 @@ class DecisionStore;
 class DecisionTable;
 class PolicyReloader;
 struct ProxyStats;
+namespace fleet {
+struct FleetStats;
+}
 
 /// dg_upstream_errors_total{kind="timeout"|"other"} and
 /// dg_capture_dropped_total{reason="queue_full"} from the proxy's counters;
@@ -44,6 +47,9 @@ std::uint64_t publish_store_counters(DgMetrics& m, const DecisionStore& store);
 /// dg_active_decisions{action} from the decisions in force at `clock()` (Unix s).
 /// Every action has a series (0 when none), so dashboards show flat lines, not gaps.
 std::uint64_t publish_decision_gauges(DgMetrics& m, const DecisionTable& table, std::function<double()> clock);
+
+/// dg_fleet_* from fleet mode's counters (gateway/fleet/fleet.hpp).
+std::uint64_t publish_fleet_counters(DgMetrics& m, const fleet::FleetStats& stats);
 
 /// dg_config_reloads_total{result} from the policy reloader.
 std::uint64_t publish_reloader_counters(DgMetrics& m, const PolicyReloader& reloader);

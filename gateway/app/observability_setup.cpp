@@ -5,6 +5,7 @@
 
 #include "config/detection_config.hpp"
 #include "gateway/app/metrics_wiring.hpp"
+#include "gateway/fleet/decision_wire.hpp"
 #include "gateway/observability/process_metrics.hpp"
 
 namespace dg::gateway {
@@ -33,8 +34,10 @@ std::unique_ptr<Observability> Observability::create(const config::Config& cfg, 
       if (c.campaign_id == id) return c.member_fps;
     return {};
   });
-  enforcement.store().set_listener(
-      [alerter](const detectors::Decision& d, std::string_view actor) { alerter->on_store_change(d, actor); });
+  // A decision received from another instance of the fleet was alerted there.
+  enforcement.store().set_listener([alerter](const detectors::Decision& d, std::string_view actor) {
+    if (!fleet::is_fleet_actor(actor)) alerter->on_store_change(d, actor);
+  });
   enforcement.enforcer().set_decision_listener(
       [alerter](const detectors::Decision& d, const detectors::KeyAssessment& a) { alerter->on_policy_decision(d, a); });
   o->hooks_ = std::make_shared<InstrumentedHooks>(enforcement.hooks(), m, alerter);
@@ -64,6 +67,10 @@ void Observability::attach_proxy(const ProxyServer& server) {
   callbacks_.push_back(
       publish_proxy_stats(metrics_, server.stats(), [&server] { return server.capture_write_failures(); }));
   callbacks_.push_back(publish_proxy_traffic(metrics_, server.stats()));
+}
+
+void Observability::attach_fleet(const fleet::FleetStats& stats) {
+  callbacks_.push_back(publish_fleet_counters(metrics_, stats));
 }
 
 void Observability::start() { dispatcher_->start(); }

@@ -25,6 +25,7 @@
 #include "gateway/alerts/decision_alerts.hpp"
 #include "gateway/observability/dg_metrics.hpp"
 #include "gateway/app/enforcement.hpp"
+#include "gateway/fleet/fleet.hpp"
 #include "gateway/app/instrumented_hooks.hpp"
 #include "gateway/http/proxy_server.hpp"
 
@@ -42,6 +43,8 @@ class Observability {
   std::shared_ptr<ProxyHooks> hooks() { return hooks_; }
   /// Publishes the proxy's own counters (upstream errors).
   void attach_proxy(const ProxyServer& server);
+  /// dg_fleet_* on /metrics (fleet mode).
+  void attach_fleet(const fleet::FleetStats& stats);
   /// dg_campaigns_tracked reads this linker (before serving; it must outlive this object).
   void attach_campaigns(const detectors::CampaignLinker& linker) { linker_.store(&linker); }
   void start();

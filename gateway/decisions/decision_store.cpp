@@ -54,6 +54,7 @@ void DecisionStore::change(const Decision& d, std::string_view actor, double now
   changes_.fetch_add(1, std::memory_order_relaxed);
   if (listener_) listener_(d, actor);
   if (extra_listener_) extra_listener_(d, actor);
+  if (fleet_listener_) fleet_listener_(d, actor);
 }
 
 bool DecisionStore::apply(const Decision& d, std::string_view actor, double now) {

@@ -92,6 +92,11 @@ class DecisionStore {
   void set_extra_listener(std::function<void(const detectors::Decision&, std::string_view actor)> listener) {
     extra_listener_ = std::move(listener);
   }
+  /// A third listener: fleet mode's publisher (gateway/fleet), called on the
+  /// applying thread; it must only copy and post. Set before serving.
+  void set_fleet_listener(std::function<void(const detectors::Decision&, std::string_view actor)> listener) {
+    fleet_listener_ = std::move(listener);
+  }
 
  private:
   /// One queued change for the writer thread.
@@ -121,6 +126,7 @@ class DecisionStore {
   std::atomic<std::uint64_t> changes_{0};
   std::function<void(const detectors::Decision&, std::string_view)> listener_;
   std::function<void(const detectors::Decision&, std::string_view)> extra_listener_;
+  std::function<void(const detectors::Decision&, std::string_view)> fleet_listener_;
   std::unique_ptr<SerialWriter<Write>> writer_;  ///< last: drained before the files close
 };
 

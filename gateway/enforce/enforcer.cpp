@@ -254,7 +254,8 @@ GateVerdict Enforcer::admit(const RequestInfo& info) {
   if (info.key_fp.empty()) return {};
   const auto policy = policy_.policy();
 
-  if (policy->fail_mode == FailMode::Closed && detection_failed_recently(info.now)) {
+  if ((policy->fail_mode == FailMode::Closed && detection_failed_recently(info.now)) ||
+      (shared_state_ && !shared_state_->load(std::memory_order_relaxed))) {
     stats_.fail_closed_rejected.fetch_add(1, std::memory_order_relaxed);
     auto v = reject(503, GateAction::FailClosed, "server_error", "enforcement_unavailable",
                     "The service is temporarily unavailable. Please retry later.");

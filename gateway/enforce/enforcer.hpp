@@ -90,6 +90,11 @@ class Enforcer final : public ProxyHooks {
     listener_ = std::move(f);
   }
 
+  /// Fleet mode with `state.fail: closed`: while `*available` is false (Redis
+  /// unreachable, gateway/fleet) every keyed request gets 503 fail_closed. One
+  /// relaxed load per request; null (the default) = never. Set before serving.
+  void set_shared_state_gate(const std::atomic<bool>* available) noexcept { shared_state_ = available; }
+
   const EnforcerStats& stats() const { return stats_; }
 
   /// Output tokens counted against the key's budget at `now`: finished
@@ -138,6 +143,7 @@ class Enforcer final : public ProxyHooks {
   static double window_value(const KeyRuntime& r, double now, double window);
   static void window_add(KeyRuntime& r, double now, double window, double amount);
 
+  const std::atomic<bool>* shared_state_ = nullptr;
   class SharedBudget;
   /// The verdict for a request (on_request without the prompt analysis).
   GateVerdict admit(const RequestInfo& info);

@@ -88,7 +88,20 @@ DgMetrics::DgMetrics(metrics::Registry& r)
                              {"event"})),
       client_connections_active(r.gauge("dg_client_connections_active", "Client connections open now.").with({})),
       upstream_connections(r.counter("dg_upstream_connections_total",
-                                     "Requests sent upstream on a new (new) or pooled (reused) connection.", {"kind"})) {
+                                     "Requests sent upstream on a new (new) or pooled (reused) connection.", {"kind"})),
+      fleet_connected(r.gauge("dg_fleet_connected",
+                              "1 while fleet mode is subscribed to Redis with the current decisions loaded.")
+                          .with({})),
+      fleet_commands(r.counter("dg_fleet_commands_total", "Redis commands sent by fleet mode.").with({})),
+      fleet_errors(r.counter("dg_fleet_errors_total",
+                             "Fleet mode failures: connects, lost connections, error replies, unreadable messages.")
+                       .with({})),
+      fleet_reconnects(r.counter("dg_fleet_reconnects_total", "Fleet sessions re-established after a loss.").with({})),
+      fleet_decisions(r.counter("dg_fleet_decisions_total",
+                                "Decisions shared through Redis: published (written), superseded (Redis had a newer "
+                                "one), received (another instance's, applied here).",
+                                {"event"})),
+      fleet_pending(r.gauge("dg_fleet_pending_decisions", "Local decisions not yet written to Redis.").with({})) {
   build_info.with({build_version(), build_commit()}).set(1);
 }
 

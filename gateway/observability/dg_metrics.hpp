@@ -31,6 +31,10 @@
 ///                                                            head_refused | large_body (degraded or notable data-path events)
 ///   dg_client_connections_active                  gauge
 ///   dg_upstream_connections_total{kind}           counter    new | reused (requests sent on a pooled connection)
+///   dg_fleet_connected                            gauge      1 while subscribed to Redis with the current set loaded
+///   dg_fleet_commands_total / dg_fleet_errors_total / dg_fleet_reconnects_total   counters (fleet mode, docs/fleet.md)
+///   dg_fleet_decisions_total{event}               counter    published | superseded | received
+///   dg_fleet_pending_decisions                    gauge      local decisions not yet written to Redis
 ///
 /// Thread-safety: every member may be used from any thread.
 
@@ -108,6 +112,12 @@ class DgMetrics {
   metrics::CounterFamily& proxy_events;          ///< {event}
   metrics::Gauge& client_connections_active;
   metrics::CounterFamily& upstream_connections;  ///< {kind}
+  metrics::Gauge& fleet_connected;
+  metrics::Counter& fleet_commands;
+  metrics::Counter& fleet_errors;
+  metrics::Counter& fleet_reconnects;
+  metrics::CounterFamily& fleet_decisions;       ///< {event}
+  metrics::Gauge& fleet_pending;
 
   /// The `/metrics` body and content type, for the admin server's route map.
   std::string render_prometheus() const { return registry.render_prometheus(); }
