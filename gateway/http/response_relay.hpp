@@ -140,7 +140,13 @@ net::awaitable<RelayResult> forward_and_relay(WorkerContext& ctx, UpstreamStream
   out.set("x-request-id", request_id);
   const bool has_body = !rp.is_done();
   bool keep_alive = client_keep_alive && !ctx.draining;
-  if (auto len = rp.content_length()) {
+  if (r.status == 204) {
+    // No body by definition, so no length (RFC 9110 §8.6): an upstream's
+    // Content-Length on a 204 would make a lenient client wait for bytes
+    // that never come, or read the next response as this one's body.
+    out.erase(http::field::content_length);
+    out.erase(http::field::transfer_encoding);
+  } else if (auto len = rp.content_length()) {
     out.content_length(*len);
   } else if (has_body) {
     if (client_version >= 11) out.chunked(true);
