@@ -5,6 +5,11 @@
 # OUT= says otherwise (CI: OUT=-). Exit status 1 when any target crashed.
 #
 #   bench/fuzz.sh [SECONDS_PER_TARGET]      (default 60; BUILD=build-fuzz TARGETS="request degrade ...")
+# RUNS=N stops each target after N executions (the seconds stay a cap):
+# `RUNS=10000000 bench/fuzz.sh 3600` is the run behind bench/results/fuzz.md.
+# Allocation stacks are kept 4 frames deep (ASan's default of 30 costs the
+# allocation-heavy config target about 15% of its rate); a crash input saved by a run
+# replays with full stacks: `ASAN_OPTIONS= $BUILD/fuzz/fuzz_<t> crash-<sha>`.
 # PREBUILT=1 runs the targets already in BUILD (scripts/test-sanitizers.sh
 # builds them beside the sanitized tests).
 set -euo pipefail
@@ -30,8 +35,8 @@ for t in $targets; do
   mkdir -p "$work/$t"
   log="$work/$t.log"
   # The seed corpus is read, never written: new inputs go to the work dir.
-  if (cd "$work" && UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-      "$build/fuzz/fuzz_$t" -max_total_time="$seconds" -print_final_stats=1 -rss_limit_mb=2048 -timeout=10 \
+  if (cd "$work" && UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ASAN_OPTIONS=${ASAN_OPTIONS-malloc_context_size=4} \
+      "$build/fuzz/fuzz_$t" -max_total_time="$seconds" ${RUNS:+-runs=$RUNS} -print_final_stats=1 -rss_limit_mb=2048 -timeout=10 \
       "$work/$t" "$root/fuzz/corpus/$t" >"$log" 2>&1); then
     result="0 crashes"
   else
@@ -50,7 +55,7 @@ if [ "$out" != "-" ]; then
   {
     echo "# Fuzzing (libFuzzer, AddressSanitizer + UBSan)"
     echo
-    echo "Command: \`bench/fuzz.sh $seconds\` (each target for $seconds s from \`fuzz/corpus/<target>/\`)."
+    echo "Command: \`${RUNS:+RUNS=$RUNS }bench/fuzz.sh $seconds\` (each target ${RUNS:+for $RUNS executions or }for $seconds s, whichever ends first, from \`fuzz/corpus/<target>/\`)."
     echo "Run on $started, $(nproc) cores ($(uname -m)); load average before the run: $load; $(clang++ --version | head -1)."
     echo
     echo "| target | executions | executions/s | edges covered | result |"

@@ -213,12 +213,23 @@ YAML::Node load_yaml_text(const std::string& text, const std::string& file, std:
   return root;
 }
 
-YAML::Node load_yaml_file(const std::string& path, std::vector<Diagnostic>* duplicates) {
+std::string read_config_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw ConfigError(path + ": cannot open file");
-  std::ostringstream text;
-  text << in.rdbuf();
-  auto root = load_yaml_text(text.str(), path, duplicates);
+  // Read at most one byte past the limit: the size a file reports is not to
+  // be trusted (devices, pipes and /proc report 0).
+  std::string text(kMaxConfigFileBytes + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  if (in.bad()) throw ConfigError(path + ": read error");
+  text.resize(static_cast<std::size_t>(in.gcount()));
+  if (text.size() > kMaxConfigFileBytes)
+    throw ConfigError(path + ": larger than " + std::to_string(kMaxConfigFileBytes) +
+                      " bytes, the limit of a configuration file");
+  return text;
+}
+
+YAML::Node load_yaml_file(const std::string& path, std::vector<Diagnostic>* duplicates) {
+  auto root = load_yaml_text(read_config_file(path), path, duplicates);
   // An editor that truncates before it writes, or a config map mounted
   // empty, must not start a proxy with every default.
   if (!root.IsDefined() || root.IsNull()) throw ConfigError(path + ":1:1: the file is empty (no settings)");

@@ -76,6 +76,14 @@ std::string did_you_mean(std::string_view word, const std::vector<std::string>& 
 /// top level that is not a mapping are ConfigError. Duplicate mapping keys are
 /// appended to `duplicates` when given, thrown otherwise.
 YAML::Node load_yaml_file(const std::string& path, std::vector<Diagnostic>* duplicates = nullptr);
+
+/// The largest configuration or policy file read (a path pointing at a
+/// device such as /dev/zero, or a runaway generator, must not grow memory).
+inline constexpr std::size_t kMaxConfigFileBytes = 4u << 20;
+
+/// Reads a configuration or policy file of at most kMaxConfigFileBytes.
+/// Throws ConfigError (`path: reason`) when it cannot be opened, read, or is larger.
+std::string read_config_file(const std::string& path);
 /// Parses YAML text; `file` names it in error messages. Syntax errors throw;
 /// duplicate keys as for load_yaml_file. The result may be Null (empty text).
 YAML::Node load_yaml_text(const std::string& text, const std::string& file,

@@ -3,8 +3,8 @@
 #include <spdlog/spdlog.h>
 
 #include <csignal>
-#include <fstream>
-#include <sstream>
+
+#include "config/yaml_reader.hpp"
 
 namespace dg::gateway {
 
@@ -12,13 +12,14 @@ namespace net = boost::asio;
 
 namespace {
 
-bool read_file(const std::string& path, std::string& out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return false;
-  std::ostringstream s;
-  s << in.rdbuf();
-  out = s.str();
-  return true;
+bool read_file(const std::string& path, std::string& out, std::string& error) {
+  try {
+    out = config::read_config_file(path);
+    return true;
+  } catch (const config::ConfigError& e) {
+    error = e.what();
+    return false;
+  }
 }
 
 }  // namespace
@@ -40,8 +41,8 @@ ReloadResult PolicyReloader::reload(double now, bool force) {
   std::lock_guard lock(mutex_);
   ReloadResult result;
   std::string text;
-  if (!read_file(source_.file, text)) {
-    result.error = source_.file + ": cannot read policy file";
+  if (std::string why; !read_file(source_.file, text, why)) {
+    result.error = why + " (policy file)";
   } else {
     const auto hash = std::hash<std::string>{}(text);
     if (!force && have_hash_ && hash == last_hash_) {

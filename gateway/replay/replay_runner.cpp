@@ -151,6 +151,10 @@ bool is_redaction(std::string_view text) noexcept { return text.starts_with("<re
 void ReplayRunner::observe(const TrafficRecord& r) {
   Impl& m = *impl_;
   ++m.stats.records;
+  if (r.key.empty()) {  // no key to score or decide on, as live
+    ++m.stats.anonymous;
+    return;
+  }
   ReplayKeySummary& sum = m.summary_of(r.key);
   const std::string& fp = sum.key_fp;
   ++sum.requests;
@@ -358,8 +362,8 @@ void write_summary_table(const std::vector<ReplayKeySummary>& rows, const Replay
   }
   if (rows.size() > limit) out << "... " << rows.size() - limit << " more keys (use --summary-json for all)\n";
   std::snprintf(buf, sizeof buf,
-                "%zu keys, %llu records, %llu findings, %llu decisions, %llu bad lines, %.2f s wall, %.2f s CPU (%.0f records/s of CPU)\n",
-                rows.size(), static_cast<unsigned long long>(stats.records),
+                "%zu keys, %llu records (%llu without a key), %llu findings, %llu decisions, %llu bad lines, %.2f s wall, %.2f s CPU (%.0f records/s of CPU)\n",
+                rows.size(), static_cast<unsigned long long>(stats.records), static_cast<unsigned long long>(stats.anonymous),
                 static_cast<unsigned long long>(stats.findings), static_cast<unsigned long long>(stats.decisions),
                 static_cast<unsigned long long>(stats.bad_lines),
                 stats.seconds, stats.cpu_seconds,
@@ -372,6 +376,7 @@ void write_summary_json(const std::vector<ReplayKeySummary>& rows, const ReplayS
   json::object root;
   root["stats"] = json::object{{"records", stats.records},
                                {"bad_lines", stats.bad_lines},
+                               {"anonymous", stats.anonymous},
                                {"reordered", stats.reordered},
                                {"findings", stats.findings},
                                {"decisions", stats.decisions},

@@ -38,6 +38,7 @@ struct ReplayKeySummary {
 struct ReplayStats {
   std::uint64_t records = 0;
   std::uint64_t bad_lines = 0;
+  std::uint64_t anonymous = 0;  ///< records with "key": "" (no accepted credential): counted, not detected on
   std::uint64_t reordered = 0;  ///< records earlier than a previous one, within the disorder window
   std::uint64_t findings = 0;
   std::uint64_t decisions = 0;  ///< decisions the policy took (shadow ones included)

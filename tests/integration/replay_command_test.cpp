@@ -97,7 +97,14 @@ TEST_CASE("replay command: the proxy's own capture log replays (records written 
                      "\n" + good_line(1003, "sk-fast") + "\n");
   const auto r = run(dir, "--config " + config.string() + " " + traffic.string());
   CHECK(r.status == 0);
-  CHECK_THAT(r.out, Catch::Contains("4 records"));
+  CHECK_THAT(r.out, Catch::Contains("4 records (0 without a key)"));
+  // Its 401s and 400s carry "key": "": counted, no key of their own, not a bad line.
+  const auto anonymous = dir / "anonymous.jsonl";
+  write(anonymous, good_line(1000, "sk-a") + "\n" + good_line(1001, "") + "\n" + good_line(1002, "sk-a") + "\n");
+  const auto a = run(dir, "--config " + config.string() + " " + anonymous.string());
+  CHECK(a.status == 0);
+  CHECK_THAT(a.out, Catch::Contains("1 keys, 3 records (1 without a key)"));
+  CHECK(a.err.find("bad line") == std::string::npos);
   const auto future = dir / "future.jsonl";
   write(future, good_line(1000, "sk-a") + "\n" + good_line(99999999999, "sk-a") + "\n" + good_line(1001, "sk-a") + "\n" +
                     good_line(1002, "sk-a") + "\n");

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "config/yaml_reader.hpp"
 #include "gateway/control/policy_reloader.hpp"
 
 using namespace dg::gateway;
@@ -188,5 +189,35 @@ TEST_CASE("start-up: an empty or rule-less policy file is an error", "[policy][r
   write(file, "shadow: true\n");
   PolicyReloader rule_less(ioc, {file.string(), ""}, engine);
   CHECK_THROWS_AS(rule_less.load_initial(1), dg::config::ConfigError);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("reload: a policy path that reads without end (a device) or past the size limit is refused, bounded",
+          "[policy][reload]") {
+  auto dir = temp_dir("endless");
+  const auto file = dir / "policy.yaml";
+  write(file, kValid);
+  boost::asio::io_context ioc;
+  PolicyEngine engine(nullptr);
+  PolicyReloader reloader(ioc, {file.string(), ""}, engine);
+  reloader.load_initial(1);
+
+  // Past the limit by one byte: a comment, valid YAML, still refused.
+  write(file, std::string(kValid) + "#" + std::string(dg::config::kMaxConfigFileBytes - std::string(kValid).size(), 'x'));
+  REQUIRE(std::filesystem::file_size(file) == dg::config::kMaxConfigFileBytes + 1);
+  auto r = reloader.reload(2, false);
+  CHECK_FALSE(r.ok);
+  CHECK_THAT(r.error, Catch::Contains("larger than 4194304 bytes"));
+  CHECK(engine.policy()->rules.size() == 1);
+
+  // A symlink to /dev/zero reports size 0 and never ends: read up to the limit, refused.
+  if (std::filesystem::exists("/dev/zero")) {
+    std::filesystem::remove(file);
+    std::filesystem::create_symlink("/dev/zero", file);
+    r = reloader.reload(3, false);
+    CHECK_FALSE(r.ok);
+    CHECK_THAT(r.error, Catch::Contains("larger than"));
+    CHECK(engine.policy()->version == 1);
+  }
   std::filesystem::remove_all(dir);
 }

@@ -57,6 +57,21 @@ TEST_CASE("traffic reader: fields, defaults and optional values", "[replay]") {
   CHECK(r.next(rec) == TrafficReader::Result::End);
 }
 
+TEST_CASE("traffic reader: an empty key is a record no key owns, a key that is no string is a bad line", "[replay]") {
+  // The proxy's capture writes its 401s and 400s (no accepted credential) with "key": "".
+  const auto path = write_temp("anon.jsonl", R"({"ts": 1, "key": "", "request": {}, "response": {"status": 401}})" "\n"
+                                             R"({"ts": 2, "key": 7, "request": {}, "response": {"status": 200}})" "\n");
+  TrafficReader r;
+  REQUIRE(r.open(path));
+  TrafficRecord rec;
+  REQUIRE(r.next(rec) == TrafficReader::Result::Record);
+  CHECK(rec.key.empty());
+  CHECK(rec.status == 401);
+  REQUIRE(r.next(rec) == TrafficReader::Result::BadLine);
+  CHECK_THAT(r.error(), Catch::Contains("'key' must be a string"));
+  CHECK(r.next(rec) == TrafficReader::Result::End);
+}
+
 TEST_CASE("traffic reader: bad lines carry their line number and reason", "[replay]") {
   const auto path = write_temp("bad.jsonl", std::string(kGood) + "\n" +
                                                 "{not json\n" +                                                  // 2
