@@ -17,7 +17,10 @@ std::optional<std::uint64_t> uint_field(const json::object& o, std::string_view 
   if (!v) return std::nullopt;
   if (v->is_uint64()) return v->get_uint64();
   if (v->is_int64() && v->get_int64() >= 0) return static_cast<std::uint64_t>(v->get_int64());
-  if (v->is_double() && v->get_double() >= 0) return static_cast<std::uint64_t>(v->get_double());
+  // A token count as a double (1e3) is read; one past 2^64 (or NaN) is no count
+  // (converting it would be undefined behaviour).
+  if (v->is_double() && v->get_double() >= 0 && v->get_double() < 18446744073709551616.0)
+    return static_cast<std::uint64_t>(v->get_double());
   return std::nullopt;
 }
 

@@ -10,6 +10,7 @@
 
 using namespace dg::gateway;
 using dg::gateway::testing::count_of;
+using dg::gateway::testing::responses_in;
 using dg::gateway::testing::spawn_into;
 using dg::gateway::testing::TestWorker;
 namespace test = boost::beast::test;
@@ -63,20 +64,6 @@ struct Session {
   std::string received() const { return std::string(peer.str()); }
 };
 
-std::vector<http::response<http::string_body>> responses_in(net::io_context& io, std::string_view bytes) {
-  test::stream in(io, bytes);
-  in.close_remote();
-  beast::flat_buffer buf;
-  std::vector<http::response<http::string_body>> out;
-  for (;;) {
-    http::response_parser<http::string_body> p;
-    boost::system::error_code ec;
-    http::read(in, buf, p, ec);
-    if (ec) break;
-    out.push_back(p.release());
-  }
-  return out;
-}
 
 }  // namespace
 

@@ -5,11 +5,15 @@
 #include <chrono>
 #include <exception>
 #include <optional>
+#include <string_view>
 #include <utility>
+#include <vector>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/beast/_experimental/test/stream.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
 
 #include "gateway/http/worker_context.hpp"
 
@@ -64,6 +68,24 @@ inline std::size_t count_of(std::string_view hay, std::string_view needle) {
   std::size_t n = 0;
   for (auto p = hay.find(needle); p != std::string_view::npos; p = hay.find(needle, p + needle.size())) ++n;
   return n;
+}
+
+/// The responses in `bytes` (what a client received), in order.
+inline std::vector<boost::beast::http::response<boost::beast::http::string_body>> responses_in(
+    net::io_context& io, std::string_view bytes) {
+  namespace http = boost::beast::http;
+  boost::beast::test::stream in(io, bytes);
+  in.close_remote();
+  boost::beast::flat_buffer buf;
+  std::vector<http::response<http::string_body>> out;
+  for (;;) {
+    http::response_parser<http::string_body> p;
+    boost::system::error_code ec;
+    http::read(in, buf, p, ec);
+    if (ec) break;
+    out.push_back(p.release());
+  }
+  return out;
 }
 
 }  // namespace dg::gateway::testing
