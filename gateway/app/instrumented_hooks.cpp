@@ -21,13 +21,10 @@ static_assert(labels_match(), "GateAction and DgMetrics::kActionNames disagree")
 }  // namespace
 
 void InstrumentedHooks::on_exchange(const detectors::Exchange& ex, const RequestState& state) {
-  GateAction action = state.verdict.action;
-  // As the metric has always counted it: "unauthenticated" is a keyless 401;
-  // the session's other refusals on credentials (a 400 for a Connection
-  // header naming the identity header) count as "allow".
-  if (action == GateAction::Unauthenticated && !(ex.key_fp.empty() && ex.response.status == 401))
-    action = GateAction::Allow;
-  metrics_.count_request(detectors::endpoint_from_path(ex.path), ex.response.status, to_string(action));
+  // The action the request got, as the access log names it: every refusal on
+  // credentials (401 no key, 400 a Connection header naming the identity
+  // header, 401 ambiguous keys) is "unauthenticated".
+  metrics_.count_request(detectors::endpoint_from_path(ex.path), ex.response.status, to_string(state.verdict.action));
   if (alerter_) alerter_->remember_exchange(ex);
   inner_.on_exchange(ex, state);
 }

@@ -73,7 +73,7 @@ TEST_CASE("instrumented hooks: the request's own state carries its action to the
   CHECK(access_log_label(sb.verdict.action, sb.client_gone) == "block");
 }
 
-TEST_CASE("instrumented hooks: a refusal on credentials counts as unauthenticated only as a keyless 401",
+TEST_CASE("instrumented hooks: every refusal on credentials counts as unauthenticated, as the access log says",
           "[unit][hooks]") {
   dg::gateway::metrics::Registry registry;
   DgMetrics m(registry);
@@ -88,7 +88,8 @@ TEST_CASE("instrumented hooks: a refusal on credentials counts as unauthenticate
   bad_connection.key_fp.clear();
   hooks.on_exchange(bad_connection, refused);
   CHECK(requests(m, "chat_completions", "401", "unauthenticated") == 1);
-  CHECK(requests(m, "chat_completions", "400", "allow") == 1);
+  CHECK(requests(m, "chat_completions", "400", "unauthenticated") == 1);
+  CHECK(requests(m, "chat_completions", "400", "allow") == 0);
 }
 
 TEST_CASE("gate actions render the labels of the access log and the metrics", "[unit][hooks]") {
