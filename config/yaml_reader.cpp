@@ -216,12 +216,14 @@ YAML::Node load_yaml_text(const std::string& text, const std::string& file, std:
 std::string read_config_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw ConfigError(path + ": cannot open file");
-  // Read at most one byte past the limit: the size a file reports is not to
-  // be trusted (devices, pipes and /proc report 0).
-  std::string text(kMaxConfigFileBytes + 1, '\0');
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  // Read in pieces up to one byte past the limit: the size a file reports is
+  // not to be trusted (devices, pipes and /proc report 0), and the policy
+  // poller reads a few-kB file every interval.
+  std::string text;
+  char piece[16 * 1024];
+  while (text.size() <= kMaxConfigFileBytes && in.read(piece, sizeof piece).gcount() > 0)
+    text.append(piece, static_cast<std::size_t>(in.gcount()));
   if (in.bad()) throw ConfigError(path + ": read error");
-  text.resize(static_cast<std::size_t>(in.gcount()));
   if (text.size() > kMaxConfigFileBytes)
     throw ConfigError(path + ": larger than " + std::to_string(kMaxConfigFileBytes) +
                       " bytes, the limit of a configuration file");
