@@ -15,14 +15,13 @@
 #include "tests/integration/support/admin_client.hpp"
 #include "tests/integration/support/fake_upstream.hpp"
 #include "tests/integration/support/test_client.hpp"
+#include "tests/test_files.hpp"
 
 using namespace dg;
 using namespace dg::gateway;
 
 TEST_CASE("fleet: backend memory needs no Redis and changes nothing", "[integration][fleet][memory]") {
-  const auto dir = std::filesystem::temp_directory_path() / ("dg-fleet-mem-" + std::to_string(::getpid()));
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
+  const auto dir = test::fresh_temp_dir("fleet-mem");
   test::FakeUpstream upstream;
   const auto path = (dir / "distillguard.yaml").string();
   std::ofstream(path) << "listen: {address: 127.0.0.1, port: 0}\n"

@@ -11,6 +11,7 @@
 
 #include "gateway/traffic/key_fingerprint.hpp"
 #include "tests/integration/fleet/fleet_support.hpp"
+#include "tests/test_files.hpp"
 #include "tests/integration/support/fake_upstream.hpp"
 
 using namespace dg::test;
@@ -19,12 +20,7 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-std::filesystem::path test_dir(const std::string& name) {
-  auto d = std::filesystem::temp_directory_path() / ("dg-fleet-" + name + "-" + std::to_string(::getpid()));
-  std::filesystem::remove_all(d);
-  std::filesystem::create_directories(d);
-  return d;
-}
+std::filesystem::path test_dir(const std::string& name) { return fresh_temp_dir("fleet-" + name); }
 
 std::string fleet_state(const RedisServer& redis, const std::string& instance, const std::string& extra = {}) {
   return "state: {backend: redis, url: '" + redis.url() + "', prefix: dgtest, instance: " + instance + extra + "}\n";
@@ -36,12 +32,6 @@ std::chrono::duration<double, std::milli> time_until(F cond, std::chrono::millis
   const auto t0 = Clock::now();
   REQUIRE(wait_until(cond, deadline));
   return Clock::now() - t0;
-}
-
-std::size_t count_of(const std::string& text, const std::string& needle) {
-  std::size_t n = 0;
-  for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
-  return n;
 }
 
 }  // namespace

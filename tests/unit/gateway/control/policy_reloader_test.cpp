@@ -10,24 +10,25 @@
 
 #include "config/yaml_reader.hpp"
 #include "gateway/control/policy_reloader.hpp"
+#include "tests/test_files.hpp"
 
 using namespace dg::gateway;
 using dg::detectors::PolicyEngine;
 
 namespace {
 
-std::filesystem::path temp_dir(const std::string& name) {
-  auto dir = std::filesystem::temp_directory_path() / ("dg-reload-" + name + "-" + std::to_string(::getpid()));
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir;
-}
+std::filesystem::path temp_dir(const std::string& name) { return dg::test::fresh_temp_dir("reload-" + name); }
 
 void write(const std::filesystem::path& p, const std::string& text) {
   // Write then rename, as editors and config management do.
   auto tmp = p.string() + ".new";
   std::ofstream(tmp) << text;
   std::filesystem::rename(tmp, p);
+}
+
+std::filesystem::path written(const std::filesystem::path& p, const std::string& text) {
+  write(p, text);
+  return p;
 }
 
 /// Runs the io_context until `done` or a 5 s deadline.
@@ -43,15 +44,27 @@ bool run_until(boost::asio::io_context& ioc, F done) {
 
 const char* kValid = "shadow: false\nrules:\n  - name: block-high\n    when: {risk: 0.9}\n    action: block\n";
 
+/// A policy file holding kValid in its own directory (removed at the end),
+/// an engine and a reloader watching the file.
+struct ReloadRig {
+  std::filesystem::path dir;
+  std::filesystem::path file;
+  boost::asio::io_context ioc;
+  PolicyEngine engine{nullptr};
+  PolicyReloader reloader;
+
+  explicit ReloadRig(const std::string& name)
+      : dir(temp_dir(name)), file(written(dir / "policy.yaml", kValid)), reloader(ioc, {file.string(), ""}, engine) {}
+  ~ReloadRig() { std::filesystem::remove_all(dir); }
+};
+
 }  // namespace
 
 TEST_CASE("reload: an invalid file keeps the running policy and reports file:line:column", "[policy][reload]") {
-  auto dir = temp_dir("invalid");
-  const auto file = dir / "policy.yaml";
-  write(file, kValid);
-  boost::asio::io_context ioc;
-  PolicyEngine engine(nullptr);
-  PolicyReloader reloader(ioc, {file.string(), ""}, engine);
+  ReloadRig rig("invalid");
+  const auto& file = rig.file;
+  auto& engine = rig.engine;
+  auto& reloader = rig.reloader;
   reloader.load_initial(1);
   CHECK(engine.policy()->version == 1);
   CHECK(engine.policy()->rules.size() == 1);
@@ -76,7 +89,6 @@ TEST_CASE("reload: an invalid file keeps the running policy and reports file:lin
   CHECK(engine.policy()->version == 2);
   CHECK(engine.policy()->shadow);
   CHECK(reloader.last_error().empty());
-  std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("reload: the poller picks up a changed file, SIGHUP forces a reload", "[policy][reload]") {
@@ -109,12 +121,10 @@ TEST_CASE("reload: the poller picks up a changed file, SIGHUP forces a reload", 
 
 TEST_CASE("reload: every prepare step validates before any commit runs, one failure rejects the reload",
           "[policy][reload]") {
-  auto dir = temp_dir("prepare");
-  const auto file = dir / "policy.yaml";
-  write(file, kValid);
-  boost::asio::io_context ioc;
-  PolicyEngine engine(nullptr);
-  PolicyReloader reloader(ioc, {file.string(), ""}, engine);
+  ReloadRig rig("prepare");
+  const auto& file = rig.file;
+  auto& engine = rig.engine;
+  auto& reloader = rig.reloader;
   std::vector<std::string> log;
   bool fail_second = false;
   reloader.add_prepare([&](const YAML::Node&) -> std::function<void()> {
@@ -136,16 +146,13 @@ TEST_CASE("reload: every prepare step validates before any commit runs, one fail
   CHECK(r.error == file.string() + ":1:1: second step says no");
   CHECK(log == std::vector<std::string>{"prepare 1", "prepare 2"});  // no commit ran
   CHECK(engine.policy()->version == 1);
-  std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("reload: an emptied or rule-less policy file keeps the running policy", "[policy][reload][empty]") {
-  auto dir = temp_dir("empty");
-  const auto file = dir / "policy.yaml";
-  write(file, kValid);
-  boost::asio::io_context ioc;
-  PolicyEngine engine(nullptr);
-  PolicyReloader reloader(ioc, {file.string(), ""}, engine);
+  ReloadRig rig("empty");
+  const auto& file = rig.file;
+  auto& engine = rig.engine;
+  auto& reloader = rig.reloader;
   reloader.load_initial(1);
   REQUIRE(engine.policy()->rules.size() == 1);
 
@@ -175,7 +182,6 @@ TEST_CASE("reload: an emptied or rule-less policy file keeps the running policy"
   r = reloader.reload(5, false);
   CHECK(r.ok);
   CHECK(engine.policy()->rules.empty());
-  std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("start-up: an empty or rule-less policy file is an error", "[policy][reload][empty]") {
@@ -194,12 +200,10 @@ TEST_CASE("start-up: an empty or rule-less policy file is an error", "[policy][r
 
 TEST_CASE("reload: a policy path that reads without end (a device) or past the size limit is refused, bounded",
           "[policy][reload]") {
-  auto dir = temp_dir("endless");
-  const auto file = dir / "policy.yaml";
-  write(file, kValid);
-  boost::asio::io_context ioc;
-  PolicyEngine engine(nullptr);
-  PolicyReloader reloader(ioc, {file.string(), ""}, engine);
+  ReloadRig rig("endless");
+  const auto& file = rig.file;
+  auto& engine = rig.engine;
+  auto& reloader = rig.reloader;
   reloader.load_initial(1);
 
   // Past the limit by one byte: a comment, valid YAML, still refused.
@@ -211,13 +215,11 @@ TEST_CASE("reload: a policy path that reads without end (a device) or past the s
   CHECK(engine.policy()->rules.size() == 1);
 
   // A symlink to /dev/zero reports size 0 and never ends: read up to the limit, refused.
-  if (std::filesystem::exists("/dev/zero")) {
-    std::filesystem::remove(file);
-    std::filesystem::create_symlink("/dev/zero", file);
-    r = reloader.reload(3, false);
-    CHECK_FALSE(r.ok);
-    CHECK_THAT(r.error, Catch::Contains("larger than"));
-    CHECK(engine.policy()->version == 1);
-  }
-  std::filesystem::remove_all(dir);
+  REQUIRE(std::filesystem::exists("/dev/zero"));
+  std::filesystem::remove(file);
+  std::filesystem::create_symlink("/dev/zero", file);
+  r = reloader.reload(3, false);
+  CHECK_FALSE(r.ok);
+  CHECK_THAT(r.error, Catch::Contains("larger than"));
+  CHECK(engine.policy()->version == 1);
 }

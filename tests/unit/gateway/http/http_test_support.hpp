@@ -16,6 +16,7 @@
 #include <boost/beast/http.hpp>
 
 #include "gateway/http/worker_context.hpp"
+#include "tests/test_files.hpp"
 
 namespace dg::gateway::testing {
 
@@ -63,12 +64,7 @@ inline void spawn_into(net::io_context& io, net::awaitable<void> aw, bool& finis
   });
 }
 
-/// Occurrences of `needle` in `hay`.
-inline std::size_t count_of(std::string_view hay, std::string_view needle) {
-  std::size_t n = 0;
-  for (auto p = hay.find(needle); p != std::string_view::npos; p = hay.find(needle, p + needle.size())) ++n;
-  return n;
-}
+using dg::test::count_of;
 
 /// The responses in `bytes` (what a client received), in order.
 inline std::vector<boost::beast::http::response<boost::beast::http::string_body>> responses_in(
