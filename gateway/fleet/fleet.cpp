@@ -185,7 +185,7 @@ void Fleet::on_message(std::uint64_t gen, const redisReply* r) {
     return;
   }
   if (w->instance == options_.instance) return;  // our own publication
-  apply_remote(*w, false);
+  apply_remote(*w);
 }
 
 void Fleet::load_current(std::uint64_t gen) {
@@ -206,7 +206,7 @@ void Fleet::load_current(std::uint64_t gen) {
         expired.emplace_back(str_of(r->element[i]));
         continue;
       }
-      apply_remote(*w, true);
+      apply_remote(*w);
       ++loaded;
     }
     if (expired.size() > 4) {
@@ -227,13 +227,16 @@ void Fleet::load_current(std::uint64_t gen) {
   });
 }
 
-void Fleet::apply_remote(const WireDecision& w, bool) {
+void Fleet::apply_remote(const WireDecision& w) {
   const double now = clock_();
   const auto& d = w.decision;
   if (d.expires != 0 && d.expires <= now) return;
   // Newer wins; equal is the same decision (our own, or one applied before).
   if (auto local = store_.table().latest(d.key_fp); local && local->created >= d.created) return;
-  store_.apply(d, fleet_actor(w.instance, w.actor), now);
+  // Queued, not waited for: this loop also serves the admin API, pings and
+  // publishing, and a reconnect loads every current decision at once. The
+  // other instance journaled it; a failure here is counted by the store.
+  store_.post(d, fleet_actor(w.instance, w.actor), now);
   stats_.received.fetch_add(1, std::memory_order_relaxed);
 }
 
@@ -251,34 +254,38 @@ void Fleet::on_local(WireDecision w) {
   it->second.text = encode_decision(w);
   it->second.created = number_text(w.decision.created);
   stats_.pending.store(pending_.size(), std::memory_order_relaxed);
-  if (ready_) send_pending();
+  // In flight: its reply sends the newer text.
+  if (ready_ && !it->second.in_flight) send_one(fp, it->second);
 }
 
 void Fleet::send_pending() {
+  for (auto& [fp, p] : pending_)
+    if (!p.in_flight && !send_one(fp, p)) return;
+}
+
+bool Fleet::send_one(const std::string& fp, Pending& p) {
   const auto gen = gen_;
-  for (auto& [fp, p] : pending_) {
-    if (p.in_flight) continue;
-    p.in_flight = true;
-    const bool sent = send(cmd_, {"EVAL", kPutScript, "2", hash_key_, channel_, fp, p.text, p.created},
-                           [this, gen, fp = fp, text = p.text](const redisReply* r) {
-                             auto it = pending_.find(fp);
-                             if (it == pending_.end()) return;
-                             it->second.in_flight = false;
-                             if (is_error(r) || r->type != REDIS_REPLY_INTEGER) {
-                               if (r) stats_.errors.fetch_add(1, std::memory_order_relaxed);
-                               return;  // resent on the next session
-                             }
-                             (r->integer == 1 ? stats_.published : stats_.superseded)
-                                 .fetch_add(1, std::memory_order_relaxed);
-                             if (it->second.text == text) pending_.erase(it);
-                             stats_.pending.store(pending_.size(), std::memory_order_relaxed);
-                             if (gen == gen_ && ready_) send_pending();  // a newer one came meanwhile
-                           });
-    if (!sent) {
-      p.in_flight = false;
-      return;
-    }
-  }
+  p.in_flight = true;
+  const bool sent = send(cmd_, {"EVAL", kPutScript, "2", hash_key_, channel_, fp, p.text, p.created},
+                         [this, gen, fp, text = p.text](const redisReply* r) {
+                           auto it = pending_.find(fp);
+                           if (it == pending_.end()) return;
+                           it->second.in_flight = false;
+                           if (is_error(r) || r->type != REDIS_REPLY_INTEGER) {
+                             if (r) stats_.errors.fetch_add(1, std::memory_order_relaxed);
+                             return;  // resent on the next session
+                           }
+                           (r->integer == 1 ? stats_.published : stats_.superseded)
+                               .fetch_add(1, std::memory_order_relaxed);
+                           if (it->second.text == text) {
+                             pending_.erase(it);
+                           } else if (gen == gen_ && ready_) {
+                             send_one(fp, it->second);  // this key changed while its write was in flight
+                           }
+                           stats_.pending.store(pending_.size(), std::memory_order_relaxed);
+                         });
+  if (!sent) p.in_flight = false;
+  return sent;
 }
 
 void Fleet::ping(std::uint64_t gen) {

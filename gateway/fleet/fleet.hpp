@@ -88,12 +88,14 @@ class Fleet {
     bool in_flight = false;
   };
   void on_local(WireDecision w);
+  /// Publishes one pending key (EVAL); false when the connection refused it.
+  bool send_one(const std::string& fp, Pending& p);
   void connect();
   void on_connected(std::uint64_t gen);
   void after_auth(std::uint64_t gen, RedisConnection& c, std::function<void()> next);
   void load_current(std::uint64_t gen);
   void on_message(std::uint64_t gen, const redisReply* r);
-  void apply_remote(const WireDecision& w, bool from_load);
+  void apply_remote(const WireDecision& w);
   void send_pending();
   void ping(std::uint64_t gen);
   void lost(std::uint64_t gen, const char* why);
