@@ -4,22 +4,12 @@
 
 namespace dg::config {
 
-namespace {
-
-YAML::Node node_of(const YamlSection& s, std::string_view key) {
-  for (const auto& kv : s.node())
-    if (kv.first.Scalar() == key) return kv.second;
-  return s.node();
-}
-
-}  // namespace
-
 AdminConfig parse_admin_config(YamlSection& s) {
   AdminConfig c;
   c.enabled = s.get<bool>("enabled", true);
   c.address = s.get<std::string>("listen", c.address);
   const int port = s.get<int>("port", c.port);
-  if (port < 0 || port > 65535) s.error(node_of(s, "port"), "'" + s.qualified("port") + "' must be 0..65535");
+  if (port < 0 || port > 65535) s.error(s.value_or_self("port"), "'" + s.qualified("port") + "' must be 0..65535");
   c.port = static_cast<std::uint16_t>(port);
 
   // One of token, token_env, token_file (never logged).
@@ -32,7 +22,7 @@ AdminConfig parse_admin_config(YamlSection& s) {
     c.journal = d->get<std::string>("journal", "");
     c.fsync = d->get<std::string>("fsync", c.fsync);
     if (c.fsync != "always" && c.fsync != "interval" && c.fsync != "never")
-      d->error(node_of(*d, "fsync"), "'" + d->qualified("fsync") + "' must be always, interval or never");
+      d->error(d->value_or_self("fsync"), "'" + d->qualified("fsync") + "' must be always, interval or never");
     if (auto n = d->raw("fsync_interval")) d->recover([&] { c.fsync_interval_s = parse_duration(*d, *n, "fsync_interval"); });
     c.compact_threshold_bytes = d->get<std::uint64_t>("compact_threshold_bytes", c.compact_threshold_bytes);
     d->finish();

@@ -23,18 +23,12 @@ bool is_fp(std::string_view v) {
   return true;
 }
 
-YAML::Node node_of(const YamlSection& s, std::string_view key) {
-  for (const auto& kv : s.node())
-    if (kv.first.Scalar() == key) return kv.second;
-  return s.node();
-}
-
 template <class T, class Pred>
 T checked(YamlSection& s, std::string_view key, T fallback, Pred ok, std::string_view what) {
   const bool present = s.has(key);
   T v = s.get<T>(key, fallback);
   if (present && !ok(v)) {
-    s.error(node_of(s, key), "'" + s.qualified(key) + "' " + std::string(what));
+    s.error(s.value_or_self(key), "'" + s.qualified(key) + "' " + std::string(what));
     return fallback;
   }
   return v;
@@ -89,7 +83,7 @@ Action parse_action(YamlSection& s, std::string_view key) {
   auto text = s.require<std::string>(key);
   auto a = detectors::action_from_string(text);
   if (!a || *a == Action::Allow)
-    s.fail(node_of(s, key), "'" + s.qualified(key) + "' must be one of shadow, throttle, degrade, block; got '" +
+    s.fail(s.value_or_self(key), "'" + s.qualified(key) + "' must be one of shadow, throttle, degrade, block; got '" +
                                 text + "'");
   return *a;
 }
@@ -113,8 +107,8 @@ std::string joined(const std::vector<std::string>& items) {
 Rule parse_rule(YamlSection& r, const Policy& p, std::set<std::string>& names) {
   Rule rule;
   rule.name = r.require<std::string>("name");
-  if (rule.name.empty()) r.error(node_of(r, "name"), "rule name must not be empty");
-  else if (!names.insert(rule.name).second) r.error(node_of(r, "name"), "duplicate rule name '" + rule.name + "'");
+  if (rule.name.empty()) r.error(r.value_or_self("name"), "rule name must not be empty");
+  else if (!names.insert(rule.name).second) r.error(r.value_or_self("name"), "duplicate rule name '" + rule.name + "'");
 
   auto when = r.child("when");
   if (!when) r.fail_missing("when", "rule '" + rule.name + "' needs a 'when' condition");
@@ -142,7 +136,7 @@ Rule parse_rule(YamlSection& r, const Policy& p, std::set<std::string>& names) {
   rule.when.min_requests = when->get<std::uint64_t>("min_requests", 0);
   when->finish();
   if (!rule.when.min_risk && !named_detectors && !rule.when.campaign)
-    r.error(node_of(r, "when"), "rule '" + rule.name + "': 'when' needs risk, detectors or campaign");
+    r.error(r.value_or_self("when"), "rule '" + rule.name + "': 'when' needs risk, detectors or campaign");
 
   if (auto scope = r.child("scope")) {
     rule.scope.tenants = scope->list<std::string>("tenants");
@@ -212,7 +206,7 @@ Policy parse_policy_impl(YamlSection& s, bool require_rules) {
     auto mode = s.get<std::string>("on_failure", "open");
     if (mode == "open") p.fail_mode = detectors::FailMode::Open;
     else if (mode == "closed") p.fail_mode = detectors::FailMode::Closed;
-    else s.error(node_of(s, "on_failure"), "'" + s.qualified("on_failure") + "' must be open or closed, got '" + mode + "'");
+    else s.error(s.value_or_self("on_failure"), "'" + s.qualified("on_failure") + "' must be open or closed, got '" + mode + "'");
   }
   // Each block recovers on its own: one bad block does not hide the next.
   s.recover([&] {
@@ -247,7 +241,7 @@ Policy parse_policy_impl(YamlSection& s, bool require_rules) {
                                               [](double v) { return v >= 1 && std::isfinite(v); }, "must be >= 1");
       p.block.max_ttl_s = duration_or(*b, "max_ttl", p.block.max_ttl_s);
       if (p.block.max_ttl_s < p.block.ttl_s)
-        b->error(node_of(*b, "max_ttl"), "'" + b->qualified("max_ttl") + "' must be >= ttl");
+        b->error(b->value_or_self("max_ttl"), "'" + b->qualified("max_ttl") + "' must be >= ttl");
       b->finish();
     }
   });
@@ -266,7 +260,7 @@ Policy parse_policy_impl(YamlSection& s, bool require_rules) {
     }
   });
   const bool allow_empty = s.get<bool>("allow_empty", false);
-  const YAML::Node rules_node = node_of(s, "rules");
+  const YAML::Node rules_node = s.value_or_self("rules");
   const bool has_rules = s.has("rules");
   s.recover([&] {
     std::set<std::string> names;

@@ -7,12 +7,6 @@ namespace dg::config {
 
 namespace {
 
-YAML::Node node_of(const YamlSection& s, std::string_view key) {
-  for (const auto& kv : s.node())
-    if (kv.first.Scalar() == key) return kv.second;
-  return s.node();
-}
-
 bool valid_prefix(const std::string& p) {
   if (p.empty() || p.size() > 64) return false;
   for (char ch : p)
@@ -74,30 +68,30 @@ StateConfig parse_state_config(YamlSection& s) {
   const auto backend = s.get<std::string>("backend", "memory");
   if (backend == "redis") c.backend = StateBackend::Redis;
   else if (backend != "memory")
-    s.error(node_of(s, "backend"), "'" + s.qualified("backend") + "' must be memory or redis, got '" + backend + "'");
+    s.error(s.value_or_self("backend"), "'" + s.qualified("backend") + "' must be memory or redis, got '" + backend + "'");
 
   const bool redis = c.backend == StateBackend::Redis;
   if (s.has("url")) {
     const auto url = s.get<std::string>("url", "");
-    if (auto why = parse_redis_url(url, c); !why.empty()) s.error(node_of(s, "url"), "'" + s.qualified("url") + "' " + why);
+    if (auto why = parse_redis_url(url, c); !why.empty()) s.error(s.value_or_self("url"), "'" + s.qualified("url") + "' " + why);
   } else if (redis) {
     s.error(s.node(), "'" + s.qualified("url") + "' is required with backend: redis (redis://host:port/db)");
   }
-  c.tls = s.get<bool>("tls", false);
-  if (c.tls)
-    s.error(node_of(s, "tls"), "'" + s.qualified("tls") +
+  // Read to refuse it: the Debian hiredis (0.14) has no TLS.
+  if (s.get<bool>("tls", false))
+    s.error(s.value_or_self("tls"), "'" + s.qualified("tls") +
                                    "': TLS to Redis needs hiredis with SSL (>= 1.0), which this build does not have");
   c.password = s.secret("password").value_or("");
   const auto fail = s.get<std::string>("fail", "open");
   if (fail == "closed") c.fail = StateFailMode::Closed;
   else if (fail != "open")
-    s.error(node_of(s, "fail"), "'" + s.qualified("fail") + "' must be open or closed, got '" + fail + "'");
+    s.error(s.value_or_self("fail"), "'" + s.qualified("fail") + "' must be open or closed, got '" + fail + "'");
   c.prefix = s.get<std::string>("prefix", c.prefix);
   if (!valid_prefix(c.prefix))
-    s.error(node_of(s, "prefix"), "'" + s.qualified("prefix") + "' must be 1..64 characters of [A-Za-z0-9_.:-]");
+    s.error(s.value_or_self("prefix"), "'" + s.qualified("prefix") + "' must be 1..64 characters of [A-Za-z0-9_.:-]");
   c.instance = s.get<std::string>("instance", "");
   if (c.instance.size() > 128 || c.instance.find_first_of(" \t\r\n/") != std::string::npos)
-    s.error(node_of(s, "instance"), "'" + s.qualified("instance") + "' must be at most 128 characters, no spaces or '/'");
+    s.error(s.value_or_self("instance"), "'" + s.qualified("instance") + "' must be at most 128 characters, no spaces or '/'");
   s.close();
   return c;
 }

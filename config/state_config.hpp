@@ -28,7 +28,6 @@ struct StateConfig {
   std::string host = "127.0.0.1";  ///< from url
   std::uint16_t port = 6379;       ///< from url
   int db = 0;                      ///< from url's path (SELECT)
-  bool tls = false;                ///< always false: the Debian hiredis (0.14) has no TLS
   std::string password;            ///< resolved from password_env / password_file / password (never logged)
   StateFailMode fail = StateFailMode::Open;
   std::string prefix = "dg";

@@ -262,6 +262,12 @@ std::optional<YAML::Node> YamlSection::key_node(std::string_view key) const {
   return std::nullopt;
 }
 
+YAML::Node YamlSection::value_or_self(std::string_view key) const {
+  for (const auto& kv : node_)
+    if (kv.first.Scalar() == key) return kv.second;
+  return node_;
+}
+
 std::string YamlSection::qualified(std::string_view key) const {
   return path_.empty() ? std::string(key) : path_ + "." + std::string(key);
 }

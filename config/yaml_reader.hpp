@@ -185,6 +185,9 @@ class YamlSection {
   /// The dotted location of this section ("" for the document's top level).
   const std::string& path() const { return path_; }
   std::string qualified(std::string_view key) const;
+  /// The value under `key`, or this section's node when it has none: where
+  /// an error about that setting points.
+  YAML::Node value_or_self(std::string_view key) const;
 
  private:
   YamlSection(YAML::Node node, std::string file, std::string path, std::shared_ptr<std::vector<Diagnostic>> errors);
