@@ -46,12 +46,6 @@ inline double unix_now() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-inline bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
-  return true;
-}
 }  // namespace detail
 
 /// Serves requests on `client` until the connection closes or the worker
@@ -126,7 +120,7 @@ net::awaitable<void> serve_connection(WorkerContext& ctx, ClientStream& client, 
 
     // RFC 9110 §10.1.1: a client waiting for 100-continue gets it only once we
     // know the body will be read.
-    if (detail::iequals(parser.get()[http::field::expect], "100-continue") && !parser.is_done()) {
+    if (beast::iequals(parser.get()[http::field::expect], "100-continue") && !parser.is_done()) {
       http::response<http::empty_body> cont{http::status::continue_, 11};
       expire_after(client, ms(cfg.timeouts.client_body_ms));
       auto [cec, cn] = co_await http::async_write(client, cont, kUse);

@@ -17,10 +17,7 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y)); });
-}
+using boost::beast::iequals;  // ASCII case-insensitive, as header names and tokens compare
 
 bool istarts_with(std::string_view s, std::string_view prefix) {
   return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
@@ -46,6 +43,11 @@ std::string_view bare_address(std::string_view entry) {
 }
 
 }  // namespace
+
+void strip_hop_framing(http::fields& fields) {
+  strip_hop_by_hop(fields);
+  fields.erase(http::field::content_length);
+}
 
 void strip_hop_by_hop(http::fields& fields) {
   // RFC 9110 §7.6.1: the Connection header lists further per-hop fields.

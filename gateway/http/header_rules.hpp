@@ -19,6 +19,12 @@ namespace dg::gateway {
 /// Transfer-Encoding, Upgrade and Proxy-* (Proxy-Connection, Proxy-Authorization...).
 void strip_hop_by_hop(boost::beast::http::fields& fields);
 
+/// An upstream response head as this hop sends it on: the end-to-end fields
+/// (strip_hop_by_hop) without the upstream's framing. Content-Length is this
+/// hop's to set, and only where the status allows one (never on 1xx or 204,
+/// RFC 9110 §8.6); Transfer-Encoding is hop-by-hop already.
+void strip_hop_framing(boost::beast::http::fields& fields);
+
 /// Where a request came from, after believing (or not) its forwarding headers.
 struct Forwarding {
   std::string client_ip;        ///< the believed client address

@@ -20,12 +20,7 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
-  return true;
-}
+using boost::beast::iequals;  // ASCII case-insensitive, as header names and tokens compare
 
 HeadRefusal refusal(int status, std::string_view code, std::string message, std::string_view allow = {}) {
   return HeadRefusal{status, code, std::move(message), allow};

@@ -113,7 +113,7 @@ net::awaitable<RelayResult> forward_and_relay(WorkerContext& ctx, UpstreamStream
     if (code == 100 || client_version < 11) continue;
     http::response<http::empty_body> interim;
     interim.base() = parser->get().base();
-    strip_hop_by_hop(interim);
+    strip_hop_framing(interim);
     interim.version(11);
     expire_after(client, ms(t.upstream_idle_ms));
     http::response_serializer<http::empty_body> isr{interim};
@@ -131,7 +131,7 @@ net::awaitable<RelayResult> forward_and_relay(WorkerContext& ctx, UpstreamStream
   r.status = static_cast<int>(head.result_int());
   http::response<http::buffer_body> out;
   out.base() = head.base();
-  strip_hop_by_hop(out);
+  strip_hop_framing(out);
   out.version(client_version);
   // The client gets the exchange's id (the one in the access log); an
   // upstream's own id (OpenAI's req_...) stays available beside it.
@@ -140,13 +140,10 @@ net::awaitable<RelayResult> forward_and_relay(WorkerContext& ctx, UpstreamStream
   out.set("x-request-id", request_id);
   const bool has_body = !rp.is_done();
   bool keep_alive = client_keep_alive && !ctx.draining;
-  if (r.status == 204) {
-    // No body by definition, so no length (RFC 9110 §8.6): an upstream's
-    // Content-Length on a 204 would make a lenient client wait for bytes
-    // that never come, or read the next response as this one's body.
-    out.erase(http::field::content_length);
-    out.erase(http::field::transfer_encoding);
-  } else if (auto len = rp.content_length()) {
+  // A 204 has no body and so no length (a lenient client would wait for the
+  // bytes, or read the next response as them); a 304 or a HEAD answer keeps
+  // the length of the body it stands for.
+  if (auto len = rp.content_length(); len && r.status != 204) {
     out.content_length(*len);
   } else if (has_body) {
     if (client_version >= 11) out.chunked(true);

@@ -196,13 +196,14 @@ TEST_CASE("relay: more interim heads than allowed is a broken upstream", "[unit]
   CHECK(count_of(relay.client_peer.str(), "200 OK") == 0);
 }
 
-TEST_CASE("relay: a 204 goes out without the Content-Length an upstream put on it", "[unit][relay]") {
-  // A lenient client would wait for 7 bytes, or take the next response as them.
-  Relay relay("HTTP/1.1 204 No Content\r\nContent-Length: 7\r\nx-a: 1\r\n\r\n");
+TEST_CASE("relay: a 103 and a 204 go out without the Content-Length an upstream put on them", "[unit][relay]") {
+  // A lenient client would wait for the bytes, or take the next response as them.
+  Relay relay("HTTP/1.1 103 Early Hints\r\nContent-Length: 5\r\nLink: </a.css>\r\n\r\n"
+              "HTTP/1.1 204 No Content\r\nContent-Length: 7\r\nx-a: 1\r\n\r\n");
   test::stream client(relay.w.io);
   REQUIRE(relay.run(client));
   const std::string got(relay.client_peer.str());
-  CHECK(got.starts_with("HTTP/1.1 204 No Content\r\n"));
+  CHECK(got.starts_with("HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\nHTTP/1.1 204 No Content\r\n"));
   CHECK(count_of(got, "x-a: 1") == 1);
   CHECK(count_of(got, "Content-Length") == 0);
   CHECK(got.ends_with("\r\n\r\n"));
