@@ -24,7 +24,8 @@ void InstrumentedHooks::on_exchange(const detectors::Exchange& ex, const Request
   // The action the request got, as the access log names it: every refusal on
   // credentials (401 no key, 400 a Connection header naming the identity
   // header, 401 ambiguous keys) is "unauthenticated".
-  metrics_.count_request(detectors::endpoint_from_path(ex.path), ex.response.status, to_string(state.verdict.action));
+  metrics_.count_request(detectors::endpoint_from_path(ex.path), ex.response.status,
+                         static_cast<std::size_t>(state.verdict.action));  // labels_match(): the index is the label
   if (alerter_) alerter_->remember_exchange(ex);
   inner_.on_exchange(ex, state);
 }

@@ -6,8 +6,8 @@
 /// The action of a request is decided in on_request and its status is known
 /// in on_exchange: the session hands both hooks the same RequestState, whose
 /// verdict carries the action. A request refused on its credentials (no or
-/// ambiguous API key: 401) never reaches on_request and counts as
-/// "unauthenticated"; the client leaving mid-response does not change the label.
+/// ambiguous API key: 401; a Connection header naming the identity header:
+/// 400) never reaches on_request and counts as "unauthenticated"; the client leaving mid-response does not change the label.
 
 #include <memory>
 

@@ -137,6 +137,7 @@ void DecisionStore::drain(std::deque<Write>& batch) {
     }
     if (!ok) {
       journal_failures_.fetch_add(1, std::memory_order_relaxed);
+      last_journal_failure_.store(w.ts, std::memory_order_relaxed);
       if (put) spdlog::warn("decision journal: could not persist the decision for {} (kept in memory)", w.decision.key_fp);
     }
     if (!audit_.record(w.event, w.decision, w.actor, w.ts, w.previous)) {

@@ -77,6 +77,9 @@ class DecisionStore {
   const DecisionTable& table() const { return table_; }
 
   std::uint64_t journal_failures() const { return journal_failures_.load(std::memory_order_relaxed); }
+  /// The time (the change's own `now`) of the last change whose journal
+  /// write failed; -1e18 when none did.
+  double last_journal_failure() const { return last_journal_failure_.load(std::memory_order_relaxed); }
   std::uint64_t audit_failures() const { return audit_failures_.load(std::memory_order_relaxed); }
   /// Reopens the audit log by its path (SIGUSR1 after a rotation), on the
   /// writer thread, after the writes queued before it. Waits for it.
@@ -122,6 +125,7 @@ class DecisionStore {
   AuditLog audit_;
   std::mutex write_mutex_;  // orders table changes when there is no writer
   std::atomic<std::uint64_t> journal_failures_{0};
+  std::atomic<double> last_journal_failure_{-1e18};
   std::atomic<std::uint64_t> audit_failures_{0};
   std::atomic<std::uint64_t> changes_{0};
   std::function<void(const detectors::Decision&, std::string_view)> listener_;

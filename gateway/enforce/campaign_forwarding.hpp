@@ -52,7 +52,6 @@ class CampaignStage {
   /// (its extra listener).
   void attach(DecisionStore& store);
 
-  detectors::CampaignLinker& linker() noexcept { return linker_; }
 
  private:
   detectors::CampaignLinker& linker_;

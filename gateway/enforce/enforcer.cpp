@@ -68,16 +68,7 @@ std::string format_reset(double seconds) {
 Enforcer::Enforcer(detectors::PolicyEngine& policy, DecisionStore& store, AssessmentSource* detection,
                    std::size_t max_keys)
     : policy_(policy), store_(store), detection_(detection), pipeline_(&policy, store, detection),
-      per_shard_cap_(std::max<std::size_t>(1, max_keys / kShards)), shards_(std::make_unique<Shard[]>(kShards)) {
-  // On the store's writer thread, after the exchange that decided is done.
-  pipeline_.set_on_journal_failure([this](double ts) {
-    stats_.journal_failures.fetch_add(1, std::memory_order_relaxed);
-    last_failure_.store(ts, std::memory_order_relaxed);
-  });
-}
-
-// Queued writes call back into this object (set_on_journal_failure).
-Enforcer::~Enforcer() { store_.flush(); }
+      per_shard_cap_(std::max<std::size_t>(1, max_keys / kShards)), shards_(std::make_unique<Shard[]>(kShards)) {}
 
 Enforcer::KeyRuntime* Enforcer::Shard::find(std::string_view key_fp) {
   auto it = index.find(key_fp);
@@ -110,7 +101,9 @@ std::size_t Enforcer::keys_tracked() const {
 
 bool Enforcer::detection_failed_recently(double now) const {
   if (!detection_) return true;
-  return now - last_failure_.load(std::memory_order_relaxed) < kFailureHoldS;
+  // A detection failure, or a decision the journal could not persist.
+  const double last = std::max(last_failure_.load(std::memory_order_relaxed), store_.last_journal_failure());
+  return now - last < kFailureHoldS;
 }
 
 // The output-token window is HAProxy's freq_ctr like detectors::FreqWindow,
@@ -197,9 +190,9 @@ class Enforcer::SharedBudget final : public StreamBudget {
   std::uint64_t charged_ = 0;  ///< tokens of this stream in the key's in_flight
 };
 
-GateVerdict Enforcer::throttle(const RequestInfo& info, const Decision& d) {
-  const double rpm = d.throttle_rpm > 0 ? d.throttle_rpm : policy_.policy()->throttle.requests_per_minute;
-  const double burst = d.throttle_burst >= 1 ? d.throttle_burst : policy_.policy()->throttle.burst;
+GateVerdict Enforcer::throttle(const RequestInfo& info, const Decision& d, const detectors::Policy& policy) {
+  const double rpm = d.throttle_rpm > 0 ? d.throttle_rpm : policy.throttle.requests_per_minute;
+  const double burst = d.throttle_burst >= 1 ? d.throttle_burst : policy.throttle.burst;
   auto& s = shard_of(info.key_fp);
   bool ok = false;
   double remaining = 0, retry = 0, reset = 0;
@@ -276,7 +269,7 @@ GateVerdict Enforcer::admit(const RequestInfo& info) {
         return v;
       }
       case Action::Throttle:
-        verdict = throttle(info, *d);
+        verdict = throttle(info, *d, *policy);
         if (verdict.kind == GateVerdict::Kind::Reject) return verdict;
         break;
       case Action::Degrade:
@@ -353,7 +346,7 @@ void Enforcer::on_exchange(const detectors::Exchange& exchange, const RequestSta
   }
   const detectors::Exchange& ex = with_prompt ? *with_prompt : exchange;
 
-  auto r = pipeline_.run(ex);
+  auto r = pipeline_.run(ex, policy.get());
   switch (r.detection) {
     case PipelineResult::Detection::Observed:
       break;

@@ -55,7 +55,6 @@ struct EnforcerStats {
   std::atomic<std::uint64_t> detection_failures{0};  ///< observe() threw or no detection configured
   std::atomic<std::uint64_t> fail_closed_rejected{0};  ///< 503 answers in fail-closed mode
   std::atomic<std::uint64_t> decisions{0};         ///< decisions created by the policy
-  std::atomic<std::uint64_t> journal_failures{0};
   std::atomic<std::uint64_t> keys_evicted{0};      ///< per-key runtime state dropped at the key cap (LRU)
 };
 
@@ -69,8 +68,6 @@ class Enforcer final : public ProxyHooks {
   /// dropped (O(1)); the cap is spread over the shards, at least one each.
   Enforcer(detectors::PolicyEngine& policy, DecisionStore& store, AssessmentSource* detection,
            std::size_t max_keys = kDefaultMaxKeys);
-  /// Flushes the store's queued writes (they call back into the enforcer).
-  ~Enforcer() override;
 
   /// When the proxy does not fill Exchange::request.prompt, the enforcer
   /// analyzes the prompt text in on_request (where the text is available)
@@ -147,7 +144,7 @@ class Enforcer final : public ProxyHooks {
   class SharedBudget;
   /// The verdict for a request (on_request without the prompt analysis).
   GateVerdict admit(const RequestInfo& info);
-  GateVerdict throttle(const RequestInfo& info, const detectors::Decision& d);
+  GateVerdict throttle(const RequestInfo& info, const detectors::Decision& d, const detectors::Policy& policy);
   bool detection_failed_recently(double now) const;
 
   detectors::PolicyEngine& policy_;

@@ -7,6 +7,12 @@
 namespace dg::gateway {
 
 PipelineResult ExchangePipeline::run(const detectors::Exchange& ex) {
+  if (!policy_) return run(ex, nullptr);
+  const auto snapshot = policy_->policy();
+  return run(ex, snapshot.get());
+}
+
+PipelineResult ExchangePipeline::run(const detectors::Exchange& ex, const detectors::Policy* policy) {
   PipelineResult r;
   // Before the engine observes the exchange, so that a rotation link found
   // by record() already counts for this exchange's policy evaluation.
@@ -23,17 +29,12 @@ PipelineResult ExchangePipeline::run(const detectors::Exchange& ex) {
     return r;
   }
   if (r.assessment.key_fp.empty()) r.assessment.key_fp = ex.key_fp;
-  if (!policy_) return r;
-  r.decision = policy_->evaluate(r.assessment, ex.tenant, ex.ts, store_.table());
+  if (!policy) return r;
+  r.decision = detectors::PolicyEngine::evaluate(*policy, r.assessment, ex.tenant, ex.ts, store_.table());
   if (!r.decision) return r;
   // Queued: the table changes now, the journal write happens on the store's
   // writer thread (the caller is a worker serving clients).
-  if (on_journal_failure_)
-    store_.post(*r.decision, "detector", ex.ts, [fn = on_journal_failure_, ts = ex.ts](bool persisted) {
-      if (!persisted) fn(ts);
-    });
-  else
-    store_.post(*r.decision, "detector", ex.ts);
+  store_.post(*r.decision, "detector", ex.ts);  // a failed write: DecisionStore::last_journal_failure
   return r;
 }
 

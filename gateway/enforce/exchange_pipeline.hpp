@@ -56,21 +56,20 @@ class ExchangePipeline {
   /// Called on the store's writer thread with the exchange's `ts` when a
   /// decision could not be journaled (the store counts it as well). What it
   /// refers to must outlive the store's queue (flush the store first). Set
-  /// before the first run().
-  void set_on_journal_failure(std::function<void(double ts)> fn) { on_journal_failure_ = std::move(fn); }
 
   /// Runs one finished exchange of a key (`ex.key_fp` not empty) as of
   /// `ex.ts`. The decision's `actor` in the store is "detector".
   PipelineResult run(const detectors::Exchange& ex);
+  /// The same against the snapshot the caller already holds (the enforcer
+  /// reads the policy once per exchange); null: no decisions.
+  PipelineResult run(const detectors::Exchange& ex, const detectors::Policy* policy);
 
-  DecisionStore& store() noexcept { return store_; }
 
  private:
   detectors::PolicyEngine* policy_;
   DecisionStore& store_;
   AssessmentSource* detection_;
   CampaignStage* campaigns_ = nullptr;
-  std::function<void(double)> on_journal_failure_;
 };
 
 }  // namespace dg::gateway

@@ -4,6 +4,7 @@
 /// stream through, and once per finished exchange. Implementations are shared
 /// by all workers, so every method must be thread-safe and must not block.
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -57,36 +58,32 @@ enum class GateAction : std::uint8_t {
   Unauthenticated,  ///< refused on its credentials before the request hook
 };
 
+/// Each action's label, and its access-log form when the client left
+/// mid-response; indexed by GateAction. Literals: no allocation.
+struct GateActionLabel {
+  std::string_view name;
+  std::string_view client_gone;
+};
+inline constexpr std::array<GateActionLabel, 8> kGateActionLabels{{
+    {"allow", "allow+client_gone"},
+    {"shadow", "shadow+client_gone"},
+    {"throttle", "throttle+client_gone"},
+    {"degrade", "degrade+client_gone"},
+    {"block", "block+client_gone"},
+    {"budget", "budget+client_gone"},
+    {"fail_closed", "fail_closed+client_gone"},
+    {"unauthenticated", "unauthenticated+client_gone"},
+}};
+
 constexpr std::string_view to_string(GateAction a) noexcept {
-  switch (a) {
-    case GateAction::Allow: return "allow";
-    case GateAction::Shadow: return "shadow";
-    case GateAction::Throttle: return "throttle";
-    case GateAction::Degrade: return "degrade";
-    case GateAction::Block: return "block";
-    case GateAction::Budget: return "budget";
-    case GateAction::FailClosed: return "fail_closed";
-    case GateAction::Unauthenticated: return "unauthenticated";
-  }
-  return "allow";
+  return kGateActionLabels[static_cast<std::size_t>(a)].name;
 }
 
 /// The access log's action field: the action, qualified "+client_gone" when
-/// the client left mid-response ("throttle+client_gone"). A literal: no
-/// allocation.
+/// the client left mid-response ("throttle+client_gone").
 constexpr std::string_view access_log_label(GateAction a, bool client_gone) noexcept {
-  if (!client_gone) return to_string(a);
-  switch (a) {
-    case GateAction::Allow: return "allow+client_gone";
-    case GateAction::Shadow: return "shadow+client_gone";
-    case GateAction::Throttle: return "throttle+client_gone";
-    case GateAction::Degrade: return "degrade+client_gone";
-    case GateAction::Block: return "block+client_gone";
-    case GateAction::Budget: return "budget+client_gone";
-    case GateAction::FailClosed: return "fail_closed+client_gone";
-    case GateAction::Unauthenticated: return "unauthenticated+client_gone";
-  }
-  return "allow+client_gone";
+  const auto& l = kGateActionLabels[static_cast<std::size_t>(a)];
+  return client_gone ? l.client_gone : l.name;
 }
 
 /// What the enforcement phase decided for one request.

@@ -105,10 +105,10 @@ DgMetrics::DgMetrics(metrics::Registry& r)
   build_info.with({build_version(), build_commit()}).set(1);
 }
 
-void DgMetrics::count_request(detectors::Endpoint route, int status, std::string_view action) {
+void DgMetrics::count_request(detectors::Endpoint route, int status, std::size_t a) {
   const auto r = static_cast<std::size_t>(route);
-  const int a = action_index(action);
-  action = kActionNames[static_cast<std::size_t>(a)];
+  if (a >= kActionNames.size()) a = kActionNames.size() - 1;  // "other"
+  const std::string_view action = kActionNames[a];
   int s = -1;
   for (std::size_t i = 0; i < kStatuses.size(); ++i)
     if (kStatuses[i] == status) s = static_cast<int>(i);
@@ -117,7 +117,7 @@ void DgMetrics::count_request(detectors::Endpoint route, int status, std::string
     requests.with({detectors::to_string(route), std::to_string(status), action}).inc();
     return;
   }
-  auto& slot = request_slots_[(r * kActions + static_cast<std::size_t>(a)) * kStatuses.size() +
+  auto& slot = request_slots_[(r * kActions + a) * kStatuses.size() +
                               static_cast<std::size_t>(s)];
   auto* c = slot.load(std::memory_order_acquire);
   if (!c) {

@@ -66,7 +66,11 @@ class DgMetrics {
   /// Counts one finished request. Lock-free and allocation-free after the
   /// first request of each (route, status, action) combination for common
   /// statuses; other statuses take the family lookup (shared lock, no allocation).
-  void count_request(detectors::Endpoint route, int status, std::string_view action);
+  void count_request(detectors::Endpoint route, int status, std::string_view action) {
+    count_request(route, status, static_cast<std::size_t>(action_index(action)));
+  }
+  /// The same by index in kActionNames (the proxy's GateAction is that index).
+  void count_request(detectors::Endpoint route, int status, std::size_t action);
 
   /// Latencies in seconds.
   void observe_added_latency(double seconds) noexcept { added_latency.observe(seconds); }
