@@ -288,10 +288,7 @@ Node node_of(const std::string& fp, const KeySketch& sk, std::int64_t now_bucket
   if (ag.count > 0 && ag.count * 2 >= sk.requests) n.agent = ag.id;
   bool router = sk.networked >= 5 && static_cast<double>(sk.network_misses) >= c.router_min_network_misses * sk.networked;
   if (!router) {
-    const campaign::NetSlot* best = nullptr;
-    for (const auto& s : sk.networks)
-      if (s.count > 0 && (!best || s.count > best->count)) best = &s;
-    if (best && best->count * 2 >= sk.networked) n.net = best->net;
+    if (const auto* best = campaign::top_net(sk); best && best->count * 2 >= sk.networked) n.net = best->net;
   }
   n.activity = sk.activity_at(now_bucket);
   n.single_shot_only = sk.requests >= c.harvest_min_key_requests && sk.continued == 0;

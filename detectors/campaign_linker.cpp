@@ -32,7 +32,6 @@ using campaign::ActionedPrint;
 using campaign::fold_slot;
 using campaign::KeySketch;
 using campaign::Node;
-using campaign::top_slot;
 
 struct StringHash {
   using is_transparent = void;

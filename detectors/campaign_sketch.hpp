@@ -85,6 +85,14 @@ struct KeySketch {
   }
 };
 
+/// The key's most counted network slot, or null when it has none.
+inline const NetSlot* top_net(const KeySketch& sk) noexcept {
+  const NetSlot* best = nullptr;
+  for (const auto& s : sk.networks)
+    if (s.count > 0 && (!best || s.count > best->count)) best = &s;
+  return best;
+}
+
 /// FNV-1a, then a 64-bit finalizer (stable across runs and platforms).
 inline std::uint64_t hash_text(std::string_view s) noexcept {
   std::uint64_t h = 1469598103934665603ULL;

@@ -39,16 +39,6 @@ PromptAnalyzer::PromptAnalyzer(const ReasoningLexicon& lexicon, std::size_t max_
 
 PromptAnalyzer::~PromptAnalyzer() = default;
 
-void PromptAnalyzer::normalize(std::string_view in, std::string& out, bool keep_lines) {
-  prompt::normalize(in, out, keep_lines);
-}
-
-std::uint64_t PromptAnalyzer::template_signature(std::string_view normalized) {
-  return prompt::template_signature(normalized);
-}
-
-int PromptAnalyzer::distance(std::uint64_t a, std::uint64_t b) noexcept { return prompt::signature_distance(a, b); }
-
 /// Lexicon hits of one text with the positions of the cues that decide
 /// states_answer (a few of each; prompts state one answer).
 struct PromptAnalyzer::Cues {

@@ -49,19 +49,6 @@ class PromptAnalyzer {
   };
   LexiconHits scan(std::string_view normalized) const;
 
-  /// Normalization used everywhere: ASCII, Latin-1 and Cyrillic capitals
-  /// lowercased, runs of spaces/tabs -> one space, line breaks kept (at most
-  /// one blank line) when `keep_lines`, otherwise folded into the space.
-  /// Invalid UTF-8 is passed through unchanged. Appends to `out`.
-  static void normalize(std::string_view in, std::string& out, bool keep_lines);
-
-  /// The template signature of already normalized text (keep_lines = true;
-  /// see detectors/template_signature.hpp).
-  static std::uint64_t template_signature(std::string_view normalized);
-
-  /// Hamming distance of two signatures (0..64).
-  static int distance(std::uint64_t a, std::uint64_t b) noexcept;
-
  private:
   struct Cues;
   /// scan() that also records where given-answer, answer-reasoning and

@@ -17,10 +17,7 @@ ActionedPrint print_of(std::string_view fp, const KeySketch& sk) {
     if (s.count == 0 || p.ntemplates == 2) break;
     p.templates[static_cast<std::size_t>(p.ntemplates++)] = s.id;
   }
-  const NetSlot* best = nullptr;
-  for (const auto& n : sk.networks)
-    if (n.count > 0 && (!best || n.count > best->count)) best = &n;
-  if (best) p.net = best->net;
+  if (const auto* best = top_net(sk)) p.net = best->net;
   p.params = top_slot(sk.params).count > 0 ? top_slot(sk.params).id : 0;
   return p;
 }

@@ -111,7 +111,9 @@ TEST_CASE("frame_substream: extraction mixed into a customer's key is found on i
                                   : customer_request("fp:00000000000000aa", ts, rng));
   }
   CHECK(score_of(last, "frame_substream") >= 0.9);
-  CHECK(score_of(last, "reasoning_elicitation") < 0.7);
+  const double elicitation = score_of(last, "reasoning_elicitation");
+  CHECK(elicitation >= 0);  // scored (score_of is -1 when not)
+  CHECK(elicitation < 0.7);
   const auto peek = engine.peek("fp:00000000000000aa", ts);
   bool found = false;
   for (const auto& f : peek.findings) {
@@ -122,7 +124,9 @@ TEST_CASE("frame_substream: extraction mixed into a customer's key is found on i
   }
   CHECK(found);
   // The frame fades once it stops (its weight halves every 3 days).
-  CHECK(score_of(engine.peek("fp:00000000000000aa", ts + 20 * 86400.0), "frame_substream") < 0.7);
+  const double later = score_of(engine.peek("fp:00000000000000aa", ts + 20 * 86400.0), "frame_substream");
+  CHECK(later >= 0);  // scored (score_of is -1 when not)
+  CHECK(later < 0.7);
 }
 
 TEST_CASE("frame_substream: a frame without stated answers, or re-sending one prompt, scores 0", "[detectors]") {

@@ -5,6 +5,9 @@
 #include <set>
 
 #include "detectors/prompt_analyzer.hpp"
+#include "detectors/template_signature.hpp"
+#include "detectors/text_normalize.hpp"
+#include "tests/unit/detectors/normalize_reference.hpp"
 #include "tests/unit/detectors/corpus.hpp"
 
 using dg::detectors::PromptAnalyzer;
@@ -22,7 +25,7 @@ dg::detectors::PromptFeatures user(const std::string& text) { return analyzer().
 
 std::string norm(std::string_view s, bool lines = true) {
   std::string out;
-  PromptAnalyzer::normalize(s, out, lines);
+  dg::detectors::prompt::normalize(s, out, lines);
   return out;
 }
 
@@ -250,7 +253,7 @@ TEST_CASE("GSM8K questions in one instruction template share a signature, ShareG
   for (auto s : v) sigs.insert(s);
   for (std::size_t i = 0; i + 1 < v.size(); ++i) {
     ++pairs;
-    near += PromptAnalyzer::distance(v[i], v[i + 1]) <= 3;
+    near += dg::detectors::prompt::signature_distance(v[i], v[i + 1]) <= 3;
   }
   INFO(sigs.size() << " distinct of " << v.size() << "; near pairs " << near << "/" << pairs);
   CHECK(sigs.size() >= v.size() * 90 / 100);
@@ -285,48 +288,7 @@ TEST_CASE("long prompts are scanned at head and tail only", "[detectors]") {
 }
 
 TEST_CASE("normalize: the sixteen-bytes-at-a-time path equals the byte-wise rules", "[detectors]") {
-  // Reference: the documented rules, one byte at a time.
-  auto reference = [](std::string_view in, bool keep_lines) {
-    std::string out;
-    int pending = 0;  // 0 none, 1 space, 2 newline, 3 blank line
-    auto flush = [&] {
-      if (pending && !out.empty()) out += pending == 1 ? " " : pending == 2 ? "\n" : "\n\n";
-      pending = 0;
-    };
-    for (std::size_t i = 0; i < in.size(); ++i) {
-      const auto c = static_cast<unsigned char>(in[i]);
-      const auto next = i + 1 < in.size() ? static_cast<unsigned char>(in[i + 1]) : 0;
-      if (c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v') {
-        pending = std::max(pending, 1);
-      } else if (c == '\n') {
-        pending = !keep_lines ? std::max(pending, 1) : (pending >= 2 ? 3 : 2);
-      } else if (c == 0xC2 && next == 0xA0) {
-        pending = std::max(pending, 1);
-        ++i;
-      } else if (c == 0xE3 && next == 0x80 && i + 2 < in.size() && static_cast<unsigned char>(in[i + 2]) == 0x80) {
-        pending = std::max(pending, 1);
-        i += 2;
-      } else {
-        flush();
-        if (c == 0xC3 && next >= 0x80 && next <= 0x9E && next != 0x97) {
-          out += {static_cast<char>(c), static_cast<char>(next + 0x20)};
-          ++i;
-        } else if (c == 0xD0 && next >= 0x90 && next <= 0x9F) {
-          out += {static_cast<char>(0xD0), static_cast<char>(next + 0x20)};
-          ++i;
-        } else if (c == 0xD0 && next >= 0xA0 && next <= 0xAF) {
-          out += {static_cast<char>(0xD1), static_cast<char>(next - 0x20)};
-          ++i;
-        } else if (c == 0xD0 && next >= 0x80 && next <= 0x8F) {
-          out += {static_cast<char>(0xD1), static_cast<char>(next + 0x10)};
-          ++i;
-        } else {
-          out.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : static_cast<char>(c));
-        }
-      }
-    }
-    return out;
-  };
+  const auto reference = dg::test::normalize_reference;
   // Pieces chosen to land on every position of a sixteen-byte block: single
   // and double spaces and line breaks, tabs, the rewritten UTF-8 sequences
   // (also cut in half), other UTF-8 and visible ASCII runs of any length.
@@ -358,19 +320,19 @@ TEST_CASE("template signature: a word with a digit is a slot wherever it sits in
   // every offset and length must behave the same.
   for (std::size_t pad = 0; pad < 20; ++pad) {
     const std::string lead = "classify the sentiment " + std::string(pad, 'x') + " of this review";
-    const auto plain = PromptAnalyzer::template_signature(norm(lead + " 7 and answer positive or negative"));
+    const auto plain = dg::detectors::prompt::template_signature(norm(lead + " 7 and answer positive or negative"));
     for (std::size_t len = 1; len < 28; ++len) {
       for (std::size_t digit_at : {std::size_t{0}, len / 2, len - 1}) {
         std::string word(len, 'q');
         word[digit_at] = '5';
         INFO("pad " << pad << " word " << word);
-        CHECK(PromptAnalyzer::template_signature(norm(lead + " " + word + " and answer positive or negative")) == plain);
+        CHECK(dg::detectors::prompt::template_signature(norm(lead + " " + word + " and answer positive or negative")) == plain);
       }
     }
   }
   // Words that differ only past their eighth byte are different words.
-  const auto a = PromptAnalyzer::template_signature("please summarize the supercalifragilistic article below now");
-  const auto b = PromptAnalyzer::template_signature("please summarize the supercalifragilistix article below now");
+  const auto a = dg::detectors::prompt::template_signature("please summarize the supercalifragilistic article below now");
+  const auto b = dg::detectors::prompt::template_signature("please summarize the supercalifragilistix article below now");
   CHECK(a != b);
 }
 
