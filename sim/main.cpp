@@ -22,7 +22,7 @@ constexpr const char* kUsage =
 /// repository this binary was built from; a directory without data (or
 /// `--data-dir builtin`) means the built-in data set.
 std::string default_data_dir() {
-  if (const char* env = std::getenv("DG_SHARED_DATA_DIR")) return env;
+  if (const char* env = std::getenv("DG_SHARED_DATA_DIR"); env && *env) return env;  // empty: unset, as the tests read it
 #ifdef DG_DEFAULT_DATA_DIR
   return DG_DEFAULT_DATA_DIR;
 #else

@@ -26,6 +26,18 @@ inline std::uint16_t free_port() {
   return a.local_endpoint().port();
 }
 
+/// A child that did not come up is killed before the test fails: a failed
+/// REQUIRE in a constructor skips the destructor that would stop it.
+inline void require_started(ChildProcess& child, bool up, const std::string& what) {
+  if (up) return;
+  if (child.pid > 0) {
+    ::kill(child.pid, SIGKILL);
+    wait_process(child.pid);
+    child.pid = -1;
+  }
+  FAIL(what << " did not come up");
+}
+
 /// `redis-cli -p port args...` (its stdout; "" when it failed).
 inline std::string redis_cli(std::uint16_t port, std::vector<std::string> args) {
   args.insert(args.begin(), {DG_REDIS_CLI, "-h", "127.0.0.1", "-p", std::to_string(port)});
@@ -48,7 +60,8 @@ class RedisServer {
                             "--appendonly", "no", "--dir", dir_.string(), "--protected-mode", "no"},
                            (dir_ / "redis.log").string(), (dir_ / "redis.log").string());
     REQUIRE(child_.pid > 0);
-    REQUIRE(wait_until([&] { return redis_cli(port_, {"PING"}) == "PONG\n"; }));
+    require_started(child_, wait_until([&] { return redis_cli(port_, {"PING"}) == "PONG\n"; }),
+                    "redis-server on port " + std::to_string(port_));
   }
   /// SIGKILL: Redis dies as in a crash (no persistence: it comes back empty).
   void kill_hard() {
@@ -99,7 +112,9 @@ class Instance {
     child_ = spawn_process({std::string(DG_BINARY_DIR) + "/distillguard", "--config", config},
                            (dir_ / "out.log").string(), (dir_ / "err.log").string());
     REQUIRE(child_.pid > 0);
-    REQUIRE(wait_until([&] { return http_request(admin_port_, "GET", "/healthz", "", "", 1).status == 200; }));
+    require_started(child_,
+                    wait_until([&] { return http_request(admin_port_, "GET", "/healthz", "", "", 1).status == 200; }),
+                    "distillguard instance " + name_ + " (see " + (dir_ / "err.log").string() + ")");
   }
   ~Instance() {
     ::kill(child_.pid, SIGTERM);

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "gateway/decisions/decision_store.hpp"
+#include "tests/test_files.hpp"
 
 using dg::detectors::Action;
 using dg::detectors::Decision;
@@ -18,12 +19,7 @@ using namespace dg::gateway;
 
 namespace {
 
-std::filesystem::path temp_dir(const std::string& name) {
-  auto dir = std::filesystem::temp_directory_path() / ("dg-store-" + name + "-" + std::to_string(::getpid()));
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir;
-}
+std::filesystem::path temp_dir(const std::string& name) { return dg::test::fresh_temp_dir("store-" + name); }
 
 Decision block(int i, double created) {
   char fp[32];
@@ -99,8 +95,10 @@ TEST_CASE("decision store: apply returns once its journal write is done, in orde
   const auto loaded = DecisionJournal::load((dir / "decisions.jsonl").string());
   CHECK(loaded.decisions.size() == 20);
   CHECK(loaded.lines == 21);
-  for (const auto& d : loaded.decisions)
-    if (d.key_fp == lift.key_fp) CHECK(d.action == Action::Allow);
+  const auto lifted = std::find_if(loaded.decisions.begin(), loaded.decisions.end(),
+                                   [&](const auto& d) { return d.key_fp == lift.key_fp; });
+  REQUIRE(lifted != loaded.decisions.end());
+  CHECK(lifted->action == Action::Allow);
   CHECK(count_lines(dir / "audit.jsonl") == 21);
 }
 

@@ -29,9 +29,13 @@ class RefusingHooks final : public ProxyHooks {
     state.verdict.error_type = "rate_limit_exceeded";
     state.verdict.headers.emplace_back("x-seen-body", std::string(info.body));
   }
-  void on_exchange(const dg::detectors::Exchange&, const RequestState&) override { ++exchanges; }
+  void on_exchange(const dg::detectors::Exchange&, const RequestState& state) override {
+    ++exchanges;
+    actions.push_back(state.verdict.action);
+  }
   int requests = 0;
   int exchanges = 0;
+  std::vector<GateAction> actions;  ///< what each exchange reached the hook with
 };
 
 std::string chat(std::string_view body, std::string_view extra_headers = "") {
@@ -185,6 +189,21 @@ TEST_CASE("client connection: a request without a key is refused on its head and
   CHECK(count_of(responses[0].body(), "missing_api_key") == 1);
   CHECK(s.hooks.requests == 0);
   CHECK(s.hooks.exchanges == 1);  // reported, as every answered request is
+  CHECK(s.hooks.actions == std::vector<GateAction>{GateAction::Unauthenticated});
+}
+
+TEST_CASE("client connection: a Connection header naming the identity header is refused on its head as unauthenticated",
+          "[unit][connection]") {
+  Session s;
+  s.server.append(chat(R"({"model":"m"})", "Connection: authorization\r\n") + chat(R"({"model":"next"})"));
+  s.server.close_remote();
+  s.start();
+  REQUIRE(s.run_until_finished());
+  const auto responses = responses_in(s.w.io, s.received());
+  REQUIRE(responses.size() == 1);
+  CHECK(responses[0].result_int() == 400);
+  CHECK(s.hooks.requests == 0);
+  CHECK(s.hooks.actions == std::vector<GateAction>{GateAction::Unauthenticated});
 }
 
 TEST_CASE("client connection: unreadable requests: which get a reply", "[unit][connection]") {
