@@ -231,6 +231,7 @@ def main():
     ap.add_argument("--config", default="")
     ap.add_argument("--command", default="")
     ap.add_argument("--started", default="")
+    ap.add_argument("--revision", default="unknown")
     ap.add_argument("--load", default="")
     ap.add_argument("--data", default="")
     ap.add_argument("--cores", default="")
@@ -250,7 +251,7 @@ def main():
     md = ["# Detection evaluation: tuning set and test set", ""]
     md.append(f"Command: `{args.command.strip() or 'bench/eval_detection.sh'}` — config `{args.config}` "
               "(built-in detection defaults; policy `config/policy.example.yaml`).")
-    md.append(f"Run on {args.started}, {args.cores} cores; load average before the run: {args.load}; "
+    md.append(f"Run on {args.started} at commit `{args.revision}`, {args.cores} cores; load average before the run: {args.load}; "
               f"whole evaluation {args.total_seconds:.0f} s.")
     if args.data:
         md.append(f"Data: {args.data}.")

@@ -59,6 +59,8 @@ source "$here/detection_sets.sh"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 started="$(date -u '+%Y-%m-%d %H:%M UTC')"; load="$(cut -d' ' -f1-3 /proc/loadavg)"
+# The code measured: the commit, marked when the work tree differs from it.
+revision="$(git -C "$(dirname "$0")/.." describe --always --dirty 2>/dev/null || echo unknown)"
 t_all=$(date +%s.%N)
 
 runs_file="$work/runs.tsv"   # set, name, seed, options, labels, decisions, summary, seconds
@@ -108,7 +110,7 @@ mkdir -p "$(dirname "$out")"
 relative() { python3 -c 'import os, sys; print(os.path.relpath(os.path.realpath(sys.argv[1]), sys.argv[2]))' "$1" "$root"; }
 data_source="$(echo "$data_source" | sed "s#$root/##g")"
 python3 "$here/eval_detection.py" --runs "$runs_file" --markdown "$out" --config "$(relative "$config")" \
-  --started "$started" --load "$load" --data "$data_source" --cores "$(nproc)" --total-seconds "$total" \
+  --started "$started" --revision "$revision" --load "$load" --data "$data_source" --cores "$(nproc)" --total-seconds "$total" \
   --command "bench/eval_detection.sh $orig_args" ${only:+--partial}
 echo "report: $out" >&2
 if [[ -n "$keep" ]]; then
