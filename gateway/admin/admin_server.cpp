@@ -81,7 +81,13 @@ struct AdminServer::Impl {
         req.path = std::string(target.substr(0, q));
         if (q != std::string_view::npos) req.query = std::string(target.substr(q + 1));
         req.body = std::move(msg.body());
-        res = self->dispatch(std::move(req), msg[http::field::authorization]);
+        // Which of two tokens would count is a guess a proxy in front of us
+        // may make differently: refuse to choose.
+        if (msg.count(http::field::authorization) > 1)
+          res = admin_error(400, "Send the admin token in exactly one Authorization header.",
+                            "invalid_request_error", "ambiguous_authorization");
+        else
+          res = self->dispatch(std::move(req), msg[http::field::authorization]);
       }
       http::response<http::string_body> out{static_cast<http::status>(res.status), version};
       out.set(http::field::server, "distillguard-admin");

@@ -169,7 +169,9 @@ Identity resolve_identity(const http::fields& fields, const std::vector<std::str
     }
     const auto key = credential_of(name, first->value());
     if (key.empty()) continue;
-    if (!id.key.empty() && key != id.key) {
+    // A comma joins field lines (RFC 9110 §5.3): "Bearer A, Bearer B" is two
+    // credentials in one line, and no key holds one.
+    if (key.find(',') != std::string_view::npos || (!id.key.empty() && key != id.key)) {
       id.error = IdentityError::Ambiguous;
       id.header = first->name_string();
       id.key = {};

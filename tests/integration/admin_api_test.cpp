@@ -140,6 +140,18 @@ TEST_CASE("admin API refuses missing and wrong tokens", "[admin][integration]") 
   CHECK(http_request(f.port(), "PUT", "/v1/decisions", kToken).status == 405);
 }
 
+TEST_CASE("admin API refuses two Authorization headers, whichever holds the token", "[admin][integration]") {
+  AdminFixture f;
+  const std::string body = R"({"key_fp":")" + kFp + R"(","action":"block","reason":"x"})";
+  for (const auto& second : {std::string("Bearer wrong"), "Bearer " + kToken}) {
+    auto r = http_request(f.port(), "POST", "/v1/decisions", kToken, body, 10, {{"Authorization", second}});
+    REQUIRE(r.status == 400);
+    CHECK(body_of(r).at("error").at("code") == "ambiguous_authorization");
+  }
+  CHECK_FALSE(f.store->table().active(kFp, AdminFixture::now()));
+  CHECK(http_request(f.port(), "GET", "/v1/decisions", kToken).status == 200);
+}
+
 TEST_CASE("operator block then lift takes effect through the enforcer", "[admin][integration]") {
   AdminFixture f;
   CHECK(f.request(kFp).kind == GateVerdict::Kind::Forward);

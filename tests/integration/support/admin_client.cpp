@@ -18,13 +18,15 @@ namespace beast = boost::beast;
 namespace http = boost::beast::http;
 
 HttpResult http_request(std::uint16_t port, const std::string& method, const std::string& target,
-                        const std::string& token, const std::string& body, double timeout_s) {
+                        const std::string& token, const std::string& body, double timeout_s,
+                        const ExtraHeaders& extra) {
   HttpResult result;
   net::io_context ioc;
   beast::tcp_stream stream(ioc);
   http::request<http::string_body> req{http::string_to_verb(method), target, 11};
   req.set(http::field::host, "127.0.0.1");
   if (!token.empty()) req.set(http::field::authorization, "Bearer " + token);
+  for (const auto& [name, value] : extra) req.insert(name, value);
   if (!body.empty()) req.set(http::field::content_type, "application/json");
   req.body() = body;
   req.keep_alive(false);

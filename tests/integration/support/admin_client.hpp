@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace dg::test {
 
@@ -15,9 +17,12 @@ struct HttpResult {
   std::string error;
 };
 
+/// Header fields added to a request as they are (repeats kept).
+using ExtraHeaders = std::vector<std::pair<std::string, std::string>>;
+
 /// Sends `method target` to 127.0.0.1:`port` with an optional bearer token.
 HttpResult http_request(std::uint16_t port, const std::string& method, const std::string& target,
                         const std::string& token = {}, const std::string& body = {},
-                        double timeout_s = 10);
+                        double timeout_s = 10, const ExtraHeaders& extra = {});
 
 }  // namespace dg::test

@@ -141,6 +141,14 @@ TEST_CASE("identity: two different credentials are ambiguous, never chosen by or
   g.insert("Authorization", "Bearer sk-1");
   g.insert("Authorization", "Bearer sk-1");
   CHECK(resolve_identity(g, all).error == IdentityError::Ambiguous);
+  // Two credentials joined in one field line, in any identity header.
+  http::fields h;
+  h.set("Authorization", "Bearer sk-1, Bearer sk-2");
+  CHECK(resolve_identity(h, all).error == IdentityError::Ambiguous);
+  CHECK(resolve_identity(h, all).key.empty());
+  http::fields k;
+  k.set("x-api-key", "sk-1,sk-2");
+  CHECK(resolve_identity(k, all).error == IdentityError::Ambiguous);
 }
 
 TEST_CASE("identity: a Connection header may not name an identity header", "[unit][identity]") {
