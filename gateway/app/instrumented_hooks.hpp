@@ -28,6 +28,7 @@ class InstrumentedHooks final : public ProxyHooks {
   InstrumentedHooks(std::shared_ptr<ProxyHooks> inner, DgMetrics& metrics, DecisionAlerter* alerter = nullptr)
       : owned_(std::move(inner)), inner_(*owned_), metrics_(metrics), alerter_(alerter) {}
 
+  void on_head(const RequestInfo& info, RequestState& state) override { inner_.on_head(info, state); }
   void on_request(const RequestInfo& info, RequestState& state) override { inner_.on_request(info, state); }
   void on_exchange(const detectors::Exchange& exchange, const RequestState& state) override;
 

@@ -35,7 +35,7 @@ std::uint64_t publish_proxy_traffic(DgMetrics& m, const ProxyStats& stats) {
     metrics::Counter* series;
     const Counter* source;
   };
-  const std::array<Mirror, 10> mirrors = {{
+  const std::array<Mirror, 11> mirrors = {{
       {&m.client_bytes.with({"in"}), &stats.bytes_from_clients},
       {&m.client_bytes.with({"out"}), &stats.bytes_to_clients},
       {&m.proxy_events.with({"client_abort"}), &stats.client_aborts},
@@ -44,6 +44,7 @@ std::uint64_t publish_proxy_traffic(DgMetrics& m, const ProxyStats& stats) {
       {&m.proxy_events.with({"non_json_body"}), &stats.non_json_bodies},
       {&m.proxy_events.with({"head_refused"}), &stats.head_refused},
       {&m.proxy_events.with({"large_body"}), &stats.large_bodies},
+      {&m.proxy_events.with({"key_refused_on_head"}), &stats.key_refused_on_head},
       {&m.upstream_connections.with({"new"}), &stats.upstream_connects},
       {&m.upstream_connections.with({"reused"}), &stats.upstream_reused},
   }};

@@ -190,7 +190,8 @@ class Enforcer::SharedBudget final : public StreamBudget {
   std::uint64_t charged_ = 0;  ///< tokens of this stream in the key's in_flight
 };
 
-GateVerdict Enforcer::throttle(const RequestInfo& info, const Decision& d, const detectors::Policy& policy) {
+GateVerdict Enforcer::throttle(const RequestInfo& info, const Decision& d, const detectors::Policy& policy,
+                               Admission at) {
   const double rpm = d.throttle_rpm > 0 ? d.throttle_rpm : policy.throttle.requests_per_minute;
   const double burst = d.throttle_burst >= 1 ? d.throttle_burst : policy.throttle.burst;
   auto& s = shard_of(info.key_fp);
@@ -207,7 +208,7 @@ GateVerdict Enforcer::throttle(const RequestInfo& info, const Decision& d, const
       r.bucket_burst = burst;
       r.bucket_created = d.created;
     }
-    ok = r.bucket->consume(info.now);
+    ok = at == Admission::Head ? r.bucket->next_token_available(info.now) == 0 : r.bucket->consume(info.now);
     remaining = r.bucket->remaining(info.now);
     retry = r.bucket->next_token_available(info.now);
     reset = r.bucket->seconds_until_full(info.now);
@@ -217,7 +218,6 @@ GateVerdict Enforcer::throttle(const RequestInfo& info, const Decision& d, const
     v.action = GateAction::Throttle;
     return v;
   }
-  stats_.throttled.fetch_add(1, std::memory_order_relaxed);
   char msg[160];
   std::snprintf(msg, sizeof msg,
                 "Rate limit reached for this API key: %.0f requests per minute. Please try again in %s.", rpm,
@@ -239,17 +239,42 @@ void Enforcer::on_request(const RequestInfo& info, RequestState& state) {
       stats_.detection_failures.fetch_add(1, std::memory_order_relaxed);
     }
   }
-  state.verdict = admit(info);
+  state.verdict = admit(info, Admission::Request);
+  if (state.verdict.kind == GateVerdict::Kind::Reject) count_refusal(state.verdict.action);
 }
 
-GateVerdict Enforcer::admit(const RequestInfo& info) {
+void Enforcer::on_head(const RequestInfo& info, RequestState& state) {
+  // A small body is cheap to read, and detection learns from it what a
+  // refused key still asks (a throttle's escalation to a block, the campaign
+  // and rotation prints rest on that): only a costly one is refused here.
+  if (!info.costly_body) return;
+  auto verdict = admit(info, Admission::Head);
+  if (verdict.kind != GateVerdict::Kind::Reject) return;
   stats_.requests.fetch_add(1, std::memory_order_relaxed);
+  count_refusal(verdict.action);
+  state.verdict = std::move(verdict);
+}
+
+void Enforcer::count_refusal(GateAction action) {
+  switch (action) {
+    case GateAction::Block: stats_.blocked.fetch_add(1, std::memory_order_relaxed); break;
+    case GateAction::Throttle: stats_.throttled.fetch_add(1, std::memory_order_relaxed); break;
+    case GateAction::Budget: stats_.budget_rejected.fetch_add(1, std::memory_order_relaxed); break;
+    case GateAction::FailClosed: stats_.fail_closed_rejected.fetch_add(1, std::memory_order_relaxed); break;
+    case GateAction::Degrade: stats_.degrade_refused.fetch_add(1, std::memory_order_relaxed); break;
+    case GateAction::Allow:
+    case GateAction::Shadow:
+    case GateAction::Unauthenticated: break;
+  }
+}
+
+GateVerdict Enforcer::admit(const RequestInfo& info, Admission at) {
+  if (at == Admission::Request) stats_.requests.fetch_add(1, std::memory_order_relaxed);
   if (info.key_fp.empty()) return {};
   const auto policy = policy_.policy();
 
   if ((policy->fail_mode == FailMode::Closed && detection_failed_recently(info.now)) ||
       (shared_state_ && !shared_state_->load(std::memory_order_relaxed))) {
-    stats_.fail_closed_rejected.fetch_add(1, std::memory_order_relaxed);
     auto v = reject(503, GateAction::FailClosed, "server_error", "enforcement_unavailable",
                     "The service is temporarily unavailable. Please retry later.");
     v.headers.emplace_back("Retry-After", whole_seconds(kFailureHoldS));
@@ -261,7 +286,6 @@ GateVerdict Enforcer::admit(const RequestInfo& info) {
   if (d) {
     switch (d->action) {
       case Action::Block: {
-        stats_.blocked.fetch_add(1, std::memory_order_relaxed);
         std::string msg = "This API key has been blocked for violating the usage policy.";
         if (d->expires > 0) msg += " The block ends in " + format_reset(d->expires - info.now) + ".";
         auto v = reject(403, GateAction::Block, "permission_denied", "key_blocked", std::move(msg));
@@ -269,7 +293,7 @@ GateVerdict Enforcer::admit(const RequestInfo& info) {
         return v;
       }
       case Action::Throttle:
-        verdict = throttle(info, *d, *policy);
+        verdict = throttle(info, *d, *policy, at);
         if (verdict.kind == GateVerdict::Kind::Reject) return verdict;
         break;
       case Action::Degrade:
@@ -280,7 +304,6 @@ GateVerdict Enforcer::admit(const RequestInfo& info) {
             // Forwarded as it is, a body we cannot rewrite would reach the
             // upstream with whatever it asks for (an upstream may accept
             // what we could not read): refuse it instead.
-            stats_.degrade_refused.fetch_add(1, std::memory_order_relaxed);
             return reject(400, GateAction::Degrade, "invalid_request_error", "invalid_json_body",
                           "The request body is not a valid JSON object.");
           }
@@ -289,7 +312,7 @@ GateVerdict Enforcer::admit(const RequestInfo& info) {
         break;
       case Action::Shadow:
         verdict.action = GateAction::Shadow;
-        stats_.shadowed.fetch_add(1, std::memory_order_relaxed);
+        if (at == Admission::Request) stats_.shadowed.fetch_add(1, std::memory_order_relaxed);
         break;
       case Action::Allow:
         break;
@@ -303,7 +326,6 @@ GateVerdict Enforcer::admit(const RequestInfo& info) {
       const double window = policy->output_budget.window_s;
       const double used = budget_used(info.key_fp, info.now);
       if (used >= static_cast<double>(budget)) {
-        stats_.budget_rejected.fetch_add(1, std::memory_order_relaxed);
         // The sliding window frees about budget/window tokens per second.
         const double retry = std::min(window, (used - static_cast<double>(budget) + 1) * window / static_cast<double>(budget));
         auto v = reject(429, GateAction::Budget, "rate_limit_exceeded", "output_token_budget_exceeded",
@@ -315,6 +337,7 @@ GateVerdict Enforcer::admit(const RequestInfo& info) {
         v.headers.emplace_back("x-ratelimit-reset-tokens", format_reset(retry));
         return v;
       }
+      if (at == Admission::Head) return verdict;
       verdict.output_token_budget = budget - static_cast<std::uint64_t>(used);
       // Only a stream is cut mid-way and can overlap with the key's others;
       // a body we could not read might still ask for one.
@@ -326,7 +349,8 @@ GateVerdict Enforcer::admit(const RequestInfo& info) {
 }
 
 void Enforcer::on_exchange(const detectors::Exchange& exchange, const RequestState& state) {
-  if (exchange.key_fp.empty()) return;
+  // Refused on its head, the exchange has no request features to learn from.
+  if (exchange.key_fp.empty() || state.refused_on_head) return;
   const auto policy = policy_.policy();
   const double window = policy->output_budget.window_s;
   {

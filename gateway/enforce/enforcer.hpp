@@ -78,6 +78,11 @@ class Enforcer final : public ProxyHooks {
   /// The campaign step of the exchange pipeline (null: none). Set before serving.
   void set_campaigns(CampaignStage* campaigns) noexcept { pipeline_.set_campaigns(campaigns); }
 
+  /// Refuses, before a costly body (RequestInfo::costly_body) is read, what
+  /// admit would refuse for any body: a block, fail-closed, a spent throttle
+  /// bucket (peeked, not taken), a spent output budget. Takes nothing and
+  /// counts only what it refuses; a small body is left to on_request.
+  void on_head(const RequestInfo& info, RequestState& state) override;
   void on_request(const RequestInfo& info, RequestState& state) override;
   void on_exchange(const detectors::Exchange& exchange, const RequestState& state) override;
 
@@ -142,9 +147,16 @@ class Enforcer final : public ProxyHooks {
 
   const std::atomic<bool>* shared_state_ = nullptr;
   class SharedBudget;
+  /// When admit runs: on the head (nothing taken or counted unless refused;
+  /// no body, so no rewrite and no stream budget) or with the whole request.
+  enum class Admission : std::uint8_t { Head, Request };
   /// The verdict for a request (on_request without the prompt analysis).
-  GateVerdict admit(const RequestInfo& info);
-  GateVerdict throttle(const RequestInfo& info, const detectors::Decision& d, const detectors::Policy& policy);
+  GateVerdict admit(const RequestInfo& info, Admission at);
+  /// Counts a refusal of `action` (once per request, wherever refused).
+  void count_refusal(GateAction action);
+  /// The throttle bucket's verdict; takes a token unless `at` is Head.
+  GateVerdict throttle(const RequestInfo& info, const detectors::Decision& d, const detectors::Policy& policy,
+                       Admission at);
   bool detection_failed_recently(double now) const;
 
   detectors::PolicyEngine& policy_;

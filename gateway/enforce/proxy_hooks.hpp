@@ -29,6 +29,9 @@ struct RequestInfo {
   std::string_view tenant;         ///< tenant header value, if configured
   const ExtractedRequest* request = nullptr;  ///< features of the body (body_is_json may be false)
   std::string_view body;           ///< the raw request body (degrade rewrites it into GateVerdict::rewritten_body)
+  /// on_head only: the unread body is costly to take in (large, chunked, or
+  /// waited for with Expect: 100-continue).
+  bool costly_body = false;
 };
 
 /// A key's output-token budget shared by all of its streams in flight, so
@@ -116,6 +119,9 @@ struct GateVerdict {
 struct RequestState {
   GateVerdict verdict;       ///< what the request hook decided (the session's default: forward, allow)
   bool client_gone = false;  ///< the client left mid-response (set by the session before on_exchange)
+  /// The request was refused on its head (on_head): its body was never read,
+  /// so the exchange the hooks see carries no request features.
+  bool refused_on_head = false;
   /// Prompt features the enforcer analyzed at request time, for an exchange
   /// the proxy hands over without them (Enforcer::set_analyze_prompts).
   std::optional<detectors::PromptFeatures> prompt;
@@ -125,6 +131,19 @@ struct RequestState {
 class ProxyHooks {
  public:
   virtual ~ProxyHooks() = default;
+
+  /// When a request's head has arrived and its body has not (yet) been read:
+  /// `info` has the identity and route, no body (`request` is null). A
+  /// Reject verdict put in `state.verdict` is answered at once: the body is
+  /// not read, no 100 Continue is sent, the connection closes, and on_request
+  /// is not called. Anything else is discarded and on_request decides as
+  /// usual, so this may only refuse what on_request would refuse for any body
+  /// (a blocked key, a spent rate limit), and must consume nothing.
+  /// `info.costly_body` says whether reading the body would cost much.
+  virtual void on_head(const RequestInfo& info, RequestState& state) {
+    (void)info;
+    (void)state;
+  }
 
   /// Before forwarding: fills `state.verdict` (forward, maybe rewritten, or
   /// reject) and whatever else of `state` the exchange hook will need.

@@ -30,6 +30,11 @@ namespace dg::gateway {
 /// 8 MB (issue #12.12).
 inline constexpr std::size_t kKeepBufferBytes = 64 * 1024;
 
+/// A request body announced at this size or more (or chunked, or awaited with
+/// 100-continue) is costly: a key refused whatever its body (blocked, rate-
+/// or budget-limited) is refused on the head instead of having it read.
+inline constexpr std::uint64_t kCostlyBodyBytes = 64 * 1024;
+
 /// Where reading a request failed.
 enum class ReadPhase : std::uint8_t { Head, Body };
 
@@ -116,6 +121,20 @@ net::awaitable<void> serve_connection(WorkerContext& ctx, ClientStream& client, 
       co_await handle_request(ctx, client, peer_ip, req, arrived, ts);
       co_await lingering_close(client);
       co_return;
+    }
+
+    // A costly body of a key the hooks refuse whatever its body (blocked, a
+    // spent rate limit or output budget, fail-closed) is not read: the key
+    // is answered on its head, gets no 100 Continue, and the connection closes.
+    if (!parser.is_done()) {
+      const bool waits = beast::iequals(parser.get()[http::field::expect], "100-continue");
+      const auto announced = parser.content_length();
+      // (A small body is read as usual: the hook would leave it to on_request.)
+      const bool costly = waits || !announced || *announced >= kCostlyBodyBytes;
+      if (costly && co_await refuse_on_head(ctx, client, peer_ip, parser.get().base(), costly, arrived, ts)) {
+        co_await lingering_close(client);
+        co_return;
+      }
     }
 
     // RFC 9110 §10.1.1: a client waiting for 100-continue gets it only once we

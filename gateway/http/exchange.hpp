@@ -44,6 +44,70 @@ inline double elapsed_ms(std::chrono::steady_clock::time_point from, std::chrono
 }
 }  // namespace detail
 
+/// What a request's head says, for the hooks and the exchange record: the
+/// route, the client, the key (fingerprinted), the request id.
+struct RequestHead {
+  detectors::Exchange ex;  ///< ts, method, path, user agent, tenant, client ip, key fingerprint
+  Forwarding fwd;
+  Identity identity;
+  std::string target;
+  std::string request_id;
+};
+RequestHead read_request_head(const config::ProxyConfig& cfg, const http::request_header<>& head,
+                              const std::string& peer_ip, double ts);
+
+/// The hooks' view of a request (`request`, `body`: none, for the head hook).
+RequestInfo request_info(const detectors::Exchange& ex, const ExtractedRequest* request, std::string_view body);
+
+/// The error a Reject verdict is answered with (its type and code are views
+/// of the verdict's).
+ProxyError policy_refusal(const GateVerdict& verdict);
+
+/// When the parts of an exchange happened, and what was sent to the client.
+struct ExchangeTimes {
+  std::chrono::steady_clock::time_point arrived, upstream_start{}, upstream_done{};
+  std::uint64_t bytes_out = 0;
+};
+
+/// Reports a finished exchange: the exchange hook, the capture line (when
+/// `body` is given and capture is on), the access log and its latency metrics.
+void report_exchange(WorkerContext& ctx, detectors::Exchange& ex, const RequestState& state, int status,
+                     const ExchangeTimes& times, const std::string& request_id, const std::string* body);
+
+/// Asks the head hook about a request whose body has not been read
+/// (`costly_body`: large, chunked or awaited with 100-continue). When it
+/// refuses, answers (the body unread, no 100 Continue), reports the exchange
+/// and returns true: the caller closes the connection.
+template <class ClientStream>
+net::awaitable<bool> refuse_on_head(WorkerContext& ctx, ClientStream& client, const std::string& peer_ip,
+                                    const http::request_header<>& head, bool costly_body,
+                                    std::chrono::steady_clock::time_point arrived, double ts) {
+  auto h = read_request_head(ctx.cfg, head, peer_ip, ts);
+  if (h.ex.key_fp.empty()) co_return false;  // nothing is decided for anonymous traffic
+  RequestState state;
+  auto info = request_info(h.ex, nullptr, {});
+  info.costly_body = costly_body;
+  try {
+    ctx.hooks.on_head(info, state);
+  } catch (const std::exception& e) {
+    // Fail open: on_request decides once the body is read.
+    ctx.stats.hook_errors.fetch_add(1, std::memory_order_relaxed);
+    spdlog::warn("on_head hook failed, reading the body: {}", e.what());
+    co_return false;
+  }
+  if (state.verdict.kind != GateVerdict::Kind::Reject) co_return false;
+  state.refused_on_head = true;
+  ctx.stats.requests.fetch_add(1, std::memory_order_relaxed);
+  ctx.stats.rejected_by_policy.fetch_add(1, std::memory_order_relaxed);
+  ctx.stats.key_refused_on_head.fetch_add(1, std::memory_order_relaxed);
+  const auto err = policy_refusal(state.verdict);
+  ExchangeTimes times{arrived};
+  const auto sent = co_await write_error(ctx, client, err, head.version(), false, state.verdict.headers, h.request_id);
+  times.bytes_out = sent.bytes;
+  report_exchange(ctx, h.ex, state, static_cast<int>(err.status), times, h.request_id, nullptr);
+  co_return true;
+}
+
 /// Handles one complete request: identity, request features, the request
 /// hook, the upstream exchange (or the hook's refusal), then the exchange
 /// hook, capture and access log. `arrived` and `ts` are when its head came
@@ -56,30 +120,18 @@ net::awaitable<bool> handle_request(WorkerContext& ctx, ClientStream& client, co
   const auto& cfg = ctx.cfg;
   const unsigned version = req.version();
   const bool client_keep_alive = req.keep_alive() && !ctx.draining;
-  const std::string target(req.target());
-  const std::string path(detail::path_of(target));
-  const std::string method(req.method_string());
-  const std::string request_id = request_id_for(req["x-request-id"]);
-  // (A named vector, not a braced temporary in the co_await: GCC 12 rejects that.)
+  auto h = read_request_head(cfg, req.base(), peer_ip, ts);
+  const std::string& target = h.target;
+  const std::string& request_id = h.request_id;
+  const auto& fwd = h.fwd;
+  const auto& identity = h.identity;
+  detectors::Exchange& ex = h.ex;
   ctx.stats.requests.fetch_add(1, std::memory_order_relaxed);
   ctx.stats.bytes_from_clients.fetch_add(req.body().size(), std::memory_order_relaxed);
   if (req.body().size() >= ProxyStats::kLargeBodyBytes) ctx.stats.large_bodies.fetch_add(1, std::memory_order_relaxed);
 
-  detectors::Exchange ex;
-  ex.ts = ts;
-  ex.method = method;
-  ex.path = path;
-  ex.user_agent = std::string(req[http::field::user_agent]);
-  if (!cfg.identity.tenant_header.empty()) ex.tenant = std::string(req[cfg.identity.tenant_header]);
-  const auto fwd = resolve_forwarding(peer_ip, req["X-Forwarded-For"], req["X-Forwarded-Proto"], cfg.trusted_proxies);
-  ex.client_ip = fwd.client_ip;
-
-  const auto identity = resolve_identity(req, cfg.identity.key_headers, cfg.identity.tenant_header);
-  const auto key = identity.key;
-  if (!key.empty()) ex.key_fp = key_fingerprint(key, cfg.identity.fingerprint_salt);
-
   std::string body = std::move(req.body());
-  const auto extracted = extract_request_features(path, body);
+  const auto extracted = extract_request_features(ex.path, body);
   ex.request = extracted.features;
   if (ctx.analyzer && (!extracted.text.system.empty() || !extracted.text.last_user.empty()))
     if (auto analyzer = ctx.analyzer()) ex.request.prompt = analyzer->analyze(extracted.text);
@@ -88,54 +140,24 @@ net::awaitable<bool> handle_request(WorkerContext& ctx, ClientStream& client, co
   // This request's state from the request hook to the exchange hook (lives
   // in this coroutine's frame: no allocation).
   RequestState state;
-  Clock::time_point upstream_start{}, upstream_done{};
-  std::uint64_t bytes_out = 0;
+  ExchangeTimes times{arrived};
   bool keep_open = client_keep_alive;
 
-  auto finish = [&](int status) {
-    const auto done = Clock::now();
-    ex.response.status = status;
-    ex.response.latency_ms = detail::elapsed_ms(arrived, done);
-    const double upstream_ms = upstream_start == Clock::time_point{} ? 0 : detail::elapsed_ms(upstream_start, upstream_done == Clock::time_point{} ? done : upstream_done);
-    ctx.stats.bytes_to_clients.fetch_add(bytes_out, std::memory_order_relaxed);
-    try {
-      ctx.hooks.on_exchange(ex, state);
-    } catch (const std::exception& e) {
-      ctx.stats.hook_errors.fetch_add(1, std::memory_order_relaxed);
-      spdlog::warn("on_exchange hook failed: {}", e.what());
-    }
-    if (ctx.capture && !ctx.capture->append(make_traffic_record(ex, body, ctx.capture->include_content(), request_id)))
-      ctx.stats.capture_dropped.fetch_add(1, std::memory_order_relaxed);
-    const AccessEntry entry{request_id, ex.key_fp, ex.client_ip, ex.method, ex.path, ex.request.model,
-                            access_log_label(state.verdict.action, state.client_gone), status,
-                            ex.response.prompt_tokens, ex.response.completion_tokens, ex.response.usage_estimated,
-                            upstream_ms, ex.response.latency_ms - upstream_ms, ex.response.latency_ms, bytes_out};
-    ctx.access.write(entry);
-    record_access_latency(default_metrics(), entry);
-  };
+  auto finish = [&](int status) { report_exchange(ctx, ex, state, status, times, request_id, &body); };
 
   if (const auto refusal = identity_refusal(identity, cfg.identity.allow_anonymous)) {
     // Refused on the head: the body was not read, so the connection closes.
     state.verdict.action = GateAction::Unauthenticated;
     // (A named result, not `(co_await ...).bytes`: GCC 12 cannot type that in a template.)
     const auto sent = co_await write_error(ctx, client, *refusal, version, false, kNoHeaders, request_id);
-    bytes_out += sent.bytes;
+    times.bytes_out += sent.bytes;
     finish(static_cast<int>(refusal->status));
     co_return false;
   }
 
-  RequestInfo info;
-  info.now = ts;
-  info.key_fp = ex.key_fp;
-  info.client_ip = ex.client_ip;
-  info.user_agent = ex.user_agent;
-  info.method = ex.method;
-  info.path = ex.path;
-  info.tenant = ex.tenant;
-  info.request = &extracted;
-  info.body = body;  // degrade rewrites it (GateVerdict::rewritten_body)
   try {
-    ctx.hooks.on_request(info, state);
+    // (The body: degrade rewrites it into GateVerdict::rewritten_body.)
+    ctx.hooks.on_request(request_info(ex, &extracted, body), state);
   } catch (const std::exception& e) {
     // Fail open (DESIGN.md rule 6): keep serving, count it, say so.
     ctx.stats.hook_errors.fetch_add(1, std::memory_order_relaxed);
@@ -145,13 +167,10 @@ net::awaitable<bool> handle_request(WorkerContext& ctx, ClientStream& client, co
   const GateVerdict& verdict = state.verdict;
   if (verdict.kind == GateVerdict::Kind::Reject) {
     ctx.stats.rejected_by_policy.fetch_add(1, std::memory_order_relaxed);
-    const int status = verdict.status >= 400 && verdict.status <= 599 ? verdict.status : 403;
-    const ProxyError err{static_cast<http::status>(status),
-                         verdict.error_type.empty() ? std::string_view("permission_denied") : std::string_view(verdict.error_type),
-                         verdict.error_code, verdict.message.empty() ? "Request refused by policy." : verdict.message};
+    const auto err = policy_refusal(verdict);
     const auto sent = co_await write_error(ctx, client, err, version, client_keep_alive, verdict.headers, request_id);
-    bytes_out += sent.bytes;
-    finish(status);
+    times.bytes_out += sent.bytes;
+    finish(static_cast<int>(err.status));
     co_return !sent.ec && keep_open;
   }
 
@@ -167,13 +186,13 @@ net::awaitable<bool> handle_request(WorkerContext& ctx, ClientStream& client, co
   up_req.set("x-request-id", request_id);  // a client's insane one is replaced, never forwarded
   up_req.set(http::field::host, ctx.pool.target().host_header);
   up_req.keep_alive(true);
-  if (reads_response(detectors::endpoint_from_path(path))) up_req.set(http::field::accept_encoding, "identity");
+  if (reads_response(detectors::endpoint_from_path(ex.path))) up_req.set(http::field::accept_encoding, "identity");
   if (verdict.rewritten_body) up_req.body() = *verdict.rewritten_body;
   else if (ctx.capture) up_req.body() = body;
   else up_req.body() = std::move(body);
   up_req.prepare_payload();
 
-  upstream_start = Clock::now();
+  times.upstream_start = Clock::now();
   auto [aec, conn, reused] = co_await ctx.pool.acquire();
   if (aec) {
     ctx.stats.upstream_errors.fetch_add(1, std::memory_order_relaxed);
@@ -183,7 +202,7 @@ net::awaitable<bool> handle_request(WorkerContext& ctx, ClientStream& client, co
     const ProxyError err{http::status::bad_gateway, "upstream_error", "upstream_unreachable",
                          "The upstream API could not be reached."};
     const auto sent = co_await write_error(ctx, client, err, version, client_keep_alive, kNoHeaders, request_id);
-    bytes_out += sent.bytes;
+    times.bytes_out += sent.bytes;
     finish(502);
     co_return !sent.ec && keep_open;
   }
@@ -197,8 +216,8 @@ net::awaitable<bool> handle_request(WorkerContext& ctx, ClientStream& client, co
   else
     r = co_await forward_and_relay(ctx, conn->plain(), conn->buffer(), up_req, client, version, client_keep_alive, is_head,
                                    verdict.output_token_budget, verdict.stream_budget.get(), request_id);
-  upstream_done = r.upstream_done;
-  bytes_out = r.bytes_out;
+  times.upstream_done = r.upstream_done;
+  times.bytes_out = r.bytes_out;
   ex.response.prompt_tokens = r.usage.prompt_tokens;
   ex.response.completion_tokens = r.usage.completion_tokens;
   ex.response.usage_estimated = r.usage.estimated && r.status >= 200 && r.status < 300;
@@ -213,7 +232,7 @@ net::awaitable<bool> handle_request(WorkerContext& ctx, ClientStream& client, co
   if (r.error) {
     ctx.stats.upstream_errors.fetch_add(1, std::memory_order_relaxed);
     const auto sent = co_await write_error(ctx, client, *r.error, version, client_keep_alive, kNoHeaders, request_id);
-    bytes_out += sent.bytes;
+    times.bytes_out += sent.bytes;
     finish(static_cast<int>(r.error->status));
     co_return !sent.ec && keep_open;
   }
@@ -226,6 +245,10 @@ net::awaitable<bool> handle_request(WorkerContext& ctx, ClientStream& client, co
   co_return r.client_ok && keep_open;
 }
 
+extern template net::awaitable<bool> refuse_on_head<beast::tcp_stream>(WorkerContext&, beast::tcp_stream&,
+                                                                      const std::string&, const http::request_header<>&,
+                                                                      bool,
+                                                                      std::chrono::steady_clock::time_point, double);
 extern template net::awaitable<bool> handle_request<beast::tcp_stream>(WorkerContext&, beast::tcp_stream&,
                                                                       const std::string&,
                                                                       http::request<http::string_body>&,

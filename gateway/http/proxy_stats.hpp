@@ -18,6 +18,7 @@ struct ProxyStats {
   Counter responses_4xx{0};
   Counter responses_5xx{0};
   Counter rejected_by_policy{0};  ///< answered by the hooks (429/403...)
+  Counter key_refused_on_head{0}; ///< of which answered on the head, the body unread (a blocked or throttled key)
   Counter upstream_errors{0};     ///< connect/TLS/read/write failures and timeouts
   Counter upstream_timeouts{0};
   Counter upstream_connects{0};   ///< new upstream connections

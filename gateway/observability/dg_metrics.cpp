@@ -84,7 +84,8 @@ DgMetrics::DgMetrics(metrics::Registry& r)
                              {"direction"})),
       proxy_events(r.counter("dg_proxy_events_total",
                              "Data-path events: client_abort, hook_error (served fail-open), budget_cutoff, "
-                             "non_json_body, head_refused, large_body.",
+                             "non_json_body, head_refused, large_body, key_refused_on_head (a blocked or rate-limited key "
+                             "answered before its body was read).",
                              {"event"})),
       client_connections_active(r.gauge("dg_client_connections_active", "Client connections open now.").with({})),
       upstream_connections(r.counter("dg_upstream_connections_total",

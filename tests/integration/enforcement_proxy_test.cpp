@@ -378,3 +378,58 @@ TEST_CASE("a blocked key cannot pass behind a dummy Authorization, a Connection 
   CHECK(blocked_in_x_api_key({{"Authorization", "Bearer " + kDistillerKey}}).status == 403);
   CHECK(s.send(kBenignKey).status == 200);
 }
+
+TEST_CASE("a blocked or rate-limited key is answered on its head: no 100 Continue, its body never read",
+          "[integration][enforcement][hardening]") {
+  Stack s("head-gate");
+  s.detection.distiller_risk = [](int) { return 0.95; };
+  CHECK(s.send(kDistillerKey).status == 200);  // its exchange triggers the block
+  const int observed = s.detection.observed.load();
+  const int upstream_before = s.upstream.requests();
+  // A 6 MB body announced, waiting for 100-continue: the answer is the 403
+  // itself, and the connection closes without the body being sent.
+  const std::string head = "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + kDistillerKey +
+                           "\r\nContent-Type: application/json\r\nContent-Length: 6000000\r\n"
+                           "Expect: 100-continue\r\n\r\n";
+  const auto r = dg::test::raw_exchange(s.port, head);
+  CHECK(r.closed);
+  REQUIRE(r.received.rfind("HTTP/1.1 403", 0) == 0);
+  CHECK(r.received.find("100 Continue") == std::string::npos);
+  CHECK(r.received.find("key_blocked") != std::string::npos);
+  CHECK(r.received.find("Connection: close") != std::string::npos);
+  CHECK(s.proxy->stats().key_refused_on_head == 1);
+  CHECK(s.upstream.requests() == upstream_before);
+  // Without Expect, a body sent after the head is not waited for either.
+  const auto r2 = dg::test::raw_exchange(s.port, head.substr(0, head.find("Expect:")) + "\r\n" + std::string(64 * 1024, 'x'));
+  CHECK(r2.closed);
+  CHECK(r2.received.rfind("HTTP/1.1 403", 0) == 0);
+  CHECK(s.proxy->stats().key_refused_on_head == 2);
+  // The refused heads are not exchanges detection learns from; a whole
+  // request of the same key still reaches the request hook and is refused there.
+  CHECK(request(s.port, make_request("/v1/chat/completions", kChat, {}, kDistillerKey)).status == 403);
+  CHECK(wait_until([&] { return s.detection.observed.load() == observed + 1; }));
+  CHECK(s.detection.observed.load() == observed + 1);
+  // Another key's announced body is read as usual.
+  CHECK(s.send(kBenignKey).status == 200);
+}
+
+TEST_CASE("a rate-limited key's large body is refused on its head, its small ones still feed detection",
+          "[integration][enforcement][hardening]") {
+  Stack s("head-gate-throttle");
+  s.detection.distiller_risk = [](int) { return 0.75; };  // throttle (1 rpm, burst 2), never block
+  std::vector<int> statuses;
+  for (int i = 0; i < 4; ++i) statuses.push_back(s.send(kDistillerKey).status);
+  CHECK(statuses == std::vector<int>{200, 200, 200, 429});  // the decision after the first, then its burst
+  const int observed = s.detection.observed.load();
+  const std::string large = "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+                            kDistillerKey + "\r\nContent-Length: 6000000\r\n\r\n";
+  const auto r = dg::test::raw_exchange(s.port, large);
+  CHECK(r.closed);
+  CHECK(r.received.rfind("HTTP/1.1 429", 0) == 0);
+  CHECK(r.received.find("x-ratelimit-limit-requests") != std::string::npos);
+  CHECK(s.proxy->stats().key_refused_on_head == 1);
+  // A small body is read: refused by the request hook, seen by detection.
+  CHECK(s.send(kDistillerKey).status == 429);
+  CHECK(s.detection.observed.load() == observed + 1);
+  CHECK(s.proxy->stats().key_refused_on_head == 1);
+}

@@ -111,6 +111,19 @@ struct Fixture {
     return std::move(state.verdict);
   }
 
+  /// The head hook's verdict (the body not read yet).
+  GateVerdict head(const std::string& fp, double now, bool costly_body = true) {
+    RequestInfo info;
+    info.costly_body = costly_body;
+    info.now = now;
+    info.key_fp = fp;
+    info.path = "/v1/chat/completions";
+    info.method = "POST";
+    RequestState state;
+    enforcer->on_head(info, state);
+    return std::move(state.verdict);
+  }
+
   void exchange(const std::string& fp, double ts, std::uint64_t completion_tokens = 10,
                 const RequestState& state = {}) {
     dg::detectors::Exchange ex;
@@ -167,6 +180,76 @@ TEST_CASE("enforcer: block answers 403 permission_denied with the remaining TTL"
   CHECK(v.message.find("9m0s") != std::string::npos);
   CHECK(header(v, "Retry-After") == "540");
   CHECK(f.request(kBad, 701).kind == GateVerdict::Kind::Forward);  // expired
+}
+
+TEST_CASE("enforcer: the head hook refuses a costly body of what any body would be refused for, and takes nothing",
+          "[enforcer][hardening]") {
+  Fixture f;
+  // Unknown, allowed and anonymous keys: nothing on the head, nothing counted.
+  CHECK(f.head(kGood, 100).kind == GateVerdict::Kind::Forward);
+  CHECK(f.head("", 100).kind == GateVerdict::Kind::Forward);
+  CHECK(f.enforcer->stats().requests == 0);
+
+  // A block: refused on the head, counted once.
+  f.operator_decision(kBad, Action::Block, 100);
+  auto v = f.head(kBad, 160);
+  REQUIRE(v.kind == GateVerdict::Kind::Reject);
+  CHECK(v.status == 403);
+  CHECK(v.error_code == "key_blocked");
+  CHECK(header(v, "Retry-After") == "540");
+  CHECK(f.enforcer->stats().requests == 1);
+  CHECK(f.enforcer->stats().blocked == 1);
+  // A small body is read: on_request refuses it, and detection sees it.
+  CHECK(f.head(kBad, 160, false).kind == GateVerdict::Kind::Forward);
+  CHECK(f.enforcer->stats().blocked == 1);
+
+  // A throttle (burst 2): peeking on the head takes no token, so a head
+  // check before each of two requests still lets both through.
+  f.operator_decision(kGood, Action::Throttle, 100);
+  for (int i = 0; i < 2; ++i) {
+    CHECK(f.head(kGood, 100).kind == GateVerdict::Kind::Forward);
+    CHECK(f.head(kGood, 100).kind == GateVerdict::Kind::Forward);
+    CHECK(f.request(kGood, 100).kind == GateVerdict::Kind::Forward);
+  }
+  // Spent: a small body is left to on_request (detection sees it), a costly
+  // one is refused on the head with the rate-limit headers.
+  CHECK(f.head(kGood, 100, false).kind == GateVerdict::Kind::Forward);
+  CHECK(f.enforcer->stats().throttled == 0);
+  v = f.head(kGood, 100);
+  REQUIRE(v.kind == GateVerdict::Kind::Reject);
+  CHECK(v.status == 429);
+  CHECK(header(v, "x-ratelimit-remaining-requests") == "0");
+  CHECK(f.enforcer->stats().throttled == 1);
+  CHECK(f.request(kGood, 101).kind == GateVerdict::Kind::Forward);  // one token back after 1 s
+
+  // A degrade and a shadow need the body: the head passes, nothing counted.
+  const std::string other = "fp:00000000000000e3";
+  f.operator_decision(other, Action::Degrade, 100);
+  CHECK(f.head(other, 100).kind == GateVerdict::Kind::Forward);
+  CHECK(f.enforcer->stats().degraded == 0);
+}
+
+TEST_CASE("enforcer: a spent output budget is refused on the head and an exchange refused there teaches nothing",
+          "[enforcer][budget][hardening]") {
+  Fixture f;
+  auto p = std::make_shared<Policy>();
+  p->output_budget = {100, 60};
+  f.policy.set_policy(p);
+  CHECK(f.head(kBad, 0).kind == GateVerdict::Kind::Forward);
+  f.exchange(kBad, 1, 150);
+  auto v = f.head(kBad, 2);
+  REQUIRE(v.kind == GateVerdict::Kind::Reject);
+  CHECK(v.error_code == "output_token_budget_exceeded");
+  CHECK(f.enforcer->stats().budget_rejected == 1);
+
+  const int observed = f.detection.observed;
+  RequestState refused;
+  refused.refused_on_head = true;
+  refused.verdict = v;
+  f.exchange(kBad, 3, 0, refused);
+  CHECK(f.detection.observed == observed);  // detection did not see the empty request
+  f.exchange(kBad, 4, 0);
+  CHECK(f.detection.observed == observed + 1);
 }
 
 TEST_CASE("enforcer: degrade really strips the distillable parameters", "[enforcer][degrade]") {
