@@ -70,6 +70,8 @@ detectors::CampaignConfig parse_campaign_config(YamlSection& s) {
   c.rotation_score = ranged(s, "rotation_score", c.rotation_score, 0.0, 1.0);
   c.rotation_min_requests = ranged<std::uint32_t>(s, "rotation_min_requests", c.rotation_min_requests, 1, 1'000'000);
   c.rotation_max_requests = ranged<std::uint32_t>(s, "rotation_max_requests", c.rotation_max_requests, 1, 1'000'000);
+  c.rotation_chain_keys = ranged<std::uint32_t>(s, "rotation_chain_keys", c.rotation_chain_keys, 2, 1'000);
+  c.rotation_chain_score = ranged(s, "rotation_chain_score", c.rotation_chain_score, 0.0, 1.0);
   if (c.rotation_max_requests < c.rotation_min_requests)
     s.error(value_node(s, "rotation_max_requests"), "'" + s.qualified("rotation_max_requests") +
                                                        "' must be at least rotation_min_requests");

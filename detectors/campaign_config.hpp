@@ -125,6 +125,14 @@ struct CampaignConfig {
   /// a handful of cheap lookups in a key's first 50 requests).
   std::uint32_t rotation_min_requests = 3;
   std::uint32_t rotation_max_requests = 50;
+  /// Succession of flagged keys: a key under only a shadow decision that goes
+  /// silent, followed (after the linker's warm-up, so a real start) by a new
+  /// key with its template, network and parameters, starts a chain; the key
+  /// that makes a chain this long gets rotation_chain_score. Abandoning key
+  /// after key as each draws suspicion is what evasion does; a customer who
+  /// replaces a key does it once.
+  std::uint32_t rotation_chain_keys = 3;
+  double rotation_chain_score = 0.7;
 
   friend bool operator==(const CampaignConfig&, const CampaignConfig&) = default;
 };

@@ -109,6 +109,9 @@ struct CampaignLinker::Impl {
   /// Drops actioned prints and rotation links older than rotation_window_s,
   /// and the rotation links of `evicted` keys.
   void expire_rotations(double now, const CampaignConfig& c, const std::vector<std::string>& evicted);
+  /// Copies into each flagged print its key's last request from `nodes`
+  /// (sorted by fp; a key not there is idle) and marks it refreshed at `now`.
+  void refresh_flagged(const std::vector<Node>& nodes, double now);
 
   std::shared_ptr<const Published> current() const {
     std::lock_guard lock(pub_mu);
@@ -282,16 +285,23 @@ void CampaignLinker::record(const Exchange& ex) {
     {
       std::shared_lock alock(im.actioned_mu);
       auto [b, e] = im.actioned.equal_range(mine.net.key());
-      const ActionedPrint* best = nullptr;  // the most recent matching action
+      // The most recent matching action; a flagged key's succession only
+      // when no actioned key matches.
+      const ActionedPrint* best = nullptr;
+      const double observed_from = im.first_ts.load(std::memory_order_relaxed);
       for (auto a = b; a != e; ++a) {
         const ActionedPrint& cand = a->second;
-        if (campaign::may_rotate_from(cand, mine, sk.first_seen, c) && (!best || cand.ts > best->ts)) best = &cand;
+        if (!campaign::may_rotate_from(cand, mine, sk.first_seen, observed_from, c)) continue;
+        const bool stronger = !best || (campaign::is_flagged(*best) && !campaign::is_flagged(cand)) ||
+                              (campaign::is_flagged(*best) == campaign::is_flagged(cand) && cand.ts > best->ts);
+        if (stronger) best = &cand;
       }
       if (best) link = RotationLink{campaign::rotation_membership(*best, mine, sk.first_seen, sk.requests, c), ex.ts};
     }
     if (link) {
       sk.rotation_linked = true;
-      im.rotation_links.fetch_add(1, std::memory_order_relaxed);
+      // A succession too short to count is kept (unscored) for its length.
+      if (link->membership.score > 0) im.rotation_links.fetch_add(1, std::memory_order_relaxed);
       std::lock_guard rlock(im.rotation_mu);
       im.rotations[ex.key_fp] = std::move(*link);
     }
@@ -301,7 +311,8 @@ void CampaignLinker::record(const Exchange& ex) {
 void CampaignLinker::note_actioned(std::string_view key_fp, std::string_view action, double ts) {
   auto& im = *impl_;
   const auto cfg = im.cfg.load();
-  if (!cfg->enabled || !is_enforcing_action(action)) return;
+  const bool flagged = action == "shadow";
+  if (!cfg->enabled || (!flagged && !is_enforcing_action(action))) return;
   ActionedPrint p;
   {
     auto& sh = im.shard_for(key_fp);
@@ -313,12 +324,18 @@ void CampaignLinker::note_actioned(std::string_view key_fp, std::string_view act
   if (p.ntemplates == 0 || !p.net.valid()) return;  // nothing a rotated key could match
   p.action = std::string(action);
   p.ts = ts;
+  if (flagged) {
+    // A flagged key that itself succeeded flagged keys extends their chain.
+    std::lock_guard rlock(im.rotation_mu);
+    if (auto r = im.rotations.find(key_fp); r != im.rotations.end() && r->second.membership.campaign_id.starts_with("r-"))
+      p.chain = static_cast<std::uint32_t>(std::max<std::size_t>(1, r->second.membership.members));
+  }
   auto nk = p.net.key();
   std::unique_lock lock(im.actioned_mu);
   auto [b, e] = im.actioned.equal_range(nk);
   for (auto a = b; a != e; ++a) {
-    if (a->second.key_fp == p.key_fp) {  // actioned again: refresh
-      a->second = std::move(p);
+    if (a->second.key_fp == p.key_fp) {  // actioned again: refresh (a shadow does not replace an action)
+      if (!flagged || campaign::is_flagged(a->second)) a->second = std::move(p);
       return;
     }
   }
@@ -368,6 +385,17 @@ std::vector<Node> CampaignLinker::Impl::snapshot_nodes(double now, const Campaig
   }
   std::sort(nodes.begin(), nodes.end(), [](const Node& a, const Node& b) { return a.fp < b.fp; });
   return nodes;
+}
+
+void CampaignLinker::Impl::refresh_flagged(const std::vector<Node>& nodes, double now) {
+  std::unique_lock lock(actioned_mu);
+  for (auto& [nk, p] : actioned) {
+    if (!campaign::is_flagged(p)) continue;
+    const auto it = std::lower_bound(nodes.begin(), nodes.end(), p.key_fp,
+                                     [](const Node& n, const std::string& fp) { return n.fp < fp; });
+    if (it != nodes.end() && it->fp == p.key_fp) p.last_seen = std::max(p.last_seen, it->last_seen);
+    p.refreshed = now;
+  }
 }
 
 void CampaignLinker::Impl::expire_rotations(double now, const CampaignConfig& c, const std::vector<std::string>& evicted) {
@@ -454,6 +482,7 @@ void CampaignLinker::cluster(double now) {
   std::vector<std::string> evicted;
   std::vector<Node> nodes = im.snapshot_nodes(now, c, evicted);
   im.expire_rotations(now, c, evicted);
+  im.refresh_flagged(nodes, now);
 
   // 2. Content families; 3. corroboration; 4. campaigns with evidence
   //    (detectors/campaign_clustering.hpp).
@@ -480,7 +509,8 @@ std::optional<CampaignMembership> CampaignLinker::membership(std::string_view ke
     if (auto it = p->index.find(key_fp); it != p->index.end()) out = p->memberships[it->second];
   }
   std::lock_guard lock(impl_->rotation_mu);
-  if (auto it = impl_->rotations.find(key_fp); it != impl_->rotations.end()) {
+  // (An unscored link is a succession too short to count: not a membership.)
+  if (auto it = impl_->rotations.find(key_fp); it != impl_->rotations.end() && it->second.membership.score > 0) {
     const auto& r = it->second.membership;
     if (!out) {
       out = r;
@@ -508,7 +538,7 @@ void CampaignLinker::for_each_membership(
   {
     std::lock_guard lock(impl_->rotation_mu);
     for (const auto& [fp, link] : impl_->rotations)
-      if (!p || !p->index.count(fp)) extra.emplace_back(fp, link.membership);
+      if (link.membership.score > 0 && (!p || !p->index.count(fp))) extra.emplace_back(fp, link.membership);
   }
   std::sort(extra.begin(), extra.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
   for (const auto& [fp, m] : extra) fn(fp, m);

@@ -168,8 +168,8 @@ TEST_CASE("a rotated key inherits suspicion within its first 50 requests, naming
   // A key seen before the block with the same features: not a rotation.
   for (int r = 0; r < 20; ++r) linker.record(ev_for("fp:e4r1y0000000000a", t + r, ip4(45, 77, 1, 9), slot_variant(sig, rng), true));
   for (int r = 0; r < 500; ++r, t += 30) linker.record(ev_for(old_fp, t, ip4(45, 77, 1, 10), slot_variant(sig, rng), true));
-  linker.note_actioned(old_fp, "shadow", t);  // not an enforcing action
-  CHECK(linker.stats().actioned_tracked == 0);
+  linker.note_actioned(old_fp, "shadow", t);  // kept as a flagged key (succession), replaced by the block
+  CHECK(linker.stats().actioned_tracked == 1);
   linker.note_actioned(old_fp, "block", t);
   CHECK(linker.stats().actioned_tracked == 1);
 
@@ -319,6 +319,53 @@ TEST_CASE("benign guardrail: generic templates do not link thousands of keys", "
   CHECK(flagged(linker, keys_with_label(ev, 0)) == 0);
   CHECK(linker.campaigns().empty());
   CHECK(linker.stats().generic_families >= 1);
+}
+
+TEST_CASE("keys flagged one after another in succession link on the chain's third key, not before",
+          "[campaign][rotation]") {
+  CampaignLinker linker;  // rotation_chain_keys 3, rotation_chain_score 0.7, warm-up 3 h
+  std::mt19937_64 rng(21);
+  const std::uint64_t sig = rng();
+  auto ev_for = [&](const std::string& fp, double ts, std::uint8_t host) {
+    Event e;
+    e.ts = ts;
+    e.key_fp = fp;
+    e.ip = ip4(45, 77, 1, host);
+    e.tmpl = slot_variant(sig, rng);
+    e.temperature = 0.0;
+    e.max_tokens = 1024;
+    e.logprobs = true;
+    e.top_logprobs = 5;
+    return make(e);
+  };
+  // Observation begins; a key already running then is not a start.
+  linker.record(ev_for("fp:0bserver00000000", kT0, 1));
+  // Each key sends 60 requests a minute apart, is flagged after 30, goes
+  // silent; the next starts 20 minutes later. The linker clusters (and so
+  // refreshes what it knows of flagged keys) every 5 minutes of event time.
+  double t = kT0 + 4 * 3600;
+  std::vector<std::optional<CampaignMembership>> links;
+  for (int k = 0; k < 4; ++k) {
+    const std::string fp = fp_of("ch", k);
+    std::optional<CampaignMembership> link;
+    for (int r = 0; r < 60; ++r, t += 60) {
+      linker.maybe_cluster(t);
+      linker.record(ev_for(fp, t, static_cast<std::uint8_t>(10 + k)));
+      if (!link) link = linker.membership(fp);
+      if (r == 29) linker.note_actioned(fp, "shadow", t);
+    }
+    links.push_back(link);
+    t += 20 * 60;
+  }
+  CHECK_FALSE(links[0]);
+  CHECK_FALSE(links[1]);  // a key replaced once is what customers do too
+  REQUIRE(links[2]);
+  CHECK(links[2]->score == Approx(0.7));
+  CHECK(links[2]->members == 3);
+  CHECK(links[2]->campaign_id == "r-" + fp_of("ch", 1));
+  CHECK(any_contains(links[2]->evidence, "key 3 of a succession from client network 45.77.1.0/24"));
+  REQUIRE(links[3]);
+  CHECK(links[3]->members == 4);
 }
 
 TEST_CASE("campaign state is bounded and evictions are counted", "[campaign]") {
