@@ -232,12 +232,13 @@ void Fleet::apply_remote(const WireDecision& w) {
   const auto& d = w.decision;
   if (d.expires != 0 && d.expires <= now) return;
   // Newer wins; equal is the same decision (our own, or one applied before).
-  if (auto local = store_.table().latest(d.key_fp); local && local->created >= d.created) return;
+  // The store compares and applies in one step: a worker's detector decision
+  // for the key may land between a check here and the write.
   // Queued, not waited for: this loop also serves the admin API, pings and
   // publishing, and a reconnect loads every current decision at once. The
   // other instance journaled it; a failure here is counted by the store.
-  store_.post(d, fleet_actor(w.instance, w.actor), now);
-  stats_.received.fetch_add(1, std::memory_order_relaxed);
+  if (store_.post_if_newer(d, fleet_actor(w.instance, w.actor), now))
+    stats_.received.fetch_add(1, std::memory_order_relaxed);
 }
 
 void Fleet::on_local(WireDecision w) {
