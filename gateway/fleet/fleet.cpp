@@ -6,7 +6,6 @@
 #include <spdlog/spdlog.h>
 
 #include <charconv>
-#include <csignal>
 
 namespace dg::gateway::fleet {
 
@@ -98,9 +97,6 @@ void Fleet::attach() {
 }
 
 void Fleet::start() {
-  // hiredis writes with write(2), not send(MSG_NOSIGNAL) as Asio does: a write
-  // to a Redis that just died would raise SIGPIPE and end the process.
-  std::signal(SIGPIPE, SIG_IGN);
   net::post(ioc_, [self = self_] {
     if (Fleet* f = self->load()) f->connect();
   });

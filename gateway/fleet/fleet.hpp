@@ -7,6 +7,10 @@
 /// "fleet/<instance>/<actor>". On (re)connect an instance subscribes, loads
 /// the hash, then publishes what it decided while Redis was away.
 ///
+/// hiredis writes with write(2), not send(MSG_NOSIGNAL): the process must
+/// ignore SIGPIPE (run_proxy does, at startup, before any thread exists), or
+/// a write to a Redis that just died ends it.
+///
 /// Threads: Redis I/O, timers and the pending map live on the control-plane
 /// io_context given to the constructor; the store listener (any thread,
 /// workers included) only copies the decision and posts it there. A worker
