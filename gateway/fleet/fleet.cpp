@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include <charconv>
+#include <random>
 
 namespace dg::gateway::fleet {
 
@@ -68,6 +69,11 @@ std::string_view str_of(const redisReply* r) {
   return {r->str, r->len};
 }
 
+std::uint64_t random_seed() {
+  std::random_device rd;
+  return (std::uint64_t{rd()} << 32) ^ rd();
+}
+
 }  // namespace
 
 Fleet::Fleet(net::io_context& control, DecisionStore& store, FleetOptions options, std::function<double()> clock)
@@ -81,6 +87,7 @@ Fleet::Fleet(net::io_context& control, DecisionStore& store, FleetOptions option
       sub_(control),
       retry_timer_(control),
       ping_timer_(control),
+      backoff_(options_.backoff_min, options_.backoff_max, options_.backoff_seed != 0 ? options_.backoff_seed : random_seed()),
       self_(std::make_shared<std::atomic<Fleet*>>(this)) {}
 
 Fleet::~Fleet() { stop(); }
@@ -210,7 +217,7 @@ void Fleet::load_current(std::uint64_t gen) {
       send(cmd_, expired, [](const redisReply*) {});
     }
     ready_ = true;
-    backoff_ = std::chrono::milliseconds(0);
+    backoff_.reset();
     stats_.connected.store(true);
     if (ever_ready_) stats_.reconnects.fetch_add(1, std::memory_order_relaxed);
     if (!ever_ready_ || down_logged_)
@@ -327,8 +334,8 @@ void Fleet::lost(std::uint64_t gen, const char* why) {
 }
 
 void Fleet::schedule_reconnect() {
-  backoff_ = backoff_.count() == 0 ? options_.backoff_min : std::min(2 * backoff_, options_.backoff_max);
-  retry_timer_.expires_after(backoff_);
+  // Jittered: instances that lost the same Redis together do not all come back at once.
+  retry_timer_.expires_after(backoff_.next());
   retry_timer_.async_wait([this](boost::system::error_code ec) {
     if (ec || stopped_) return;
     connect();

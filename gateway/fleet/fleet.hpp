@@ -35,6 +35,7 @@
 #include <vector>
 
 #include "gateway/decisions/decision_store.hpp"
+#include "gateway/fleet/backoff.hpp"
 #include "gateway/fleet/decision_wire.hpp"
 #include "gateway/fleet/redis_connection.hpp"
 
@@ -48,8 +49,11 @@ struct FleetOptions {
   std::string prefix = "dg";
   std::string instance;  ///< this instance's id (not empty)
   std::chrono::milliseconds connect_timeout{2000};
-  std::chrono::milliseconds backoff_min{100};   ///< first retry; doubles per failure
+  /// Reconnect delays (ReconnectBackoff): the n-th retry after a loss waits
+  /// a uniformly random time in [0, min(backoff_max, backoff_min * 2^n)].
+  std::chrono::milliseconds backoff_min{100};
   std::chrono::milliseconds backoff_max{2000};
+  std::uint64_t backoff_seed = 0;  ///< the jitter's seed; 0 = a random one (every instance its own)
   std::chrono::milliseconds ping_period{1000};  ///< liveness check; 3 unanswered periods = down
 };
 
@@ -124,7 +128,7 @@ class Fleet {
   bool ever_ready_ = false;
   bool down_logged_ = false;
   bool stopped_ = false;
-  std::chrono::milliseconds backoff_{0};
+  ReconnectBackoff backoff_;
   std::chrono::steady_clock::time_point ping_sent_{};
   bool ping_outstanding_ = false;
   std::map<std::string, Pending, std::less<>> pending_;  ///< key_fp -> latest local decision to publish
