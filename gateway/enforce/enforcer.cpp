@@ -247,9 +247,11 @@ GateVerdict Enforcer::admit(const RequestInfo& info) {
   if (info.key_fp.empty()) return {};
   const auto policy = policy_.policy();
 
-  if ((policy->fail_mode == FailMode::Closed && detection_failed_recently(info.now)) ||
-      (shared_state_ && !shared_state_->load(std::memory_order_relaxed))) {
-    stats_.fail_closed_rejected.fetch_add(1, std::memory_order_relaxed);
+  const bool detection_down = policy->fail_mode == FailMode::Closed && detection_failed_recently(info.now);
+  const bool fleet_down = shared_state_ && !shared_state_->load(std::memory_order_relaxed);
+  if (detection_down || fleet_down) {
+    // One 503 each, counted by its cause (detection first: it is the policy's own fail mode).
+    (detection_down ? stats_.fail_closed_rejected : stats_.fleet_rejected).fetch_add(1, std::memory_order_relaxed);
     auto v = reject(503, GateAction::FailClosed, "server_error", "enforcement_unavailable",
                     "The service is temporarily unavailable. Please retry later.");
     v.headers.emplace_back("Retry-After", whole_seconds(kFailureHoldS));
