@@ -7,6 +7,8 @@
 // a deadline: the io_context runs with run_for.
 #include <catch2/catch.hpp>
 
+#include <dlfcn.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -15,8 +17,11 @@
 
 #include <boost/asio/steady_timer.hpp>
 
+#include <atomic>
 #include <chrono>
+#include <cstring>
 #include <optional>
+#include <thread>
 
 #include "gateway/fleet/redis_connection.hpp"
 #include "tests/integration/fleet/fleet_support.hpp"
@@ -26,6 +31,32 @@ using namespace dg::test;
 using namespace dg::test::fleet;
 using dg::gateway::fleet::RedisConnection;
 using namespace std::chrono_literals;
+
+namespace {
+
+/// A name only this binary's getaddrinfo knows: it answers 127.0.0.1 after
+/// kSlowDns, like a slow DNS server.
+constexpr const char* kSlowName = "slow-dns.dg-test";
+constexpr auto kSlowDns = 800ms;
+std::atomic<int> slow_lookups{0};
+
+}  // namespace
+
+// Interposes libc's getaddrinfo for this test binary (the executable's
+// definition comes first for hiredis' calls and Asio's alike); every other
+// name goes to the real one. The delay runs on whichever thread resolves:
+// with the old blocking connect that was the loop's.
+extern "C" int getaddrinfo(const char* node, const char* service, const struct addrinfo* hints,
+                           struct addrinfo** res) {
+  using Fn = int (*)(const char*, const char*, const struct addrinfo*, struct addrinfo**);
+  static const auto real = reinterpret_cast<Fn>(dlsym(RTLD_NEXT, "getaddrinfo"));
+  if (node && std::strcmp(node, kSlowName) == 0) {
+    slow_lookups.fetch_add(1);
+    std::this_thread::sleep_for(kSlowDns);  // the slow server's latency, not a test's wait
+    node = "127.0.0.1";
+  }
+  return real(node, service, hints, res);
+}
 
 namespace {
 
@@ -156,4 +187,53 @@ TEST_CASE("redis connection: close during a pending connect reports nothing", "[
   }  // destroyed with the resolution pending: its handler must not touch it
   run_until(ioc, [] { return false; }, 300ms);
   CHECK(calls == 0);
+}
+
+TEST_CASE("redis connection: a slow DNS answer does not stall the loop; the deadline covers resolution",
+          "[integration][fleet]") {
+  RedisServer redis(fresh_temp_dir("fleet-conn-slowdns") / "redis");
+  net::io_context ioc;
+  int ticks = 0;
+  bool counting = true;
+  boost::asio::steady_timer tick(ioc);
+  std::function<void()> arm = [&] {
+    tick.expires_after(20ms);
+    tick.async_wait([&](boost::system::error_code ec) {
+      if (ec) return;
+      if (counting) ++ticks;
+      arm();
+    });
+  };
+  arm();
+  const int lookups0 = slow_lookups.load();
+  {
+    RedisConnection c(ioc);
+    std::optional<bool> up;
+    const auto t0 = std::chrono::steady_clock::now();
+    c.connect(kSlowName, redis.port(), 3000ms, [&](bool ok) { up = ok; }, [] {});
+    CHECK(std::chrono::steady_clock::now() - t0 < 100ms);  // connect() does not resolve inline
+    REQUIRE(run_until(ioc, [&] { return up.has_value(); }, 5000ms));
+    counting = false;
+    CHECK(*up);
+    CHECK(std::chrono::steady_clock::now() - t0 >= kSlowDns - 10ms);
+    CHECK(slow_lookups.load() == lookups0 + 1);
+    CHECK(ticks >= 20);  // ~40 in 800 ms; the blocking resolution allowed none
+    c.close();
+  }
+  {
+    // Shorter deadline than the DNS answer: the connect fails at the deadline.
+    RedisConnection c(ioc);
+    std::optional<bool> up;
+    int calls = 0;
+    const auto t0 = std::chrono::steady_clock::now();
+    c.connect(kSlowName, redis.port(), 300ms, [&](bool ok) { up = ok, ++calls; }, [] {});
+    REQUIRE(run_until(ioc, [&] { return up.has_value(); }, 5000ms));
+    CHECK_FALSE(*up);
+    CHECK(std::chrono::steady_clock::now() - t0 < kSlowDns - 100ms);
+    // The late answer (the lookup ends on the resolver thread) reports nothing.
+    run_until(ioc, [] { return false; }, kSlowDns);
+    CHECK(calls == 1);
+    CHECK_FALSE(c.connected());
+  }
+  tick.cancel();
 }
