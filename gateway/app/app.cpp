@@ -65,7 +65,7 @@ std::unique_ptr<App> App::create(const config::Config& cfg, double now) {
     app->fleet_->attach();
     if (state.fail == config::StateFailMode::Closed)
       app->enforcement_->enforcer().set_shared_state_gate(&app->fleet_->stats().connected);
-    app->obs_->attach_fleet(app->fleet_->stats());
+    app->obs_->attach_fleet(app->fleet_->stats(), app->enforcement_->enforcer().stats().fleet_rejected);
     spdlog::info("fleet mode: instance {}, Redis {}:{} db {}, prefix {}, fail {}", app->fleet_->instance(), state.host,
                  state.port, state.db, state.prefix, state.fail == config::StateFailMode::Closed ? "closed" : "open");
   }

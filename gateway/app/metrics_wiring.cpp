@@ -77,11 +77,12 @@ std::uint64_t publish_decision_gauges(DgMetrics& m, const DecisionTable& table, 
   });
 }
 
-std::uint64_t publish_fleet_counters(DgMetrics& m, const fleet::FleetStats& stats) {
+std::uint64_t publish_fleet_counters(DgMetrics& m, const fleet::FleetStats& stats,
+                                     const std::atomic<std::uint64_t>& rejected) {
   auto& published = m.fleet_decisions.with({"published"});
   auto& superseded = m.fleet_decisions.with({"superseded"});
   auto& received = m.fleet_decisions.with({"received"});
-  return m.registry.on_scrape([&m, &stats, &published, &superseded, &received] {
+  return m.registry.on_scrape([&m, &stats, &rejected, &published, &superseded, &received] {
     constexpr auto r = std::memory_order_relaxed;
     m.fleet_connected.set(stats.connected.load(r) ? 1 : 0);
     m.fleet_commands.set(stats.commands.load(r));
@@ -91,6 +92,7 @@ std::uint64_t publish_fleet_counters(DgMetrics& m, const fleet::FleetStats& stat
     superseded.set(stats.superseded.load(r));
     received.set(stats.received.load(r));
     m.fleet_pending.set(static_cast<double>(stats.pending.load(r)));
+    m.fleet_rejected.set(rejected.load(r));
   });
 }
 

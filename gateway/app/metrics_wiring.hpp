@@ -14,6 +14,7 @@
 ///   Enforcer enforcer(policy, store, &detection);
 ///   auto hooks = std::make_shared<InstrumentedHooks>(enforcer, m, &alerter);
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 
@@ -48,8 +49,11 @@ std::uint64_t publish_store_counters(DgMetrics& m, const DecisionStore& store);
 /// Every action has a series (0 when none), so dashboards show flat lines, not gaps.
 std::uint64_t publish_decision_gauges(DgMetrics& m, const DecisionTable& table, std::function<double()> clock);
 
-/// dg_fleet_* from fleet mode's counters (gateway/fleet/fleet.hpp).
-std::uint64_t publish_fleet_counters(DgMetrics& m, const fleet::FleetStats& stats);
+/// dg_fleet_* from fleet mode's counters (gateway/fleet/fleet.hpp) and the
+/// enforcer's refusals while the fleet's state is unreachable (`rejected`,
+/// EnforcerStats::fleet_rejected).
+std::uint64_t publish_fleet_counters(DgMetrics& m, const fleet::FleetStats& stats,
+                                     const std::atomic<std::uint64_t>& rejected);
 
 /// dg_config_reloads_total{result} from the policy reloader.
 std::uint64_t publish_reloader_counters(DgMetrics& m, const PolicyReloader& reloader);

@@ -69,8 +69,8 @@ void Observability::attach_proxy(const ProxyServer& server) {
   callbacks_.push_back(publish_proxy_traffic(metrics_, server.stats()));
 }
 
-void Observability::attach_fleet(const fleet::FleetStats& stats) {
-  callbacks_.push_back(publish_fleet_counters(metrics_, stats));
+void Observability::attach_fleet(const fleet::FleetStats& stats, const std::atomic<std::uint64_t>& rejected) {
+  callbacks_.push_back(publish_fleet_counters(metrics_, stats, rejected));
 }
 
 void Observability::start() { dispatcher_->start(); }

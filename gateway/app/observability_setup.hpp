@@ -43,8 +43,9 @@ class Observability {
   std::shared_ptr<ProxyHooks> hooks() { return hooks_; }
   /// Publishes the proxy's own counters (upstream errors).
   void attach_proxy(const ProxyServer& server);
-  /// dg_fleet_* on /metrics (fleet mode).
-  void attach_fleet(const fleet::FleetStats& stats);
+  /// dg_fleet_* on /metrics (fleet mode); `rejected`: the enforcer's
+  /// EnforcerStats::fleet_rejected.
+  void attach_fleet(const fleet::FleetStats& stats, const std::atomic<std::uint64_t>& rejected);
   /// dg_campaigns_tracked reads this linker (before serving; it must outlive this object).
   void attach_campaigns(const detectors::CampaignLinker& linker) { linker_.store(&linker); }
   void start();

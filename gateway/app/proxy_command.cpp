@@ -1,4 +1,5 @@
 #include <chrono>
+#include <csignal>
 #include <functional>
 #include <iostream>
 #include <memory>
@@ -34,6 +35,11 @@ void configure_logging(const config::LogConfig& log) {
 }  // namespace
 
 int run_proxy(int argc, char** argv) {
+  // Before any thread or socket exists: a write to a peer that is gone must
+  // fail with EPIPE, not end the process. Asio sends with MSG_NOSIGNAL, but
+  // hiredis (fleet mode's Redis client) writes with write(2), and a Redis
+  // killed mid-write would otherwise raise SIGPIPE here.
+  std::signal(SIGPIPE, SIG_IGN);
   std::string path;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];

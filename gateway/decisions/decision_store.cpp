@@ -29,8 +29,12 @@ bool DecisionStore::open(double now, std::vector<std::string>& warnings, std::st
   return journal_->compact(table_.all(), error);
 }
 
-void DecisionStore::change(const Decision& d, std::string_view actor, double now, std::function<void(bool)> done) {
-  auto update = [&] {
+bool DecisionStore::change(const Decision& d, std::string_view actor, double now, std::function<void(bool)> done,
+                           bool only_if_newer) {
+  auto update = [&]() -> std::optional<Write> {
+    if (only_if_newer) {
+      if (auto local = table_.latest(d.key_fp); local && local->created >= d.created) return std::nullopt;
+    }
     std::optional<Write> item(std::in_place);
     auto& w = *item;
     if (auto prev = table_.active(d.key_fp, now)) w.previous = prev->action;
@@ -45,16 +49,18 @@ void DecisionStore::change(const Decision& d, std::string_view actor, double now
     return item;
   };
   if (writer_) {
-    writer_->push_with(update);
+    if (!writer_->push_with(update)) return false;
   } else {
     std::lock_guard lock(write_mutex_);
     auto w = update();
+    if (!w) return false;
     if (w->done) w->done(true);
   }
   changes_.fetch_add(1, std::memory_order_relaxed);
   if (listener_) listener_(d, actor);
   if (extra_listener_) extra_listener_(d, actor);
   if (fleet_listener_) fleet_listener_(d, actor);
+  return true;
 }
 
 bool DecisionStore::apply(const Decision& d, std::string_view actor, double now) {
@@ -67,6 +73,10 @@ bool DecisionStore::apply(const Decision& d, std::string_view actor, double now)
 
 void DecisionStore::post(const Decision& d, std::string_view actor, double now, std::function<void(bool)> done) {
   change(d, actor, now, std::move(done));
+}
+
+bool DecisionStore::post_if_newer(const Decision& d, std::string_view actor, double now) {
+  return change(d, actor, now, {}, /*only_if_newer=*/true);
 }
 
 std::size_t DecisionStore::sweep(double now) {

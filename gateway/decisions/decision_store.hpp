@@ -67,6 +67,14 @@ class DecisionStore {
   void post(const detectors::Decision& d, std::string_view actor, double now,
             std::function<void(bool persisted)> done = {});
 
+  /// post(), only when `d` is newer (`created` greater) than the key's
+  /// latest decision or the key has none: fleet mode's "newer wins" for a
+  /// decision received from another instance. The comparison and the table
+  /// change are one step under the lock that orders every change, so an
+  /// older decision never replaces a newer one applied meanwhile by another
+  /// thread. Returns whether it was applied (listeners run only then).
+  bool post_if_newer(const detectors::Decision& d, std::string_view actor, double now);
+
   /// Forgets expired decisions past the memory; audited as "expire". The
   /// journal and audit writes are queued.
   std::size_t sweep(double now);
@@ -115,8 +123,11 @@ class DecisionStore {
   };
 
   /// Table change under the writer's queue mutex (one order for both), then
-  /// the listeners on the caller's thread.
-  void change(const detectors::Decision& d, std::string_view actor, double now, std::function<void(bool)> done);
+  /// the listeners on the caller's thread. With `only_if_newer`, nothing
+  /// changes (and false is returned) unless `d` is newer than the key's
+  /// latest decision, checked under that same mutex.
+  bool change(const detectors::Decision& d, std::string_view actor, double now, std::function<void(bool)> done,
+              bool only_if_newer = false);
   void drain(std::deque<Write>& batch);  // writer thread
 
   DecisionStoreOptions options_;

@@ -260,7 +260,7 @@ void Enforcer::count_refusal(GateAction action) {
     case GateAction::Block: stats_.blocked.fetch_add(1, std::memory_order_relaxed); break;
     case GateAction::Throttle: stats_.throttled.fetch_add(1, std::memory_order_relaxed); break;
     case GateAction::Budget: stats_.budget_rejected.fetch_add(1, std::memory_order_relaxed); break;
-    case GateAction::FailClosed: stats_.fail_closed_rejected.fetch_add(1, std::memory_order_relaxed); break;
+    case GateAction::FailClosed: break;  // counted by admit, by its cause
     case GateAction::Degrade: stats_.degrade_refused.fetch_add(1, std::memory_order_relaxed); break;
     case GateAction::Allow:
     case GateAction::Shadow:
@@ -273,8 +273,12 @@ GateVerdict Enforcer::admit(const RequestInfo& info, Admission at) {
   if (info.key_fp.empty()) return {};
   const auto policy = policy_.policy();
 
-  if ((policy->fail_mode == FailMode::Closed && detection_failed_recently(info.now)) ||
-      (shared_state_ && !shared_state_->load(std::memory_order_relaxed))) {
+  const bool detection_down = policy->fail_mode == FailMode::Closed && detection_failed_recently(info.now);
+  const bool fleet_down = shared_state_ && !shared_state_->load(std::memory_order_relaxed);
+  if (detection_down || fleet_down) {
+    // One 503 each, counted here by its cause (detection first: it is the
+    // policy's own fail mode); every Reject admit returns is a refusal.
+    (detection_down ? stats_.fail_closed_rejected : stats_.fleet_rejected).fetch_add(1, std::memory_order_relaxed);
     auto v = reject(503, GateAction::FailClosed, "server_error", "enforcement_unavailable",
                     "The service is temporarily unavailable. Please retry later.");
     v.headers.emplace_back("Retry-After", whole_seconds(kFailureHoldS));

@@ -53,7 +53,11 @@ struct EnforcerStats {
   std::atomic<std::uint64_t> shadowed{0};          ///< requests of keys under a shadow decision
   std::atomic<std::uint64_t> budget_rejected{0};   ///< 429 answers because the output budget is spent
   std::atomic<std::uint64_t> detection_failures{0};  ///< observe() threw or no detection configured
-  std::atomic<std::uint64_t> fail_closed_rejected{0};  ///< 503 answers in fail-closed mode
+  std::atomic<std::uint64_t> fail_closed_rejected{0};  ///< 503 answers: detection failed and the policy fails closed
+  /// 503 answers because fleet state (Redis) is unreachable under
+  /// `state.fail: closed` (set_shared_state_gate): a shared-state outage,
+  /// not a detection failure (dg_fleet_rejected_total).
+  std::atomic<std::uint64_t> fleet_rejected{0};
   std::atomic<std::uint64_t> decisions{0};         ///< decisions created by the policy
   std::atomic<std::uint64_t> keys_evicted{0};      ///< per-key runtime state dropped at the key cap (LRU)
 };

@@ -6,7 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include <charconv>
-#include <csignal>
+#include <random>
 
 namespace dg::gateway::fleet {
 
@@ -69,6 +69,11 @@ std::string_view str_of(const redisReply* r) {
   return {r->str, r->len};
 }
 
+std::uint64_t random_seed() {
+  std::random_device rd;
+  return (std::uint64_t{rd()} << 32) ^ rd();
+}
+
 }  // namespace
 
 Fleet::Fleet(net::io_context& control, DecisionStore& store, FleetOptions options, std::function<double()> clock)
@@ -82,6 +87,7 @@ Fleet::Fleet(net::io_context& control, DecisionStore& store, FleetOptions option
       sub_(control),
       retry_timer_(control),
       ping_timer_(control),
+      backoff_(options_.backoff_min, options_.backoff_max, options_.backoff_seed != 0 ? options_.backoff_seed : random_seed()),
       self_(std::make_shared<std::atomic<Fleet*>>(this)) {}
 
 Fleet::~Fleet() { stop(); }
@@ -98,9 +104,6 @@ void Fleet::attach() {
 }
 
 void Fleet::start() {
-  // hiredis writes with write(2), not send(MSG_NOSIGNAL) as Asio does: a write
-  // to a Redis that just died would raise SIGPIPE and end the process.
-  std::signal(SIGPIPE, SIG_IGN);
   net::post(ioc_, [self = self_] {
     if (Fleet* f = self->load()) f->connect();
   });
@@ -214,7 +217,7 @@ void Fleet::load_current(std::uint64_t gen) {
       send(cmd_, expired, [](const redisReply*) {});
     }
     ready_ = true;
-    backoff_ = std::chrono::milliseconds(0);
+    backoff_.reset();
     stats_.connected.store(true);
     if (ever_ready_) stats_.reconnects.fetch_add(1, std::memory_order_relaxed);
     if (!ever_ready_ || down_logged_)
@@ -232,12 +235,13 @@ void Fleet::apply_remote(const WireDecision& w) {
   const auto& d = w.decision;
   if (d.expires != 0 && d.expires <= now) return;
   // Newer wins; equal is the same decision (our own, or one applied before).
-  if (auto local = store_.table().latest(d.key_fp); local && local->created >= d.created) return;
+  // The store compares and applies in one step: a worker's detector decision
+  // for the key may land between a check here and the write.
   // Queued, not waited for: this loop also serves the admin API, pings and
   // publishing, and a reconnect loads every current decision at once. The
   // other instance journaled it; a failure here is counted by the store.
-  store_.post(d, fleet_actor(w.instance, w.actor), now);
-  stats_.received.fetch_add(1, std::memory_order_relaxed);
+  if (store_.post_if_newer(d, fleet_actor(w.instance, w.actor), now))
+    stats_.received.fetch_add(1, std::memory_order_relaxed);
 }
 
 void Fleet::on_local(WireDecision w) {
@@ -330,8 +334,8 @@ void Fleet::lost(std::uint64_t gen, const char* why) {
 }
 
 void Fleet::schedule_reconnect() {
-  backoff_ = backoff_.count() == 0 ? options_.backoff_min : std::min(2 * backoff_, options_.backoff_max);
-  retry_timer_.expires_after(backoff_);
+  // Jittered: instances that lost the same Redis together do not all come back at once.
+  retry_timer_.expires_after(backoff_.next());
   retry_timer_.async_wait([this](boost::system::error_code ec) {
     if (ec || stopped_) return;
     connect();

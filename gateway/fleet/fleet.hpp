@@ -7,6 +7,10 @@
 /// "fleet/<instance>/<actor>". On (re)connect an instance subscribes, loads
 /// the hash, then publishes what it decided while Redis was away.
 ///
+/// hiredis writes with write(2), not send(MSG_NOSIGNAL): the process must
+/// ignore SIGPIPE (run_proxy does, at startup, before any thread exists), or
+/// a write to a Redis that just died ends it.
+///
 /// Threads: Redis I/O, timers and the pending map live on the control-plane
 /// io_context given to the constructor; the store listener (any thread,
 /// workers included) only copies the decision and posts it there. A worker
@@ -31,6 +35,7 @@
 #include <vector>
 
 #include "gateway/decisions/decision_store.hpp"
+#include "gateway/fleet/backoff.hpp"
 #include "gateway/fleet/decision_wire.hpp"
 #include "gateway/fleet/redis_connection.hpp"
 
@@ -44,8 +49,11 @@ struct FleetOptions {
   std::string prefix = "dg";
   std::string instance;  ///< this instance's id (not empty)
   std::chrono::milliseconds connect_timeout{2000};
-  std::chrono::milliseconds backoff_min{100};   ///< first retry; doubles per failure
+  /// Reconnect delays (ReconnectBackoff): the n-th retry after a loss waits
+  /// a uniformly random time in [0, min(backoff_max, backoff_min * 2^n)].
+  std::chrono::milliseconds backoff_min{100};
   std::chrono::milliseconds backoff_max{2000};
+  std::uint64_t backoff_seed = 0;  ///< the jitter's seed; 0 = a random one (every instance its own)
   std::chrono::milliseconds ping_period{1000};  ///< liveness check; 3 unanswered periods = down
 };
 
@@ -120,7 +128,7 @@ class Fleet {
   bool ever_ready_ = false;
   bool down_logged_ = false;
   bool stopped_ = false;
-  std::chrono::milliseconds backoff_{0};
+  ReconnectBackoff backoff_;
   std::chrono::steady_clock::time_point ping_sent_{};
   bool ping_outstanding_ = false;
   std::map<std::string, Pending, std::less<>> pending_;  ///< key_fp -> latest local decision to publish

@@ -63,7 +63,7 @@ struct RedisConnection::Watcher : std::enable_shared_from_this<Watcher> {
   static void cleanup_cb(void* p) { of(p)->cleanup(); }
 };
 
-RedisConnection::RedisConnection(net::io_context& ioc) : ioc_(ioc), connect_timer_(ioc) {}
+RedisConnection::RedisConnection(net::io_context& ioc) : ioc_(ioc), connect_timer_(ioc), resolver_(ioc) {}
 
 RedisConnection::~RedisConnection() { close(); }
 
@@ -72,11 +72,54 @@ void RedisConnection::connect(const std::string& host, std::uint16_t port, std::
   close();
   on_connected_ = std::move(on_connected);
   on_lost_ = std::move(on_lost);
-  redisAsyncContext* ac = redisAsyncConnect(host.c_str(), port);
+  const auto attempt = ++attempt_;
+  connect_timer_.expires_after(timeout);
+  connect_timer_.async_wait([this, attempt](boost::system::error_code ec) {
+    if (ec || attempt != attempt_ || connected_) return;
+    close();  // cancels the resolution or frees the connecting context
+    if (on_connected_) on_connected_(false);
+  });
+  // redisAsyncConnect resolves with a blocking getaddrinfo: resolved here
+  // instead, on Asio's resolver thread, and handed a numeric address.
+  resolver_.async_resolve(
+      host, std::to_string(port), net::ip::resolver_base::numeric_service,
+      [this, alive = std::weak_ptr<void>(alive_), attempt, port](boost::system::error_code ec,
+                                                                 const net::ip::tcp::resolver::results_type& results) {
+        // A getaddrinfo already running when close() cancelled it still
+        // completes with its results, possibly after this object is gone.
+        if (alive.expired() || attempt != attempt_) return;
+        addresses_.clear();
+        if (!ec)
+          for (const auto& r : results) addresses_.push_back(r.endpoint().address().to_string());
+        next_address_ = 0;
+        port_ = port;
+        try_next_address();
+      });
+}
+
+void RedisConnection::try_next_address() {
+  // In the resolver's order ("localhost" may give ::1 before 127.0.0.1).
+  if (next_address_ >= addresses_.size()) {
+    connect_timer_.cancel();
+    if (on_connected_) on_connected_(false);
+    return;
+  }
+  connect_resolved(addresses_[next_address_++], port_);
+}
+
+void RedisConnection::retry_later() {
+  // From the loop, never inside hiredis' callback or the caller's frame.
+  net::post(ioc_, [this, alive = std::weak_ptr<void>(alive_), attempt = attempt_] {
+    if (alive.expired() || attempt != attempt_) return;
+    try_next_address();
+  });
+}
+
+void RedisConnection::connect_resolved(const std::string& address, std::uint16_t port) {
+  redisAsyncContext* ac = redisAsyncConnect(address.c_str(), port);
   if (!ac || ac->err) {
     if (ac) redisAsyncFree(ac);
-    // Report on the loop, never inside the caller's frame.
-    net::post(ioc_, [cb = on_connected_] { cb(false); });
+    retry_later();
     return;
   }
   ac_ = ac;
@@ -91,25 +134,20 @@ void RedisConnection::connect(const std::string& host, std::uint16_t port, std::
   ac->ev.cleanup = &Watcher::cleanup_cb;
   redisAsyncSetDisconnectCallback(ac, &RedisConnection::on_disconnect_cb);
   redisAsyncSetConnectCallback(ac, &RedisConnection::on_connect_cb);  // arms the first write wait
-  connect_timer_.expires_after(timeout);
-  connect_timer_.async_wait([this, ac](boost::system::error_code ec) {
-    if (ec || ac_ != ac || connected_) return;
-    close();
-    if (on_connected_) on_connected_(false);
-  });
 }
 
 void RedisConnection::on_connect_cb(const redisAsyncContext* ac, int status) {
   auto* self = static_cast<RedisConnection*>(ac->data);
   if (!self || self->closing_) return;
-  self->connect_timer_.cancel();
   if (status != REDIS_OK) {
-    // hiredis frees the context after this callback without a disconnect callback.
+    // hiredis frees the context after this callback without a disconnect
+    // callback. The next resolved address, if any, within the same deadline.
     self->ac_ = nullptr;
     self->watcher_.reset();
-    if (self->on_connected_) net::post(self->ioc_, [cb = self->on_connected_] { cb(false); });
+    self->retry_later();
     return;
   }
+  self->connect_timer_.cancel();
   self->connected_ = true;
   if (self->on_connected_) self->on_connected_(true);
 }
@@ -168,6 +206,8 @@ bool RedisConnection::subscribe(const std::string& channel, Reply on_message) {
 
 void RedisConnection::close() {
   connect_timer_.cancel();
+  resolver_.cancel();
+  ++attempt_;
   if (!ac_) return;
   closing_ = true;
   redisAsyncContext* ac = ac_;

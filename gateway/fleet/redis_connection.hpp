@@ -15,6 +15,7 @@
 /// API: the timeout is this class's timer; TLS is refused by the config.
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
 
@@ -39,10 +40,13 @@ class RedisConnection {
   RedisConnection(const RedisConnection&) = delete;
   RedisConnection& operator=(const RedisConnection&) = delete;
 
-  /// Starts a non-blocking connect (the host is resolved by hiredis: give an
-  /// address or a name the resolver answers at once). `on_connected(false)`
-  /// on refusal or timeout; after `on_connected(true)`, `on_lost` once when
-  /// the connection drops. Neither is called after close().
+  /// Starts a non-blocking connect: the host is resolved asynchronously
+  /// (Asio's resolver, off the loop: a slow DNS never stalls the control
+  /// plane), then hiredis connects to the first address, so its own
+  /// getaddrinfo only parses a numeric one. `timeout` covers resolution and
+  /// connect. `on_connected(false)` on a failed resolution, refusal or
+  /// timeout; after `on_connected(true)`, `on_lost` once when the connection
+  /// drops. Neither is called after close().
   void connect(const std::string& host, std::uint16_t port, std::chrono::milliseconds timeout,
                std::function<void(bool)> on_connected, std::function<void()> on_lost);
 
@@ -66,11 +70,23 @@ class RedisConnection {
   static void on_reply_cb(redisAsyncContext* ac, void* reply, void* privdata);
   static void on_sub_cb(redisAsyncContext* ac, void* reply, void* privdata);
   void gone();
+  /// hiredis' part of connect(), to a numeric address.
+  void connect_resolved(const std::string& address, std::uint16_t port);
+  /// The next resolved address, or on_connected(false) when none is left.
+  void try_next_address();
+  /// try_next_address() posted (this attempt only).
+  void retry_later();
 
   boost::asio::io_context& ioc_;
   redisAsyncContext* ac_ = nullptr;
   std::shared_ptr<Watcher> watcher_;
   boost::asio::steady_timer connect_timer_;
+  boost::asio::ip::tcp::resolver resolver_;
+  std::uint64_t attempt_ = 0;  ///< connect() generation: a stale resolution or timer is ignored
+  std::vector<std::string> addresses_;  ///< this attempt's resolved addresses
+  std::size_t next_address_ = 0;
+  std::uint16_t port_ = 0;
+  std::shared_ptr<void> alive_ = std::make_shared<char>();  ///< expires with this object (resolver handlers)
   bool connected_ = false;
   bool closing_ = false;
   std::function<void(bool)> on_connected_;

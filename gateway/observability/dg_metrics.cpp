@@ -102,7 +102,10 @@ DgMetrics::DgMetrics(metrics::Registry& r)
                                 "Decisions shared through Redis: published (written), superseded (Redis had a newer "
                                 "one), received (another instance's, applied here).",
                                 {"event"})),
-      fleet_pending(r.gauge("dg_fleet_pending_decisions", "Local decisions not yet written to Redis.").with({})) {
+      fleet_pending(r.gauge("dg_fleet_pending_decisions", "Local decisions not yet written to Redis.").with({})),
+      fleet_rejected(r.counter("dg_fleet_rejected_total",
+                               "Keyed requests refused (503) because Redis was unreachable and state.fail is closed.")
+                         .with({})) {
   build_info.with({build_version(), build_commit()}).set(1);
 }
 

@@ -35,6 +35,7 @@
 ///   dg_fleet_commands_total / dg_fleet_errors_total / dg_fleet_reconnects_total   counters (fleet mode, docs/fleet.md)
 ///   dg_fleet_decisions_total{event}               counter    published | superseded | received
 ///   dg_fleet_pending_decisions                    gauge      local decisions not yet written to Redis
+///   dg_fleet_rejected_total                       counter    503 answers while Redis is unreachable (state.fail: closed)
 ///
 /// Thread-safety: every member may be used from any thread.
 
@@ -122,6 +123,7 @@ class DgMetrics {
   metrics::Counter& fleet_reconnects;
   metrics::CounterFamily& fleet_decisions;       ///< {event}
   metrics::Gauge& fleet_pending;
+  metrics::Counter& fleet_rejected;
 
   /// The `/metrics` body and content type, for the admin server's route map.
   std::string render_prometheus() const { return registry.render_prometheus(); }

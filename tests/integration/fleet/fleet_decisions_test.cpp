@@ -155,6 +155,8 @@ TEST_CASE("fleet: state.fail closed answers 503 to keyed requests until Redis is
   Instance a(dir / "a", "a", upstream.url(), fleet_state(redis, "a", ", fail: closed"));
   CHECK(a.call("sk-fleet-closed") == 503);
   CHECK(a.metric("dg_fleet_connected") == 0);
+  // Counted as the fleet's refusal (not detection's fail-closed).
+  CHECK(a.metric("dg_fleet_rejected_total") == 1);
   redis.start();
   REQUIRE(wait_until([&] { return a.call("sk-fleet-closed") == 200; }, std::chrono::seconds(10)));
   CHECK(a.connected());

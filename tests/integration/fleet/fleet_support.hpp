@@ -122,6 +122,7 @@ class Instance {
   }
   std::uint16_t port() const { return port_; }
   std::uint16_t admin_port() const { return admin_port_; }
+  pid_t pid() const { return child_.pid; }
   std::string log() const { return slurp_file((dir_ / "err.log").string()) + slurp_file((dir_ / "out.log").string()); }
   std::string audit() const { return slurp_file((dir_ / "audit.jsonl").string()); }
 

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -120,4 +121,58 @@ TEST_CASE("decision store: a sweep queues its removals and they survive a restar
   REQUIRE(loaded.decisions.size() == 1);
   CHECK(loaded.decisions.front().key_fp == block(2, 500).key_fp);
   CHECK(count_lines(dir / "audit.jsonl") == 3);  // two decisions, one expiry
+}
+
+TEST_CASE("decision store: post_if_newer applies only a newer decision", "[unit][decisions][fleet]") {
+  DecisionStore store(DecisionStoreOptions{});
+  int heard = 0;
+  store.set_fleet_listener([&](const Decision&, std::string_view) { ++heard; });
+  const auto fp = block(1, 0).key_fp;
+  CHECK(store.post_if_newer(block(1, 100), "fleet/a/detector", 100));  // none yet
+  CHECK_FALSE(store.post_if_newer(block(1, 50), "fleet/a/detector", 100));   // older
+  CHECK_FALSE(store.post_if_newer(block(1, 100), "fleet/a/detector", 100));  // the same
+  CHECK(store.table().latest(fp)->created == 100);
+  CHECK(store.post_if_newer(block(1, 150), "fleet/b/operator", 150));
+  CHECK(store.table().latest(fp)->created == 150);
+  CHECK(heard == 2);  // listeners run for applied changes only
+  CHECK(store.changes() == 2);
+}
+
+TEST_CASE("decision store: post_if_newer racing a newer change never leaves the older decision",
+          "[unit][decisions][fleet]") {
+  // Two threads per key: one applies the newer decision, the other tries the
+  // older one. Compared outside the store's lock, the older could be
+  // written after the newer and stay (check-then-act); each round is a new key.
+  const auto dir = temp_dir("newer-race");
+  auto run = [](DecisionStore& store, int rounds) {
+    int wrong = 0;
+    for (int r = 0; r < rounds; ++r) {
+      std::atomic<int> ready{0};
+      auto go = [&](double created) {
+        ready.fetch_add(1);
+        while (ready.load() < 2) {
+        }
+        store.post_if_newer(block(r, created), "fleet/x/detector", created);
+      };
+      std::thread older(go, 1000.0 + 2 * r);
+      std::thread newer(go, 1001.0 + 2 * r);
+      older.join();
+      newer.join();
+      if (store.table().latest(block(r, 0).key_fp)->created != 1001.0 + 2 * r) ++wrong;
+    }
+    return wrong;
+  };
+  SECTION("in memory (no writer thread)") {
+    DecisionStore store(DecisionStoreOptions{});
+    CHECK(run(store, 3000) == 0);
+  }
+  SECTION("with a journal (changes ordered by the writer's queue)") {
+    auto o = options(dir);
+    o.journal.fsync = FsyncPolicy::Never;
+    DecisionStore store(o);
+    std::vector<std::string> w;
+    std::string e;
+    REQUIRE(store.open(0, w, e));
+    CHECK(run(store, 3000) == 0);
+  }
 }

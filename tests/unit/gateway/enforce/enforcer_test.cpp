@@ -4,6 +4,7 @@
 
 #include <boost/json/parse.hpp>
 
+#include <atomic>
 #include <filesystem>
 #include <limits>
 #include <map>
@@ -533,6 +534,33 @@ TEST_CASE("enforcer: fail-open serves, fail-closed refuses while detection fails
   // Recovered after the hold time and a good observation.
   f.detection.fail = false;
   CHECK(f.request(kBad, 100 + Enforcer::kFailureHoldS + 1).kind == GateVerdict::Kind::Forward);
+}
+
+TEST_CASE("enforcer: a fleet-state outage refuses keyed requests under its own counter", "[enforcer][fleet]") {
+  Fixture f;
+  std::atomic<bool> available{false};
+  f.enforcer->set_shared_state_gate(&available);
+  auto v = f.request(kGood, 100);
+  REQUIRE(v.kind == GateVerdict::Kind::Reject);
+  CHECK(v.status == 503);
+  CHECK(f.enforcer->stats().fleet_rejected == 1);
+  CHECK(f.enforcer->stats().fail_closed_rejected == 0);  // not a detection fail-closed refusal
+  CHECK(f.enforcer->stats().detection_failures == 0);
+  CHECK(f.request("", 100).kind == GateVerdict::Kind::Forward);  // keyless requests are not gated
+  available = true;
+  CHECK(f.request(kGood, 101).kind == GateVerdict::Kind::Forward);
+  CHECK(f.enforcer->stats().fleet_rejected == 1);
+
+  // Detection failing as well under fail-closed: one refusal, the detection's.
+  auto closed = std::make_shared<Policy>(*f.policy.policy());
+  closed->fail_mode = dg::detectors::FailMode::Closed;
+  f.policy.set_policy(closed);
+  f.detection.fail = true;
+  f.exchange(kBad, 102);
+  available = false;
+  REQUIRE(f.request(kBad, 103).status == 503);
+  CHECK(f.enforcer->stats().fail_closed_rejected == 1);
+  CHECK(f.enforcer->stats().fleet_rejected == 1);
 }
 
 TEST_CASE("enforcer: reset format follows OpenAI", "[enforcer]") {
