@@ -65,13 +65,16 @@ if has_part sse; then start_nginx nginx_sse "${PORT[nginx_sse]}" "$UP" 1 off; fi
 write_post_lua "$TMP/post.lua"
 write_post_lua "$TMP/portkey.lua" x-portkey-provider openai x-portkey-custom-host "http://127.0.0.1:$UP/v1"
 
-wait_http "$UP" dg-bench-upstream
-wait_http "${PORT[nginx]}" nginx
-wait_http "${PORT[haproxy]}" haproxy
-wait_http "${PORT[dg_on]}" "distillguard (detection on)"
-wait_http "${PORT[dg_off]}" "distillguard (detection off)"
-if has_part two; then wait_http "${PORT[nginx2]}" "nginx (2 workers)"; wait_http "${PORT[dg2]}" "distillguard (2 workers)"; fi
-if has_part sse; then wait_http "${PORT[nginx_sse]}" "nginx (proxy_buffering off)"; fi
+wait_http "$UP" dg-bench-upstream "$TMP/upstream.log"
+wait_http "${PORT[nginx]}" nginx "$TMP/nginx/error.log"
+wait_http "${PORT[haproxy]}" haproxy "$TMP/haproxy/haproxy.log"
+wait_http "${PORT[dg_on]}" "distillguard (detection on)" "$TMP/dg_on/service.log"
+wait_http "${PORT[dg_off]}" "distillguard (detection off)" "$TMP/dg_off/service.log"
+if has_part two; then
+  wait_http "${PORT[nginx2]}" "nginx (2 workers)" "$TMP/nginx2/error.log"
+  wait_http "${PORT[dg2]}" "distillguard (2 workers)" "$TMP/dg2/service.log"
+fi
+if has_part sse; then wait_http "${PORT[nginx_sse]}" "nginx (proxy_buffering off)" "$TMP/nginx_sse/error.log"; fi
 
 # The Portkey gateway: installed from npm into PORTKEY_DIR when missing; any
 # failure is recorded as the reason it was not run.

@@ -36,7 +36,8 @@ start_bg() {
   PIDS+=($!)
 }
 
-# wait_http PORT [NAME]: until anything answers HTTP on 127.0.0.1:PORT (5 s deadline).
+# wait_http PORT [NAME [LOGFILE]]: until anything answers HTTP on 127.0.0.1:PORT
+# (5 s deadline); on failure the LOGFILE's tail is shown.
 wait_http() {
   local _
   for _ in $(seq 1 100); do
@@ -44,6 +45,7 @@ wait_http() {
     sleep 0.05
   done
   echo "${2:-port $1} did not open 127.0.0.1:$1" >&2
+  if [ -n "${3:-}" ] && [ -f "$3" ]; then tail -n 5 "$3" >&2; fi
   return 1
 }
 
@@ -143,7 +145,7 @@ start_haproxy() {
   cat >"$dir/haproxy.cfg" <<HAPROXY
 global
   nbthread $4
-  maxconn 20000
+  maxconn 8000
 defaults
   mode http
   timeout connect 5s
