@@ -140,8 +140,8 @@ wrk_rounds() {
   shift
   local -a cells=("$@")
   n=${#cells[@]}
-  for c in "${cells[@]}"; do  # warm connections and pools
-    wrk -t1 -c8 -d1s -s "$(lua_of "$c")" "http://127.0.0.1:$(port_of "$c")/v1/chat/completions" >/dev/null
+  for c in "${cells[@]}"; do  # warm connections and pools (node's JIT: longer)
+    wrk -t1 -c8 -d"$([ "$c" = portkey ] && echo 5s || echo 1s)" -s "$(lua_of "$c")" "http://127.0.0.1:$(port_of "$c")/v1/chat/completions" >/dev/null
   done
   for r in $(seq 1 "$ROUNDS"); do
     for i in $(seq 0 $((n - 1))); do
@@ -183,7 +183,7 @@ ACCESS_LINES=$(wc -l <"$TMP/dg_on/access.log")
   echo
   echo "wrk -t$WRK_THREADS -c$CONNS -d$DURATION --latency, POST /v1/chat/completions (JSON chat body, Bearer key,"
   echo "non-streaming) answered by \`dg-bench-upstream\` (1 thread, fixed 270-byte JSON). $ROUNDS interleaved rounds"
-  echo "(each round starts one cell later), a 1-s warm-up per cell; each figure is the median over the rounds;"
+  echo "(each round starts one cell later), a 1-s warm-up per cell (5 s for Portkey, whose throughput climbs while node's JIT warms); each figure is the median over the rounds;"
   echo "a ratio is taken within each round (cell ÷ nginx of the same round) and its median reported."
   echo "Peers: $("$NGINX" -v 2>&1 | sed 's/.*: //') (1 worker, upstream keepalive 64, no access log),"
   echo "HAProxy $("$HAPROXY" -v | head -1 | awk '{print $3}') (nbthread 1, \`http-reuse always\`),"
