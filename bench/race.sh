@@ -42,7 +42,7 @@ need_peer python3 python3
 if [ "$ROUNDS" -lt 3 ]; then echo "ROUNDS must be at least 3 (medians of interleaved rounds)" >&2; exit 1; fi
 has_part() { case " $PARTS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 
-cmake --build "$BUILD" -j2 --target distillguard dg-bench-upstream >/dev/null
+cmake --build "$BUILD" -j2 --target distillguard dg-bench-upstream dg-bench-sse-client >/dev/null
 
 LOAD_BEFORE=$(uptime)
 STARTED=$(date -u '+%Y-%m-%d %H:%M UTC')
@@ -158,8 +158,8 @@ sse_rounds() {
     for i in 0 1 2; do
       c=${cells[$(((i + r - 1) % 3))]}
       echo "  sse round $r: $c" >&2
-      echo "sse $r $c $(python3 "$ROOT/bench/sse_client.py" "$(port_of "$c")" --streams "$STREAMS" \
-        --seconds "$SSE_SECONDS" --key "$BENCH_KEY" --body "$BENCH_STREAM_BODY" | awk '$1 == "RESULT" {$1 = ""; print}')" >>"$RAW"
+      echo "sse $r $c $("$BUILD/dg-bench-sse-client" "$(port_of "$c")" "$STREAMS" "$SSE_SECONDS" "$BENCH_KEY" \
+        "$BENCH_STREAM_BODY" | awk '$1 == "RESULT" {print $2, $3, $4, $5, $6, $7}')" >>"$RAW"
     done
   done
 }
@@ -243,8 +243,8 @@ if sse:
     print("## SSE: %s concurrent streams, %s events %s ms apart per stream" % (streams, events, interval))
     print()
     print("Each stream is a keep-alive connection sending one streaming POST after another for %s s"
-          " (starts spread over 1 s); client: `bench/sse_client.py` (python asyncio, one process: its own"
-          " scheduling delay is in every path alike). TTFT = request written → first `data:` event read;"
+          " (starts spread over 1 s); client: `dg-bench-sse-client` (bench/sse_client.cpp: one thread, one"
+          " io_context; its own scheduling delay is in every path alike). TTFT = request written → first `data:` event read;"
           " inter-event = time between consecutive events of a stream (nominal %s ms). \"added\" = path − direct"
           " within each round, median over rounds." % (sse_seconds, interval))
     print()
