@@ -136,7 +136,7 @@ RAW=$TMP/raw.txt
 # rounds PART CELL...: ROUNDS interleaved rounds, each starting one cell later
 # than the one before (no cell is always first or last).
 wrk_rounds() {
-  local part=$1 r i n c
+  local part=$1 r i n c res
   shift
   local -a cells=("$@")
   n=${#cells[@]}
@@ -147,19 +147,23 @@ wrk_rounds() {
     for i in $(seq 0 $((n - 1))); do
       c=${cells[$(((i + r - 1) % n))]}
       echo "  $part round $r: $c" >&2
-      echo "$part $r $c $(wrk_cell "$(port_of "$c")" "$(lua_of "$c")" "$DURATION" "$WRK_THREADS" "$CONNS")" >>"$RAW"
+      res=$(wrk_cell "$(port_of "$c")" "$(lua_of "$c")" "$DURATION" "$WRK_THREADS" "$CONNS")
+      [ "$(echo "$res" | wc -w)" = 6 ] || { echo "wrk against $c printed no result" >&2; exit 1; }
+      echo "$part $r $c $res" >>"$RAW"
     done
   done
 }
 sse_rounds() {
-  local r i c
+  local r i c res
   local -a cells=(direct nginx_sse dg_on)
   for r in $(seq 1 "$ROUNDS"); do
     for i in 0 1 2; do
       c=${cells[$(((i + r - 1) % 3))]}
       echo "  sse round $r: $c" >&2
-      echo "sse $r $c $("$BUILD/dg-bench-sse-client" "$(port_of "$c")" "$STREAMS" "$SSE_SECONDS" "$BENCH_KEY" \
-        "$BENCH_STREAM_BODY" | awk '$1 == "RESULT" {print $2, $3, $4, $5, $6, $7}')" >>"$RAW"
+      res=$("$BUILD/dg-bench-sse-client" "$(port_of "$c")" "$STREAMS" "$SSE_SECONDS" "$BENCH_KEY" \
+        "$BENCH_STREAM_BODY" | awk '$1 == "RESULT" {print $2, $3, $4, $5, $6, $7}')
+      [ "$(echo "$res" | wc -w)" = 6 ] || { echo "dg-bench-sse-client against $c printed no result" >&2; exit 1; }
+      echo "sse $r $c $res" >>"$RAW"
     done
   done
 }
@@ -221,8 +225,10 @@ def wrk_table(part, base, order, title):
         return
     print("## " + title)
     print()
-    print("| path | req/s | req/s over rounds | p50 | p99 | p99.9 | req/s ÷ nginx | p99 ÷ nginx | non-2xx / socket errors |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    ha = "haproxy" in cells
+    print("| path | req/s | req/s over rounds | p50 | p99 | p99.9 | req/s ÷ nginx | p99 ÷ nginx |%s non-2xx / socket errors |"
+          % (" req/s ÷ HAProxy |" if ha else ""))
+    print("|---|---|---|---|---|---|---|---|%s---|" % ("---|" if ha else ""))
     for c in order:
         if c not in cells:
             continue
@@ -230,11 +236,12 @@ def wrk_table(part, base, order, title):
         col = lambda k: [rs[r][k] for r in sorted(rs)]
         rr = [rs[r][0] / cells[base][r][0] for r in rs if r in cells[base]]
         pr = [rs[r][2] / cells[base][r][2] for r in rs if r in cells[base]]
-        print("| %s | %.0f | %.0f–%.0f | %s | %s | %s | %.2f× | %.2f× | %d / %d |" % (
+        hr = " %.2f× |" % med([rs[r][0] / cells["haproxy"][r][0] for r in rs if r in cells["haproxy"]]) if ha else ""
+        print("| %s | %.0f | %.0f–%.0f | %s | %s | %s | %.2f× | %.2f× |%s %d / %d |" % (
             names[c], med(col(0)), min(col(0)), max(col(0)), ms(med(col(1))), ms(med(col(2))), ms(med(col(3))),
-            med(rr), med(pr), sum(col(4)), sum(col(5))))
+            med(rr), med(pr), hr, sum(col(4)), sum(col(5))))
     if part == "one" and "portkey" not in cells:
-        print("| Portkey gateway | %s | | | | | | | |" % (portkey_note or "not run"))
+        print("| Portkey gateway | %s | | | | | | | | |" % (portkey_note or "not run"))
     print()
 wrk_table("one", "nginx", ["direct", "nginx", "haproxy", "dg_on", "dg_off", "portkey"], "1 worker / 1 thread each")
 wrk_table("two", "nginx2", ["nginx2", "dg2"], "2 workers: DistillGuard against nginx")
