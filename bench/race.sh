@@ -45,6 +45,7 @@ has_part() { case " $PARTS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 cmake --build "$BUILD" -j2 --target distillguard dg-bench-upstream dg-bench-sse-client >/dev/null
 
 LOAD_BEFORE=$(uptime)
+DG_REV=$(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown)  # before the results file is rewritten
 STARTED=$(date -u '+%Y-%m-%d %H:%M UTC')
 
 declare -A PORT
@@ -191,7 +192,7 @@ ACCESS_LINES=$(wc -l <"$TMP/dg_on/access.log")
   echo "a ratio is taken within each round (cell ÷ nginx of the same round) and its median reported."
   echo "Peers: $("$NGINX" -v 2>&1 | sed 's/.*: //') (1 worker, upstream keepalive 64, no access log),"
   echo "HAProxy $("$HAPROXY" -v | head -1 | awk '{print $3}') (nbthread 1, \`http-reuse always\`),"
-  echo "DistillGuard $(git -C "$ROOT" describe --always --dirty) (1 worker, access log on: text, info, to a file;"
+  echo "DistillGuard $DG_REV (1 worker, access log on: text, info, to a file;"
   echo "$ACCESS_LINES lines written by the detection-on instance; \"detection off\" = every detector"
   echo "\`enabled: false\` and \`campaigns: {enabled: false}\`, feature extraction and decision lookup still run),"
   if [ -n "$PORTKEY_VERSION" ]; then
