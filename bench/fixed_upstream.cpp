@@ -39,7 +39,6 @@ struct StreamShape {
   int events = 20;
   std::chrono::milliseconds interval{50};
 };
-StreamShape g_shape;
 
 bool wants_stream(std::string_view body) {
   return body.find("\"stream\":true") != std::string_view::npos ||
@@ -62,7 +61,7 @@ std::string token_event(int i) {
 }
 
 // The SSE answer; false when the connection is gone.
-net::awaitable<bool> send_stream(beast::tcp_stream& stream, bool keep_alive) {
+net::awaitable<bool> send_stream(beast::tcp_stream& stream, bool keep_alive, StreamShape shape) {
   std::string out =
       "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
       "Transfer-Encoding: chunked\r\n";
@@ -70,18 +69,18 @@ net::awaitable<bool> send_stream(beast::tcp_stream& stream, bool keep_alive) {
   out += chunk(token_event(0));
   net::steady_timer timer(stream.get_executor());
   for (int i = 1;; ++i) {
-    if (i >= g_shape.events) out += chunk("data: [DONE]\n\n") + "0\r\n\r\n";
+    if (i >= shape.events) out += chunk("data: [DONE]\n\n") + "0\r\n\r\n";
     auto [ec, n] = co_await net::async_write(stream, net::buffer(out), kUse);
     if (ec) co_return false;
-    if (i >= g_shape.events) co_return true;
-    timer.expires_after(g_shape.interval);
+    if (i >= shape.events) co_return true;
+    timer.expires_after(shape.interval);
     auto [tec] = co_await timer.async_wait(kUse);
     if (tec) co_return false;
     out = chunk(token_event(i));
   }
 }
 
-net::awaitable<void> serve(tcp::socket socket) {
+net::awaitable<void> serve(tcp::socket socket, StreamShape shape) {
   beast::tcp_stream stream(std::move(socket));
   beast::flat_buffer buffer;
   for (;;) {
@@ -89,7 +88,7 @@ net::awaitable<void> serve(tcp::socket socket) {
     auto [ec, n] = co_await http::async_read(stream, buffer, req, kUse);
     if (ec) co_return;
     if (wants_stream(req.body())) {
-      if (!co_await send_stream(stream, req.keep_alive()) || !req.keep_alive()) co_return;
+      if (!co_await send_stream(stream, req.keep_alive(), shape) || !req.keep_alive()) co_return;
       continue;
     }
     http::response<http::string_body> res{http::status::ok, req.version()};
@@ -102,12 +101,12 @@ net::awaitable<void> serve(tcp::socket socket) {
   }
 }
 
-net::awaitable<void> accept_loop(tcp::acceptor& acceptor) {
+net::awaitable<void> accept_loop(tcp::acceptor& acceptor, StreamShape shape) {
   for (;;) {
     auto [ec, socket] = co_await acceptor.async_accept(kUse);
     if (ec) co_return;
     socket.set_option(tcp::no_delay(true), ec);
-    net::co_spawn(acceptor.get_executor(), serve(std::move(socket)), net::detached);
+    net::co_spawn(acceptor.get_executor(), serve(std::move(socket), shape), net::detached);
   }
 }
 
@@ -120,8 +119,9 @@ int main(int argc, char** argv) {
   }
   const auto port = static_cast<unsigned short>(std::atoi(argv[1]));
   const int threads = argc > 2 ? std::max(1, std::atoi(argv[2])) : 1;
-  if (argc > 3) g_shape.events = std::max(1, std::atoi(argv[3]));
-  if (argc > 4) g_shape.interval = std::chrono::milliseconds(std::max(0, std::atoi(argv[4])));
+  StreamShape shape;
+  if (argc > 3) shape.events = std::max(1, std::atoi(argv[3]));
+  if (argc > 4) shape.interval = std::chrono::milliseconds(std::max(0, std::atoi(argv[4])));
   std::vector<std::unique_ptr<net::io_context>> ios;
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
   for (int i = 0; i < threads; ++i) {
@@ -133,7 +133,7 @@ int main(int argc, char** argv) {
     a->set_option(net::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>(true));
     a->bind(ep);
     a->listen();
-    net::co_spawn(*ios.back(), accept_loop(*a), net::detached);
+    net::co_spawn(*ios.back(), accept_loop(*a, shape), net::detached);
     acceptors.push_back(std::move(a));
   }
   net::signal_set signals(*ios.front(), SIGINT, SIGTERM);
