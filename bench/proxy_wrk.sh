@@ -13,23 +13,14 @@ CONNS=${CONNS:-64}
 WRK_THREADS=${WRK_THREADS:-2}
 OUT=$ROOT/bench/results/proxy_wrk.md
 
-command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 1; }
+source "$ROOT/bench/lib/peers.sh"
+need_peer wrk wrk
 cmake --build "$BUILD" -j2 --target distillguard dg-bench-upstream >/dev/null
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 UP_PORT=$(free_port)
 PX_PORT=$(free_port)
-TMP=$(mktemp -d)
-PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
 
-"$BUILD/dg-bench-upstream" "$UP_PORT" 1 &
-PIDS+=($!)
+start_bg "$TMP/upstream.log" "$BUILD/dg-bench-upstream" "$UP_PORT" 1
 cat > "$TMP/distillguard.yaml" <<YAML
 listen: {address: 127.0.0.1, port: $PX_PORT}
 upstream: {url: "http://127.0.0.1:$UP_PORT"}
@@ -39,23 +30,10 @@ YAML
 "$BUILD/distillguard" --config "$TMP/distillguard.yaml" >"$TMP/access.log" 2>"$TMP/proxy.err" &
 PIDS+=($!)
 
-wait_port() {
-  for _ in $(seq 1 100); do
-    if curl -s -o /dev/null "http://127.0.0.1:$1/"; then return 0; fi
-    sleep 0.05
-  done
-  echo "port $1 did not open" >&2
-  return 1
-}
-wait_port "$UP_PORT"
-wait_port "$PX_PORT"
+wait_http "$UP_PORT" upstream
+wait_http "$PX_PORT" distillguard
 
-cat > "$TMP/post.lua" <<'LUA'
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Bearer sk-bench-0001"
-wrk.body = '{"model":"gpt-4o","messages":[{"role":"system","content":"You are terse."},{"role":"user","content":"Explain step by step why the sky is blue."}],"max_tokens":64,"temperature":0.2}'
-LUA
+write_post_lua "$TMP/post.lua"
 
 run() {  # name port
   wrk -t"$WRK_THREADS" -c"$CONNS" -d"$DURATION" --latency -s "$TMP/post.lua" "http://127.0.0.1:$2/v1/chat/completions" >"$TMP/$1.txt"
