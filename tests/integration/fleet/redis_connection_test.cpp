@@ -189,7 +189,7 @@ TEST_CASE("redis connection: close during a pending connect reports nothing", "[
   CHECK(calls == 0);
 }
 
-TEST_CASE("redis connection: a slow DNS answer does not stall the loop; the deadline covers resolution",
+TEST_CASE("redis connection: a slow DNS answer does not stall the loop and the deadline covers resolution",
           "[integration][fleet]") {
   RedisServer redis(fresh_temp_dir("fleet-conn-slowdns") / "redis");
   net::io_context ioc;

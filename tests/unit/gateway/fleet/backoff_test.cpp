@@ -27,7 +27,7 @@ TEST_CASE("reconnect backoff: every delay lies in [0, min(max, min * 2^n)]", "[u
   }
 }
 
-TEST_CASE("reconnect backoff: a seed repeats its delays; instances with their own seeds are not in lockstep",
+TEST_CASE("reconnect backoff: a seed repeats its delays and instances with their own seeds are not in lockstep",
           "[unit][fleet]") {
   auto delays = [](std::uint64_t seed) {
     ReconnectBackoff b(100ms, 2000ms, seed);
@@ -51,7 +51,7 @@ TEST_CASE("reconnect backoff: a seed repeats its delays; instances with their ow
   CHECK(hi > 1800);  // ...some late: the whole window is used (full jitter)
 }
 
-TEST_CASE("reconnect backoff: a max below min is raised to min; min is at least 1 ms", "[unit][fleet]") {
+TEST_CASE("reconnect backoff: a max below min is raised to min and min is at least 1 ms", "[unit][fleet]") {
   ReconnectBackoff b(500ms, 100ms, 3);
   for (int n = 0; n < 5; ++n) CHECK(b.next() <= 500ms);
   CHECK(b.ceiling() == 500ms);
