@@ -244,10 +244,6 @@ void Enforcer::on_request(const RequestInfo& info, RequestState& state) {
 }
 
 void Enforcer::on_head(const RequestInfo& info, RequestState& state) {
-  // A small body is cheap to read, and detection learns from it what a
-  // refused key still asks (a throttle's escalation to a block, the campaign
-  // and rotation prints rest on that): only a costly one is refused here.
-  if (!info.costly_body) return;
   auto verdict = admit(info, Admission::Head);
   if (verdict.kind != GateVerdict::Kind::Reject) return;
   stats_.requests.fetch_add(1, std::memory_order_relaxed);

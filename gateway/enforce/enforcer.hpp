@@ -82,10 +82,10 @@ class Enforcer final : public ProxyHooks {
   /// The campaign step of the exchange pipeline (null: none). Set before serving.
   void set_campaigns(CampaignStage* campaigns) noexcept { pipeline_.set_campaigns(campaigns); }
 
-  /// Refuses, before a costly body (RequestInfo::costly_body) is read, what
-  /// admit would refuse for any body: a block, fail-closed, a spent throttle
-  /// bucket (peeked, not taken), a spent output budget. Takes nothing and
-  /// counts only what it refuses; a small body is left to on_request.
+  /// Refuses, before a costly body is read, what admit would refuse for any
+  /// body: a block, fail-closed, a spent throttle bucket (peeked, not
+  /// taken), a spent output budget. Takes nothing and counts only what it
+  /// refuses.
   void on_head(const RequestInfo& info, RequestState& state) override;
   void on_request(const RequestInfo& info, RequestState& state) override;
   void on_exchange(const detectors::Exchange& exchange, const RequestState& state) override;

@@ -29,9 +29,6 @@ struct RequestInfo {
   std::string_view tenant;         ///< tenant header value, if configured
   const ExtractedRequest* request = nullptr;  ///< features of the body (body_is_json may be false)
   std::string_view body;           ///< the raw request body (degrade rewrites it into GateVerdict::rewritten_body)
-  /// on_head only: the unread body is costly to take in (large, chunked, or
-  /// waited for with Expect: 100-continue).
-  bool costly_body = false;
 };
 
 /// A key's output-token budget shared by all of its streams in flight, so
@@ -132,14 +129,16 @@ class ProxyHooks {
  public:
   virtual ~ProxyHooks() = default;
 
-  /// When a request's head has arrived and its body has not (yet) been read:
+  /// When a request's head has arrived and its costly body (large, chunked or
+  /// awaited with 100-continue: the connection decides) has not been read;
+  /// a small body is simply read and left to on_request, so that detection
+  /// learns what a refused key still asks.
   /// `info` has the identity and route, no body (`request` is null). A
   /// Reject verdict put in `state.verdict` is answered at once: the body is
   /// not read, no 100 Continue is sent, the connection closes, and on_request
   /// is not called. Anything else is discarded and on_request decides as
   /// usual, so this may only refuse what on_request would refuse for any body
   /// (a blocked key, a spent rate limit), and must consume nothing.
-  /// `info.costly_body` says whether reading the body would cost much.
   virtual void on_head(const RequestInfo& info, RequestState& state) {
     (void)info;
     (void)state;

@@ -129,9 +129,10 @@ net::awaitable<void> serve_connection(WorkerContext& ctx, ClientStream& client, 
     if (!parser.is_done()) {
       const bool waits = beast::iequals(parser.get()[http::field::expect], "100-continue");
       const auto announced = parser.content_length();
-      // (A small body is read as usual: the hook would leave it to on_request.)
+      // (A small body is read and left to on_request: detection learns from it
+      // what a refused key still asks.)
       const bool costly = waits || !announced || *announced >= kCostlyBodyBytes;
-      if (costly && co_await refuse_on_head(ctx, client, peer_ip, parser.get().base(), costly, arrived, ts)) {
+      if (costly && co_await refuse_on_head(ctx, client, peer_ip, parser.get().base(), arrived, ts)) {
         co_await lingering_close(client);
         co_return;
       }

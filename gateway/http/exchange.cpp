@@ -99,7 +99,7 @@ bool reads_response(detectors::Endpoint e) {
 
 // The product's exchange: a TCP client.
 template net::awaitable<bool> refuse_on_head<beast::tcp_stream>(WorkerContext&, beast::tcp_stream&, const std::string&,
-                                                               const http::request_header<>&, bool,
+                                                               const http::request_header<>&,
                                                                std::chrono::steady_clock::time_point, double);
 template net::awaitable<bool> handle_request<beast::tcp_stream>(WorkerContext&, beast::tcp_stream&, const std::string&,
                                                                http::request<http::string_body>&,

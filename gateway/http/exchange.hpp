@@ -74,19 +74,18 @@ struct ExchangeTimes {
 void report_exchange(WorkerContext& ctx, detectors::Exchange& ex, const RequestState& state, int status,
                      const ExchangeTimes& times, const std::string& request_id, const std::string* body);
 
-/// Asks the head hook about a request whose body has not been read
-/// (`costly_body`: large, chunked or awaited with 100-continue). When it
+/// Asks the head hook about a request whose costly body (large, chunked or
+/// awaited with 100-continue) has not been read. When it
 /// refuses, answers (the body unread, no 100 Continue), reports the exchange
 /// and returns true: the caller closes the connection.
 template <class ClientStream>
 net::awaitable<bool> refuse_on_head(WorkerContext& ctx, ClientStream& client, const std::string& peer_ip,
-                                    const http::request_header<>& head, bool costly_body,
+                                    const http::request_header<>& head,
                                     std::chrono::steady_clock::time_point arrived, double ts) {
   auto h = read_request_head(ctx.cfg, head, peer_ip, ts);
   if (h.ex.key_fp.empty()) co_return false;  // nothing is decided for anonymous traffic
   RequestState state;
   auto info = request_info(h.ex, nullptr, {});
-  info.costly_body = costly_body;
   try {
     ctx.hooks.on_head(info, state);
   } catch (const std::exception& e) {
@@ -247,7 +246,6 @@ net::awaitable<bool> handle_request(WorkerContext& ctx, ClientStream& client, co
 
 extern template net::awaitable<bool> refuse_on_head<beast::tcp_stream>(WorkerContext&, beast::tcp_stream&,
                                                                       const std::string&, const http::request_header<>&,
-                                                                      bool,
                                                                       std::chrono::steady_clock::time_point, double);
 extern template net::awaitable<bool> handle_request<beast::tcp_stream>(WorkerContext&, beast::tcp_stream&,
                                                                       const std::string&,

@@ -113,9 +113,8 @@ struct Fixture {
   }
 
   /// The head hook's verdict (the body not read yet).
-  GateVerdict head(const std::string& fp, double now, bool costly_body = true) {
+  GateVerdict head(const std::string& fp, double now) {
     RequestInfo info;
-    info.costly_body = costly_body;
     info.now = now;
     info.key_fp = fp;
     info.path = "/v1/chat/completions";
@@ -200,9 +199,6 @@ TEST_CASE("enforcer: the head hook refuses a costly body of what any body would 
   CHECK(header(v, "Retry-After") == "540");
   CHECK(f.enforcer->stats().requests == 1);
   CHECK(f.enforcer->stats().blocked == 1);
-  // A small body is read: on_request refuses it, and detection sees it.
-  CHECK(f.head(kBad, 160, false).kind == GateVerdict::Kind::Forward);
-  CHECK(f.enforcer->stats().blocked == 1);
 
   // A throttle (burst 2): peeking on the head takes no token, so a head
   // check before each of two requests still lets both through.
@@ -212,9 +208,7 @@ TEST_CASE("enforcer: the head hook refuses a costly body of what any body would 
     CHECK(f.head(kGood, 100).kind == GateVerdict::Kind::Forward);
     CHECK(f.request(kGood, 100).kind == GateVerdict::Kind::Forward);
   }
-  // Spent: a small body is left to on_request (detection sees it), a costly
-  // one is refused on the head with the rate-limit headers.
-  CHECK(f.head(kGood, 100, false).kind == GateVerdict::Kind::Forward);
+  // Spent: refused on the head with the rate-limit headers.
   CHECK(f.enforcer->stats().throttled == 0);
   v = f.head(kGood, 100);
   REQUIRE(v.kind == GateVerdict::Kind::Reject);
