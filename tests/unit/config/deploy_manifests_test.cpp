@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -12,11 +13,13 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <vector>
 #include <unistd.h>
 
 #include "config/alerts_config.hpp"
 #include "config/config.hpp"
 #include "config/policy_config.hpp"
+#include "config/state_config.hpp"
 
 namespace fs = std::filesystem;
 
@@ -114,4 +117,47 @@ TEST_CASE("deploy: compose restarts, health-checks and drains the proxy, and the
   CHECK(dockerfile.find("HEALTHCHECK") != std::string::npos);
   CHECK(dockerfile.find("\"health\"") != std::string::npos);
   CHECK(dockerfile.find("org.opencontainers.image.title") != std::string::npos);
+}
+
+TEST_CASE("deploy: the compose fleet profile runs Redis and two proxies sharing decisions", "[deploy]") {
+  const auto compose = YAML::LoadFile(kSource + "/docker/compose.yaml");
+  const auto services = compose["services"];
+  const auto in_fleet_profile = [&](const char* name) {
+    const auto p = services[name]["profiles"];
+    return p.IsDefined() && p.IsSequence() && p.size() == 1 && p[0].as<std::string>() == "fleet";
+  };
+  CHECK(in_fleet_profile("redis"));
+  std::set<std::string> hostnames, published;
+  for (const char* name : {"fleet-a", "fleet-b"}) {
+    INFO(name);
+    const auto svc = services[name];
+    REQUIRE(svc.IsMap());
+    CHECK(in_fleet_profile(name));
+    CHECK(svc["restart"].as<std::string>() == "unless-stopped");
+    const auto deps = svc["depends_on"].as<std::vector<std::string>>();
+    CHECK(std::find(deps.begin(), deps.end(), "redis") != deps.end());
+    CHECK(std::find(deps.begin(), deps.end(), "upstream") != deps.end());
+    hostnames.insert(svc["hostname"].as<std::string>());  // instance ids <hostname>-<pid> differ
+    for (const auto& p : svc["ports"]) published.insert(p.as<std::string>());
+    bool fleet_config = false, own_state = false;
+    for (const auto& v : svc["volumes"]) {
+      const auto m = v.as<std::string>();
+      fleet_config |= m.rfind("./distillguard.fleet.yaml:/etc/distillguard/distillguard.yaml", 0) == 0;
+      own_state |= m.rfind(std::string(name) + "-state:", 0) == 0;  // journals are per instance
+    }
+    CHECK(fleet_config);
+    CHECK(own_state);
+  }
+  CHECK(hostnames.size() == 2);
+  CHECK(published.size() == 4);
+  CHECK_FALSE(in_fleet_profile("proxy"));  // the plain demo stays one proxy without Redis
+
+  ::setenv("DG_ALERT_SECRET", "compose-test-secret", 1);
+  ::setenv("DG_ADMIN_TOKEN", "compose-test-admin-token", 1);
+  const auto cfg = dg::config::load_config(kSource + "/docker/distillguard.fleet.yaml");
+  const auto state = dg::config::load_state_config(cfg);
+  CHECK(state.backend == dg::config::StateBackend::Redis);
+  CHECK(state.host == "redis");
+  CHECK(state.port == 6379);
+  CHECK(cfg.proxy.upstream.url == "http://upstream:8000");
 }
