@@ -26,7 +26,7 @@ TUNING_RUNS=(
    --set campaign1=net:per_key,keys:200,per_day:10-20,frames:4,content:gsm8k_answer+alpaca,stagger_h:24,formats:chat,ua:sdk
    --set campaign2=net:shared,networks:3,keys:150,per_day:20-30,frames:1,content:gsm8k_cot,stagger_h:1,formats:chat,ua:shared
    --set mixed=4 --set mixed_share=0.15-0.25 --set mixed_formats=chat
-   --set rotation=1 --set rotation_formats=chat"
+   --set rotation=1 --set rotation_formats=chat --set rotating=4 --set rotating_days=1-3"
   # Every endpoint; a residential campaign on responses/messages, a
   # per-key campaign on chat/completions, a BYOK app and a BYOK study app
   # (homework questions) of 200 users each.
@@ -38,7 +38,7 @@ TUNING_RUNS=(
    --set campaign1=net:residential,keys:150,per_day:15-30,frames:3,content:gsm8k_answer,stagger_h:12,formats:responses+messages,ua:sdk
    --set campaign2=net:per_key,keys:250,per_day:8-15,frames:6,content:gsm8k_cot+alpaca,stagger_h:48,formats:chat+completions,ua:sdk
    --set mixed=4 --set mixed_share=0.10-0.20 --set mixed_formats=responses+messages
-   --set rotation=1 --set rotation_formats=responses"
+   --set rotation=1 --set rotation_formats=responses --set rotating=4 --set rotating_days=2-4"
 )
 
 TEST_RUNS=(
@@ -54,7 +54,7 @@ TEST_RUNS=(
    --set campaign1=net:per_key,keys:300,per_day:5-8,frames:8,content:gsm8k_answer+gsm8k_cot,stagger_h:72,formats:chat+responses+messages,ua:sdk
    --set campaign2=net:residential,keys:120,per_day:20-30,frames:5,content:alpaca,stagger_h:6,formats:chat,ua:sdk
    --set mixed=6 --set mixed_share=0.10-0.20 --set mixed_formats=chat+responses+messages+completions
-   --set rotation=1 --set rotation_formats=messages"
+   --set rotation=1 --set rotation_formats=messages --set rotating=8 --set rotating_days=0.5-2"
   # Few ordinary keys, many reasoning/tutoring/eval customers, a BYOK app
   # and a BYOK study app of 250 Anthropic users each, a 450-key per-key
   # campaign with human daily cycles over 4 days, a small shared-network
@@ -67,5 +67,5 @@ TEST_RUNS=(
    --set campaign1=net:per_key,keys:450,per_day:5-12,frames:10,content:gsm8k_answer+alpaca,stagger_h:96,formats:messages+completions,ua:sdk,cycle:human
    --set campaign2=net:shared,networks:6,keys:100,per_day:25-30,frames:2,content:gsm8k_cot,stagger_h:2,formats:responses,ua:shared
    --set mixed=4 --set mixed_share=0.20-0.25 --set mixed_formats=chat+completions
-   --set rotation=1 --set rotation_formats=completions"
+   --set rotation=1 --set rotation_formats=completions --set rotating=8 --set rotating_days=1-1.5"
 )

@@ -16,8 +16,11 @@
 //   extraction mixed into customer keys: mixed (count), mixed_share (0.10-0.25),
 //     mixed_formats (chat), mixed_frames (4)
 //   key rotation: rotation (count), rotation_keys (6), rotation_per_day (1200), rotation_formats (chat)
+//   honest customers rotating keys on a schedule: rotating (count; each customer kind in turn),
+//     rotating_days (1-3: days between rotations)
 // plus --benign N ServeGen-driven ordinary keys and --lookalikes N of each look-alike.
 #include <cmath>
+#include <iterator>
 #include <map>
 #include <stdexcept>
 #include <string>
@@ -168,6 +171,24 @@ void build_eval(const ScenarioOptions& opts, const DataSet& data, Population& po
       if (!customer_w.empty()) co.format = draw(customer_w, choices);
       pop.add(make_customer_persona(kind, data, pop.next_stream(), co));
     }
+  }
+
+  // Customers that rotate their keys on a schedule (look-alikes of an
+  // extractor's rotation): each kind in turn, a new key every rotating_days.
+  const int rotating = static_cast<int>(num(opts, "rotating", 0));
+  const Range rotating_days = range(opts, "rotating_days", {1, 3});
+  for (int i = 0; i < rotating; ++i) {
+    CustomerOptions co;
+    co.volume_scale = opts.volume_scale;
+    if (!customer_w.empty()) co.format = draw(customer_w, choices);
+    KeyRotationOptions ro;
+    ro.interval_s = rotating_days.draw(choices) * 86400;
+    ro.overlap_s = choices.uniform(0, 4 * 3600);
+    ro.start = opts.start;
+    ro.end = opts.end();
+    ro.group = "rotating-" + std::to_string(i + 1);
+    const CustomerKind kind = kCustomerKinds[static_cast<std::size_t>(i) % std::size(kCustomerKinds)];
+    pop.add(make_key_rotating_persona(make_customer_persona(kind, data, pop.next_stream(), co), pop.next_stream(), ro));
   }
 
   // Bring-your-own-key apps.

@@ -53,6 +53,21 @@ struct CustomerOptions {
 };
 PersonaPtr make_customer_persona(CustomerKind kind, const DataSet& data, Rng rng, const CustomerOptions& options = {});
 
+/// An honest customer that rotates its API key on a schedule (a security
+/// policy, one key per deployment): `inner`'s traffic, unchanged, sent with a
+/// new key every `interval_s` (jittered ±20%), from the same network, client
+/// and frame — what an extractor's rotation after a block looks like, without
+/// the block. For `overlap_s` after each rotation the old key still sends
+/// half of the requests (deployments switch over gradually). Label
+/// "lookalike/key_rotation", class Lookalike, group `group` (its keys belong together).
+struct KeyRotationOptions {
+  double interval_s = 86400;
+  double overlap_s = 3600;
+  double start = 0, end = 0;  ///< the run's span (the rotations are drawn at construction)
+  std::string group = "rotating-1";
+};
+PersonaPtr make_key_rotating_persona(PersonaPtr inner, Rng rng, const KeyRotationOptions& options);
+
 /// A bring-your-own-key app: `users` independent users, each with their own
 /// key, network (a /24 no other key of the app uses), user agent and daily
 /// cycle, all behind the app's one system prompt and frame. Label

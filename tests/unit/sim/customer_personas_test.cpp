@@ -497,3 +497,43 @@ TEST_CASE("sim data: reasoning-model clients (ServeGen deepseek-r1 or built-in) 
     CHECK(m < 5000);
   }
 }
+
+TEST_CASE("a customer rotating keys on a schedule sends its traffic under a succession of keys from one network",
+          "[sim][rotation]") {
+  auto opts = days(7, 17);
+  Population pop(opts.seed);
+  KeyRotationOptions ro;
+  ro.interval_s = 86400;
+  ro.overlap_s = 2 * 3600;
+  ro.start = opts.start;
+  ro.end = opts.end();
+  ro.group = "rotating-test";
+  pop.add(make_key_rotating_persona(make_customer_persona(CustomerKind::SupportBot, data(), pop.next_stream()),
+                                    pop.next_stream(), ro));
+  const auto g = run(opts, pop);
+  // 7 days, one rotation a day ±20%: 6 to 9 keys, every one labelled a look-alike of one group.
+  REQUIRE(g.labels.size() >= 6);
+  REQUIRE(g.labels.size() <= 9);
+  for (const auto& [key, l] : g.labels) {
+    CHECK(l.as_object().at("persona") == "lookalike/key_rotation");
+    CHECK(l.as_object().at("group") == "rotating-test");
+  }
+  REQUIRE(g.records.size() > 200);
+  std::map<std::string, std::pair<double, double>> span;  // key -> first, last request
+  std::set<std::string> nets;
+  for (const auto& r : g.records) {
+    const double ts = r.at("ts").as_double();
+    auto [it, fresh] = span.try_emplace(key_of(r), ts, ts);
+    if (!fresh) it->second.second = ts;
+    nets.insert(slash24(std::string(r.at("client_ip").as_string())));
+    CHECK(g.labels.contains(key_of(r)));
+  }
+  CHECK(span.size() >= 5);  // the keys really send
+  CHECK(nets.size() <= 3);  // the customer's own network throughout
+  // In succession: ordered by first request, each key's traffic ends at most
+  // the overlap after the next one starts.
+  std::vector<std::pair<double, double>> spans;
+  for (const auto& [k, s] : span) spans.push_back(s);
+  std::sort(spans.begin(), spans.end());
+  for (std::size_t i = 0; i + 1 < spans.size(); ++i) CHECK(spans[i].second <= spans[i + 1].first + ro.overlap_s);
+}
