@@ -323,7 +323,7 @@ TEST_CASE("benign guardrail: generic templates do not link thousands of keys", "
 
 TEST_CASE("keys flagged one after another in succession link on the chain's third key, not before",
           "[campaign][rotation]") {
-  CampaignLinker linker;  // rotation_chain_keys 3, rotation_chain_score 0.7, warm-up 3 h
+  CampaignLinker linker;  // rotation_chain_keys 3, rotation_chain_score 0.5, warm-up 3 h
   std::mt19937_64 rng(21);
   const std::uint64_t sig = rng();
   auto ev_for = [&](const std::string& fp, double ts, std::uint8_t host) {
@@ -360,7 +360,7 @@ TEST_CASE("keys flagged one after another in succession link on the chain's thir
   CHECK_FALSE(links[0]);
   CHECK_FALSE(links[1]);  // a key replaced once is what customers do too
   REQUIRE(links[2]);
-  CHECK(links[2]->score == Approx(0.7));
+  CHECK(links[2]->score == Approx(0.5));
   CHECK(links[2]->members == 3);
   CHECK(links[2]->campaign_id == "r-" + fp_of("ch", 1));
   CHECK(any_contains(links[2]->evidence, "key 3 of a succession from client network 45.77.1.0/24"));
