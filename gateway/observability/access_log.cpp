@@ -1,11 +1,11 @@
 #include "gateway/observability/access_log.hpp"
 
 #include "gateway/observability/log_format.hpp"
-#include "gateway/observability/stdout_line_sink.hpp"
 
 #include <boost/json/serialize.hpp>
 #include <boost/json/string.hpp>
 #include <fmt/format.h>
+#include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
 namespace dg::gateway {
@@ -46,9 +46,7 @@ AccessLog::AccessLog(std::string format) : json_(format == "json") {
   logger_ = spdlog::get("access");
   if (!logger_) {
     try {
-      // Off the worker: the line is written by the sink's own thread.
-      logger_ = std::make_shared<spdlog::logger>("access", std::make_shared<StdoutLineSink>());
-      spdlog::initialize_logger(logger_);  // the global level and pattern, as stdout_logger_mt
+      logger_ = spdlog::stdout_logger_mt("access");
     } catch (const spdlog::spdlog_ex&) {  // created concurrently by another server
       logger_ = spdlog::get("access");
     }
