@@ -126,8 +126,8 @@ net::awaitable<void> serve_connection(WorkerContext& ctx, ClientStream& client, 
     // A costly body of a key the hooks refuse whatever its body (blocked, a
     // spent rate limit or output budget, fail-closed) is not read: the key
     // is answered on its head, gets no 100 Continue, and the connection closes.
+    const bool waits = !parser.is_done() && beast::iequals(parser.get()[http::field::expect], "100-continue");
     if (!parser.is_done()) {
-      const bool waits = beast::iequals(parser.get()[http::field::expect], "100-continue");
       const auto announced = parser.content_length();
       // (A small body is read and left to on_request: detection learns from it
       // what a refused key still asks.)
@@ -140,7 +140,7 @@ net::awaitable<void> serve_connection(WorkerContext& ctx, ClientStream& client, 
 
     // RFC 9110 §10.1.1: a client waiting for 100-continue gets it only once we
     // know the body will be read.
-    if (beast::iequals(parser.get()[http::field::expect], "100-continue") && !parser.is_done()) {
+    if (waits) {
       http::response<http::empty_body> cont{http::status::continue_, 11};
       expire_after(client, ms(cfg.timeouts.client_body_ms));
       auto [cec, cn] = co_await http::async_write(client, cont, kUse);

@@ -110,7 +110,8 @@ net::awaitable<bool> refuse_on_head(WorkerContext& ctx, ClientStream& client, co
 /// Handles one complete request: identity, request features, the request
 /// hook, the upstream exchange (or the hook's refusal), then the exchange
 /// hook, capture and access log. `arrived` and `ts` are when its head came
-/// in. Returns whether the client connection stays open.
+/// in. Returns whether the client connection stays open. `req` is consumed:
+/// its body and head move into the upstream request.
 template <class ClientStream>
 net::awaitable<bool> handle_request(WorkerContext& ctx, ClientStream& client, const std::string& peer_ip,
                                     http::request<http::string_body>& req, std::chrono::steady_clock::time_point arrived,
@@ -174,8 +175,10 @@ net::awaitable<bool> handle_request(WorkerContext& ctx, ClientStream& client, co
   }
 
   // The upstream request: same method, target and end-to-end headers.
-  http::request<http::string_body> up_req{req.method(), ctx.pool.target().base_path + target, 11};
-  up_req.base() = req.base();
+  // The client's head is moved, not copied (the caller drops `req` after this).
+  const bool is_head = req.method() == http::verb::head;
+  http::request<http::string_body> up_req;
+  up_req.base() = std::move(req.base());
   up_req.version(11);
   up_req.target(ctx.pool.target().base_path + target);
   strip_hop_by_hop(up_req);
@@ -206,7 +209,6 @@ net::awaitable<bool> handle_request(WorkerContext& ctx, ClientStream& client, co
     co_return !sent.ec && keep_open;
   }
 
-  const bool is_head = req.method() == http::verb::head;
   // (Not a ?: of two co_awaits: GCC 12 miscompiles temporaries in that form.)
   RelayResult r;
   if (conn->is_tls())

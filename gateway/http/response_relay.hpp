@@ -127,10 +127,13 @@ net::awaitable<RelayResult> forward_and_relay(WorkerContext& ctx, UpstreamStream
   }
   auto& rp = *parser;
 
-  const auto& head = rp.get();
+  auto& head = rp.get();
   r.status = static_cast<int>(head.result_int());
+  const auto scan_mode = UsageScanner::mode_for(head[http::field::content_type]);
+  // The upstream head is moved, not copied: the parser reads the body on its
+  // own state (length, chunking, keep-alive), never its message's fields.
   http::response<http::buffer_body> out;
-  out.base() = head.base();
+  out.base() = std::move(head.base());
   strip_hop_framing(out);
   out.version(client_version);
   // The client gets the exchange's id (the one in the access log); an
@@ -151,7 +154,7 @@ net::awaitable<RelayResult> forward_and_relay(WorkerContext& ctx, UpstreamStream
   }
   out.keep_alive(keep_alive);
 
-  UsageScanner scanner(UsageScanner::mode_for(head[http::field::content_type]));
+  UsageScanner scanner(scan_mode);
   if (scanner.mode() != UsageScanner::Mode::Sse) budget.reset();
   const bool sse = scanner.mode() == UsageScanner::Mode::Sse;
 
