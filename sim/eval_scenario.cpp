@@ -163,14 +163,15 @@ void build_eval(const ScenarioOptions& opts, const DataSet& data, Population& po
       {"cot_eval", CustomerKind::CotEval},            {"support", CustomerKind::SupportBot},
       {"summarization", CustomerKind::Summarization}, {"translation", CustomerKind::Translation},
       {"router", CustomerKind::ApiRouter},            {"calibration", CustomerKind::LogprobCalibration}};
+  const auto customer_options = [&] {
+    CustomerOptions co;
+    co.volume_scale = opts.volume_scale;
+    if (!customer_w.empty()) co.format = draw(customer_w, choices);
+    return co;
+  };
   for (const auto& [name, kind] : kinds) {
     const int n = static_cast<int>(num(opts, name, 0));
-    for (int i = 0; i < n; ++i) {
-      CustomerOptions co;
-      co.volume_scale = opts.volume_scale;
-      if (!customer_w.empty()) co.format = draw(customer_w, choices);
-      pop.add(make_customer_persona(kind, data, pop.next_stream(), co));
-    }
+    for (int i = 0; i < n; ++i) pop.add(make_customer_persona(kind, data, pop.next_stream(), customer_options()));
   }
 
   // Customers that rotate their keys on a schedule (look-alikes of an
@@ -178,9 +179,7 @@ void build_eval(const ScenarioOptions& opts, const DataSet& data, Population& po
   const int rotating = static_cast<int>(num(opts, "rotating", 0));
   const Range rotating_days = range(opts, "rotating_days", {1, 3});
   for (int i = 0; i < rotating; ++i) {
-    CustomerOptions co;
-    co.volume_scale = opts.volume_scale;
-    if (!customer_w.empty()) co.format = draw(customer_w, choices);
+    const CustomerOptions co = customer_options();
     KeyRotationOptions ro;
     ro.interval_s = rotating_days.draw(choices) * 86400;
     ro.overlap_s = choices.uniform(0, 4 * 3600);
