@@ -36,15 +36,46 @@ std::vector<std::pair<Key, std::size_t>> tally(const std::vector<Key>& values) {
   return out;
 }
 
+/// Whether two keys were used side by side: live together (a key is live
+/// from its first to its last request) for at least half of the shorter
+/// one's life. Keys used one after another are not, even when the outgoing
+/// key keeps sending for a while after the next one starts (a customer
+/// rotating its key on a schedule).
+bool side_by_side(const Node& a, const Node& b) noexcept {
+  const double overlap = std::min(a.last_seen, b.last_seen) - std::max(a.first_seen, b.first_seen);
+  const double shorter = std::min(a.last_seen - a.first_seen, b.last_seen - b.first_seen);
+  return overlap >= 0 && overlap >= 0.5 * shorter;
+}
+
+/// Whether any two of `keys` were used side by side. In order of first
+/// request, each key is compared with the one before it and with the earlier
+/// key that stayed live the longest: a succession has no such pair.
+bool any_side_by_side(const std::vector<Node>& nodes, std::vector<std::uint32_t> keys) {
+  std::sort(keys.begin(), keys.end(), [&](auto x, auto y) { return nodes[x].first_seen < nodes[y].first_seen; });
+  for (std::size_t j = 1, longest = 0; j < keys.size(); ++j) {
+    const auto& nd = nodes[keys[j]];
+    if (side_by_side(nodes[keys[j - 1]], nd) || side_by_side(nodes[keys[longest]], nd)) return true;
+    if (nd.last_seen > nodes[keys[longest]].last_seen) longest = j;
+  }
+  return false;
+}
+
 /// Marks the keys of a family that share a client network with another key
 /// of the family, where the family holds at least network_min_family_share
-/// of that network's keys (`nets`: the family's keys per network).
+/// of that network's keys (`nets`: the family's keys per network) and two of
+/// them were used side by side: one client's keys used one after another
+/// from its own network are a succession, not shared infrastructure.
 void mark_shared_networks(std::vector<Node>& nodes, const Family& fam, std::map<std::uint64_t, std::size_t>& nets,
                           const std::unordered_map<std::uint64_t, std::size_t>& keys_per_net, const CampaignConfig& c,
                           std::vector<char>& mark) {
+  std::map<std::uint64_t, std::vector<std::uint32_t>> on_net;
+  for (auto i : fam.nodes)
+    if (nodes[i].net.valid()) on_net[nodes[i].net.key()].push_back(i);
+  std::map<std::uint64_t, bool> together;
+  for (const auto& [net, keys] : on_net) together[net] = keys.size() >= 2 && any_side_by_side(nodes, keys);
   for (std::size_t k = 0; k < fam.nodes.size(); ++k) {
     const auto& nd = nodes[fam.nodes[k]];
-    if (!nd.net.valid()) continue;
+    if (!nd.net.valid() || !together[nd.net.key()]) continue;
     auto shared = nets[nd.net.key()];
     if (shared >= 2 && static_cast<double>(shared) >= c.network_min_family_share * static_cast<double>(keys_per_net.at(nd.net.key()))) {
       mark[k] = 1;
@@ -154,6 +185,24 @@ bool corroborate_family(std::vector<Node>& nodes, const Family& fam,
   return is_generic;
 }
 
+/// The most of `keys` live at one time, a key being live from its first to
+/// its last request.
+std::size_t peak_live_keys(const std::vector<Node>& nodes, const std::vector<std::uint32_t>& keys) {
+  std::vector<std::pair<double, int>> edges;  // (time, -1 start or +1 end): a start sorts before an end at a tie
+  edges.reserve(2 * keys.size());
+  for (auto i : keys) {
+    edges.emplace_back(nodes[i].first_seen, -1);
+    edges.emplace_back(nodes[i].last_seen, 1);
+  }
+  std::sort(edges.begin(), edges.end());
+  std::size_t live = 0, peak = 0;
+  for (const auto& [t, e] : edges) {
+    if (e < 0) peak = std::max(peak, ++live);
+    else --live;
+  }
+  return peak;
+}
+
 /// The evidence and score of one component of corroborated keys.
 CampaignSummary summarize(const std::vector<Node>& nodes, const std::vector<std::uint32_t>& members, UnionFind& tuf,
                           const CampaignConfig& c) {
@@ -253,6 +302,14 @@ CampaignSummary summarize(const std::vector<Node>& nodes, const std::vector<std:
   cs.score = std::clamp(c.base_score + 0.06 * (kinds - 2) + size_bonus, 0.0, 0.99);
   // Linked by behaviour alone: medium evidence, never a blocking score.
   if (infra == 0) cs.score = std::min(cs.score, c.harvest_max_score);
+  // A campaign runs its keys side by side. Keys that were never
+  // min_campaign_keys live at once are successions (one customer rotating its
+  // key on a schedule, or a few such customers behind one product's frame),
+  // which is as much as a chain of flagged keys says: they score as one.
+  if (const auto live = peak_live_keys(nodes, members); live < c.min_campaign_keys) {
+    cs.evidence.push_back("at most " + std::to_string(live) + " of them live at once: keys used one after another");
+    cs.score = std::min(cs.score, c.rotation_chain_score);
+  }
   std::sort(cs.member_fps.begin(), cs.member_fps.end());
   return cs;
 }

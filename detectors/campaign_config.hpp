@@ -134,6 +134,8 @@ struct CampaignConfig {
   /// lookalike/key_rotation): the score stays below the example policy's
   /// campaign thresholds (0.6 throttle, 0.75 block) — shadowed and alerted,
   /// not enforced; a rotation after an *enforcing* decision is rotation_score.
+  /// A cluster whose keys were never min_campaign_keys live at once is a
+  /// succession too and scores at most this.
   std::uint32_t rotation_chain_keys = 3;
   double rotation_chain_score = 0.5;
 

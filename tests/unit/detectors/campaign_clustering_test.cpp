@@ -225,3 +225,65 @@ TEST_CASE("assembled campaigns: small components dropped, behaviour-only links c
   for (const auto& e : drafts[1].summary.evidence) behaviour_link |= e.find("a behaviour link") != std::string::npos;
   CHECK(behaviour_link);
 }
+
+TEST_CASE("corroboration: one client's keys used one after another on its network are not shared infrastructure",
+          "[campaign][rotation]") {
+  const CampaignConfig c;
+  const auto net = network_of("203.0.113.7", 24, 48);
+  // Five keys of one network, each live for a day; the next starts 3 h before
+  // the last stops (a rotation with a switch-over).
+  std::vector<Node> nodes;
+  Family fam{FamilyKind::System, {}};
+  for (int i = 0; i < 5; ++i) {
+    nodes.push_back(node(i));
+    nodes.back().net = net;
+    nodes.back().first_seen = kT0 + i * 21 * 3600.0;
+    nodes.back().last_seen = nodes.back().first_seen + 24 * 3600.0;
+    fam.nodes.push_back(static_cast<std::uint32_t>(i));
+  }
+  SECTION("in succession: not linked by the network") {
+    auto out = corroborate(nodes, {fam}, kT0, c);
+    for (const auto& n : nodes) CHECK_FALSE(n.via_network);
+    CHECK(out.campaigns.find(4) == 4);
+  }
+  SECTION("side by side (two live through the same day): linked") {
+    nodes[3].first_seen = nodes[2].first_seen + 3600;
+    auto out = corroborate(nodes, {fam}, kT0, c);
+    CHECK(nodes[2].via_network);
+    CHECK(nodes[3].via_network);
+    CHECK(out.campaigns.find(3) == out.campaigns.find(2));
+  }
+}
+
+TEST_CASE("assembled campaigns: keys never min_campaign_keys live at once score as a succession", "[campaign][rotation]") {
+  CampaignConfig c;
+  c.min_campaign_keys = 4;
+  c.base_score = 0.9;
+  const auto net = network_of("203.0.113.7", 24, 48);
+  std::vector<Node> nodes;
+  UnionFind templates(6), links(6);
+  for (std::uint32_t i = 0; i < 6; ++i) {
+    nodes.push_back(node(static_cast<int>(i), 0xABCD'0000'1234'5678ULL));
+    nodes[i].net = net;
+    nodes[i].via_network = true;
+    templates.unite(0, i);
+    links.unite(0, i);
+  }
+  SECTION("all six live together: a campaign's score") {
+    const auto drafts = assemble_campaigns(nodes, templates, links, c);
+    REQUIRE(drafts.size() == 1);
+    CHECK(drafts[0].summary.score > 0.9);
+  }
+  SECTION("at most three live at once (two customers rotating keys): capped at rotation_chain_score") {
+    for (std::uint32_t i = 0; i < 6; ++i) {
+      nodes[i].first_seen = kT0 + (i / 2) * 86400.0 + (i % 2) * 3600.0;
+      nodes[i].last_seen = nodes[i].first_seen + 86400.0 + 1800.0;  // outlives the next start by 30 min
+    }
+    const auto drafts = assemble_campaigns(nodes, templates, links, c);
+    REQUIRE(drafts.size() == 1);
+    CHECK(drafts[0].summary.score == Approx(c.rotation_chain_score));
+    bool said = false;
+    for (const auto& e : drafts[0].summary.evidence) said |= e == "at most 3 of them live at once: keys used one after another";
+    CHECK(said);
+  }
+}
