@@ -23,8 +23,8 @@ TEST_CASE("counter_command carries a batch in one EVALSHA: keys, instance, then 
   CHECK(counter_command("api-1", batch, false)[1] == counter_script());
 }
 
-TEST_CASE("counter_script_sha is the SHA1 Redis' SCRIPT LOAD returns") {
-  // 40 lowercase hex digits, stable across calls (Redis names scripts by SHA1 of their text).
+TEST_CASE("counter_script_sha is 40 lowercase hex digits computed once") {
+  // That Redis' SCRIPT LOAD returns the same: tests/integration/fleet/counter_script_test.cpp.
   const auto& sha = counter_script_sha();
   REQUIRE(sha.size() == 40);
   CHECK(sha.find_first_not_of("0123456789abcdef") == std::string::npos);
