@@ -160,4 +160,18 @@ TEST_CASE("deploy: the compose fleet profile runs Redis and two proxies sharing 
   CHECK(state.host == "redis");
   CHECK(state.port == 6379);
   CHECK(cfg.proxy.upstream.url == "http://upstream:8000");
+
+  // The fleet instances run the single proxy's configuration plus `state`:
+  // the two files may not drift apart.
+  const auto single = YAML::LoadFile(kSource + "/docker/distillguard.compose.yaml");
+  const auto fleet = YAML::LoadFile(kSource + "/docker/distillguard.fleet.yaml");
+  CHECK_FALSE(single["state"].IsDefined());
+  std::set<std::string> sections;
+  for (const auto& doc : {single, fleet})
+    for (const auto& kv : doc) sections.insert(kv.first.as<std::string>());
+  for (const auto& name : sections) {
+    if (name == "state") continue;
+    INFO(name);
+    CHECK(YAML::Dump(single[name]) == YAML::Dump(fleet[name]));
+  }
 }
