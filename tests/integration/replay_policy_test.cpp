@@ -173,8 +173,8 @@ TEST_CASE("replay links a simulated hydra and decides its members with the campa
 // Honest customers rotating keys on a schedule (each key shadowed in turn,
 // which the client never sees) make the same succession as an extractor
 // abandoning keys: under the example policy the chain is shadowed and
-// alerted, never throttled or blocked (campaigns.rotation_chain_score stays
-// below the policy's campaign thresholds).
+// alerted, never throttled or blocked (successions score at most
+// campaigns.rotation_chain_score, below the policy's campaign thresholds).
 TEST_CASE("replay with the example policy never actions honest customers rotating their keys",
           "[integration][replay][policy][rotation]") {
   dg::sim::ScenarioOptions o;
@@ -194,7 +194,7 @@ TEST_CASE("replay with the example policy never actions honest customers rotatin
   REQUIRE(errors.str().empty());
   const auto decided = decisions_by_key(output.str());
 
-  std::size_t rotating_keys = 0, shadowed = 0, chained = 0;
+  std::size_t rotating_keys = 0, shadowed = 0;
   for (const auto& [fp, label] : sim.labels) {
     if (label.at("persona") != "lookalike/key_rotation") continue;
     ++rotating_keys;
@@ -206,11 +206,9 @@ TEST_CASE("replay with the example policy never actions honest customers rotatin
       CHECK(d.at("action") != "throttle");
       CHECK(d.at("action") != "block");
       CHECK(d.at("action") != "degrade");
-      chained += d.contains("campaign") && d.at("campaign").as_string().starts_with("r-");
     }
   }
   CHECK(rotating_keys >= 16 * 4);
-  INFO("shadowed " << shadowed << " chain-linked decisions " << chained);
   CHECK(shadowed > 0);  // the detectors do see them: the policy is what spares them
   std::filesystem::remove_all(sim.dir);
 }
