@@ -3,7 +3,7 @@
 # only what its tests run:
 #   asan  clang, AddressSanitizer + UBSan (leaks included): every unit and
 #         integration test; the same build holds the libFuzzer targets
-#         (fuzz/), which then run FUZZ_SECONDS each (default 0: none; CI: 30)
+#         (fuzz/), which then run FUZZ_SECONDS each (default 0: none; CI: 10)
 #   tsan  gcc, ThreadSanitizer: the tests whose code runs on several threads
 #         (workers, shared stores, hot reload, the campaign linker, alerts)
 #
