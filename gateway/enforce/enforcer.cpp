@@ -190,13 +190,33 @@ class Enforcer::SharedBudget final : public StreamBudget {
   std::uint64_t charged_ = 0;  ///< tokens of this stream in the key's in_flight
 };
 
+namespace {
+
+/// When the fleet's sliding count (prev_total weighted by the part of the
+/// previous window still in view, plus curr_total) next leaves room for one
+/// request, if nothing else is admitted meanwhile.
+double fleet_throttle_retry(const SharedCounters::Estimate& e, double limit, double window) {
+  const double room = limit - 1;  // the count must fall to limit - 1
+  const double elapsed = (1 - e.prev_weight) * window;
+  if (e.curr_total <= room) {
+    if (e.prev_total <= 0) return 0.001;
+    const double weight_needed = (room - e.curr_total) / e.prev_total;  // prev weight that fits
+    return std::max(0.001, (1 - weight_needed) * window - elapsed);
+  }
+  // Not before the next window; then this window's count weighs as prev.
+  const double weight_needed = room / e.curr_total;
+  return std::max(0.001, (window - elapsed) + (1 - weight_needed) * window);
+}
+
+}  // namespace
+
 GateVerdict Enforcer::throttle(const RequestInfo& info, const Decision& d, const detectors::Policy& policy,
                                Admission at) {
   const double rpm = d.throttle_rpm > 0 ? d.throttle_rpm : policy.throttle.requests_per_minute;
   const double burst = d.throttle_burst >= 1 ? d.throttle_burst : policy.throttle.burst;
   auto& s = shard_of(info.key_fp);
   bool ok = false;
-  double remaining = 0, retry = 0, reset = 0;
+  double remaining = 0, retry = 0, reset = 0, fleet_retry = 0;
   {
     std::lock_guard lock(s.mutex);
     auto& r = touch(s, info.key_fp);
@@ -208,10 +228,22 @@ GateVerdict Enforcer::throttle(const RequestInfo& info, const Decision& d, const
       r.bucket_burst = burst;
       r.bucket_created = d.created;
     }
-    ok = at == Admission::Head ? r.bucket->next_token_available(info.now) == 0 : r.bucket->consume(info.now);
-    remaining = r.bucket->remaining(info.now);
-    retry = r.bucket->next_token_available(info.now);
-    reset = r.bucket->seconds_until_full(info.now);
+    ok = r.bucket->next_token_available(info.now) == 0;
+    if (ok && shared_counters_) {
+      // The fleet's count, checked and taken in one step under this lock
+      // (the bucket's token is taken only if the fleet admits too).
+      const double limit = std::max(1.0, rpm * kFleetThrottleWindowS / 60);
+      const auto a = shared_counters_->admit(SharedCounterKind::Throttle, info.key_fp, kFleetThrottleWindowS, info.now,
+                                             limit, 1, at == Admission::Request);
+      if (!a.ok) {
+        ok = false;
+        fleet_retry = fleet_throttle_retry(a.before, limit, kFleetThrottleWindowS);
+      }
+    }
+    if (ok && at == Admission::Request) r.bucket->consume(info.now);
+    remaining = fleet_retry > 0 ? 0 : r.bucket->remaining(info.now);
+    retry = std::max(fleet_retry, r.bucket->next_token_available(info.now));
+    reset = std::max(fleet_retry, r.bucket->seconds_until_full(info.now));
   }
   if (ok) {
     GateVerdict v;
@@ -324,7 +356,9 @@ GateVerdict Enforcer::admit(const RequestInfo& info, Admission at) {
     const std::uint64_t budget = d && d->output_token_budget > 0 ? d->output_token_budget : policy->output_budget.tokens;
     if (budget > 0) {
       const double window = policy->output_budget.window_s;
-      const double used = budget_used(info.key_fp, info.now);
+      double used = budget_used(info.key_fp, info.now);
+      if (shared_counters_)
+        used += shared_counters_->estimate(SharedCounterKind::Budget, info.key_fp, window, info.now).others;
       if (used >= static_cast<double>(budget)) {
         // The sliding window frees about budget/window tokens per second.
         const double retry = std::min(window, (used - static_cast<double>(budget) + 1) * window / static_cast<double>(budget));
@@ -360,6 +394,14 @@ void Enforcer::on_exchange(const detectors::Exchange& exchange, const RequestSta
     r.last_seen = exchange.ts;
     window_add(r, exchange.ts, window, static_cast<double>(exchange.response.completion_tokens));
   }
+  // Shared only where a budget applies (the policy's, or the key's decision's).
+  if (shared_counters_ && window > 0 && exchange.response.completion_tokens > 0 && !policy->allowlisted(exchange.key_fp) &&
+      (policy->output_budget.tokens > 0 || [&] {
+        const auto d = store_.table().active(exchange.key_fp, exchange.ts);
+        return d && d->output_token_budget > 0;
+      }()))
+    shared_counters_->add(SharedCounterKind::Budget, exchange.key_fp, window, exchange.ts,
+                          static_cast<double>(exchange.response.completion_tokens));
   // The prompt this request's on_request analyzed, when the proxy sent none.
   const auto& given = exchange.request.prompt;
   const bool needs_prompt = given.template_signature == 0 && given.normalized_chars == 0 && given.system_prompt_hash == 0;

@@ -23,6 +23,7 @@
 #include "gateway/decisions/decision_store.hpp"
 #include "gateway/enforce/exchange_pipeline.hpp"
 #include "gateway/enforce/proxy_hooks.hpp"
+#include "gateway/enforce/shared_counters.hpp"
 
 namespace dg::gateway {
 
@@ -101,6 +102,12 @@ class Enforcer final : public ProxyHooks {
   /// relaxed load per request; null (the default) = never. Set before serving.
   void set_shared_state_gate(const std::atomic<bool>* available) noexcept { shared_state_ = available; }
 
+  /// Fleet mode's shared counters (null: this instance's counts only). With
+  /// them a throttled key also passes only while the fleet's sliding count of
+  /// its admitted requests in the last minute stays within its rate, and a
+  /// budgeted key's used tokens include the other instances'. Set before serving.
+  void set_shared_counters(SharedCounters* counters) noexcept { shared_counters_ = counters; }
+
   const EnforcerStats& stats() const { return stats_; }
 
   /// Output tokens counted against the key's budget at `now`: finished
@@ -150,6 +157,9 @@ class Enforcer final : public ProxyHooks {
   static void window_add(KeyRuntime& r, double now, double window, double amount);
 
   const std::atomic<bool>* shared_state_ = nullptr;
+  SharedCounters* shared_counters_ = nullptr;
+  /// The fleet-wide throttle's window (its limit: the decision's requests per minute).
+  static constexpr double kFleetThrottleWindowS = 60;
   class SharedBudget;
   /// When admit runs: on the head (nothing taken or counted unless refused;
   /// no body, so no rewrite and no stream budget) or with the whole request.

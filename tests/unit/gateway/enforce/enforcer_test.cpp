@@ -646,3 +646,59 @@ TEST_CASE("enforcer: a prompt analyzed in on_request reaches its own request's e
   f.enforcer->on_request(info, off);
   CHECK_FALSE(off.prompt);
 }
+
+TEST_CASE("enforcer: with shared counters a throttle holds the fleet's count at the decision's rate",
+          "[enforcer][fleet][counters]") {
+  Fixture f;
+  SharedCounters shared;
+  f.enforcer->set_shared_counters(&shared);
+  auto d = PolicyEngine::operator_decision(*f.policy.policy(), kBad, Action::Throttle, "test", 100);
+  d.throttle_rpm = 10;
+  d.throttle_burst = 10;
+  f.store->apply(d, "operator", 100);
+  // Window [60, 120): the other instances admitted 7 of the key's 10.
+  CHECK(f.request(kBad, 100).kind == GateVerdict::Kind::Forward);
+  auto sent = shared.take(100.01);
+  REQUIRE(sent.size() == 1);
+  CHECK(sent[0].own == 1);
+  shared.settle(sent[0], 7);
+  CHECK(f.request(kBad, 100.1).kind == GateVerdict::Kind::Forward);
+  CHECK(f.request(kBad, 100.2).kind == GateVerdict::Kind::Forward);
+  // The local bucket (burst 10) has tokens left; the fleet has none.
+  CHECK(f.head(kBad, 100.3).kind == GateVerdict::Kind::Reject);
+  auto v = f.request(kBad, 100.3);
+  REQUIRE(v.kind == GateVerdict::Kind::Reject);
+  CHECK(v.status == 429);
+  CHECK(header(v, "x-ratelimit-remaining-requests") == "0");
+  // Room again once the window's 10 weigh 9 or less: a tenth into the next window (120 + 6).
+  const double retry = std::stod(header(v, "retry-after-ms")) / 1000;
+  CHECK(retry == Approx(126 - 100.3).margin(0.01));
+  CHECK(f.enforcer->stats().throttled == 2);
+  // The refused requests took nothing: still 3 here.
+  CHECK(shared.estimate(SharedCounterKind::Throttle, kBad, 60, 100.3).own == Approx(3));
+}
+
+TEST_CASE("enforcer: with shared counters a budget counts the other instances' tokens", "[enforcer][fleet][counters]") {
+  auto p = policy_with_rules();
+  p->output_budget.tokens = 1000;
+  p->output_budget.window_s = 3600;
+  Fixture f;
+  f.policy.set_policy(p);
+  SharedCounters shared;
+  f.enforcer->set_shared_counters(&shared);
+  f.exchange(kGood, 100, 300);
+  auto sent = shared.take(100.01);
+  REQUIRE(sent.size() == 1);
+  CHECK(sent[0].kind == SharedCounterKind::Budget);
+  CHECK(sent[0].own == 300);
+  CHECK(f.request(kGood, 101).kind == GateVerdict::Kind::Forward);
+  shared.settle(sent[0], 700);  // 700 elsewhere: 1000 of 1000 used
+  auto v = f.request(kGood, 102);
+  REQUIRE(v.kind == GateVerdict::Kind::Reject);
+  CHECK(v.action == GateAction::Budget);
+  // A key without a budget gets no shared counter.
+  p = policy_with_rules();
+  f.policy.set_policy(p);
+  f.exchange(kBad, 103, 300);
+  for (const auto& u : shared.take(103.01)) CHECK(u.key_fp != kBad);
+}
