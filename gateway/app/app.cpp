@@ -63,9 +63,10 @@ std::unique_ptr<App> App::create(const config::Config& cfg, double now) {
     app->fleet_ = std::make_unique<fleet::Fleet>(app->enforcement_->control_loop(), app->enforcement_->store(),
                                                  std::move(fo), wall_clock);
     app->fleet_->attach();
+    app->enforcement_->enforcer().set_shared_counters(&app->fleet_->counters());
     if (state.fail == config::StateFailMode::Closed)
       app->enforcement_->enforcer().set_shared_state_gate(&app->fleet_->stats().connected);
-    app->obs_->attach_fleet(app->fleet_->stats(), app->enforcement_->enforcer().stats().fleet_rejected);
+    app->obs_->attach_fleet(*app->fleet_, app->enforcement_->enforcer().stats().fleet_rejected);
     spdlog::info("fleet mode: instance {}, Redis {}:{} db {}, prefix {}, fail {}", app->fleet_->instance(), state.host,
                  state.port, state.db, state.prefix, state.fail == config::StateFailMode::Closed ? "closed" : "open");
   }

@@ -78,11 +78,13 @@ std::uint64_t publish_decision_gauges(DgMetrics& m, const DecisionTable& table, 
 }
 
 std::uint64_t publish_fleet_counters(DgMetrics& m, const fleet::FleetStats& stats,
+                                     const fleet::CounterSyncStats& counters, std::function<std::size_t()> counter_keys,
                                      const std::atomic<std::uint64_t>& rejected) {
   auto& published = m.fleet_decisions.with({"published"});
   auto& superseded = m.fleet_decisions.with({"superseded"});
   auto& received = m.fleet_decisions.with({"received"});
-  return m.registry.on_scrape([&m, &stats, &rejected, &published, &superseded, &received] {
+  return m.registry.on_scrape([&m, &stats, &counters, counter_keys = std::move(counter_keys), &rejected, &published,
+                               &superseded, &received] {
     constexpr auto r = std::memory_order_relaxed;
     m.fleet_connected.set(stats.connected.load(r) ? 1 : 0);
     m.fleet_commands.set(stats.commands.load(r));
@@ -93,6 +95,10 @@ std::uint64_t publish_fleet_counters(DgMetrics& m, const fleet::FleetStats& stat
     received.set(stats.received.load(r));
     m.fleet_pending.set(static_cast<double>(stats.pending.load(r)));
     m.fleet_rejected.set(rejected.load(r));
+    m.fleet_counter_flushes.set(counters.flushes.load(r));
+    m.fleet_counter_windows.set(counters.windows.load(r));
+    m.fleet_counter_errors.set(counters.errors.load(r));
+    m.fleet_counter_keys.set(static_cast<double>(counter_keys()));
   });
 }
 

@@ -30,6 +30,7 @@ class PolicyReloader;
 struct ProxyStats;
 namespace fleet {
 struct FleetStats;
+struct CounterSyncStats;
 }
 
 /// dg_upstream_errors_total{kind="timeout"|"other"} and
@@ -53,6 +54,7 @@ std::uint64_t publish_decision_gauges(DgMetrics& m, const DecisionTable& table, 
 /// enforcer's refusals while the fleet's state is unreachable (`rejected`,
 /// EnforcerStats::fleet_rejected).
 std::uint64_t publish_fleet_counters(DgMetrics& m, const fleet::FleetStats& stats,
+                                     const fleet::CounterSyncStats& counters, std::function<std::size_t()> counter_keys,
                                      const std::atomic<std::uint64_t>& rejected);
 
 /// dg_config_reloads_total{result} from the policy reloader.

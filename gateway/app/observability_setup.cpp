@@ -69,8 +69,9 @@ void Observability::attach_proxy(const ProxyServer& server) {
   callbacks_.push_back(publish_proxy_traffic(metrics_, server.stats()));
 }
 
-void Observability::attach_fleet(const fleet::FleetStats& stats, const std::atomic<std::uint64_t>& rejected) {
-  callbacks_.push_back(publish_fleet_counters(metrics_, stats, rejected));
+void Observability::attach_fleet(fleet::Fleet& fleet, const std::atomic<std::uint64_t>& rejected) {
+  callbacks_.push_back(publish_fleet_counters(metrics_, fleet.stats(), fleet.counter_stats(),
+                                              [&fleet] { return fleet.counters().size(); }, rejected));
 }
 
 void Observability::start() { dispatcher_->start(); }

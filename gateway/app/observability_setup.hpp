@@ -45,7 +45,7 @@ class Observability {
   void attach_proxy(const ProxyServer& server);
   /// dg_fleet_* on /metrics (fleet mode); `rejected`: the enforcer's
   /// EnforcerStats::fleet_rejected.
-  void attach_fleet(const fleet::FleetStats& stats, const std::atomic<std::uint64_t>& rejected);
+  void attach_fleet(fleet::Fleet& fleet, const std::atomic<std::uint64_t>& rejected);
   /// dg_campaigns_tracked reads this linker (before serving; it must outlive this object).
   void attach_campaigns(const detectors::CampaignLinker& linker) { linker_.store(&linker); }
   void start();

@@ -1,7 +1,7 @@
 #pragma once
 /// Fleet mode, shared enforcement counters (issue #14): the wire part. Pure
-/// functions, no I/O; the client that sends these commands (on the
-/// control-plane loop) is not written yet.
+/// functions, no I/O; counter_sync.hpp sends these commands from the
+/// control-plane loop.
 ///
 /// One Redis hash per (counter kind, key fingerprint, window length, window
 /// index), window index = floor(unix_time / window), so every instance names

@@ -83,6 +83,7 @@ Fleet::Fleet(net::io_context& control, DecisionStore& store, FleetOptions option
       clock_(std::move(clock)),
       hash_key_(options_.prefix + ":decisions"),
       channel_(options_.prefix + ":decisions:events"),
+      counter_sync_(control, counters_, options_.prefix, options_.instance, options_.counter_period, clock_),
       cmd_(control),
       sub_(control),
       retry_timer_(control),
@@ -115,6 +116,7 @@ void Fleet::stop() {
   self_->store(nullptr);
   retry_timer_.cancel();
   ping_timer_.cancel();
+  counter_sync_.stop();
   ++gen_;
   cmd_.close();
   sub_.close();
@@ -226,6 +228,9 @@ void Fleet::load_current(std::uint64_t gen) {
     ever_ready_ = true;
     down_logged_ = false;
     send_pending();
+    counter_sync_.start([this](const std::vector<std::string>& args, RedisConnection::Reply done) {
+      return send(cmd_, args, std::move(done));
+    });
     ping(gen);
   });
 }
@@ -315,6 +320,7 @@ void Fleet::ping(std::uint64_t gen) {
 void Fleet::lost(std::uint64_t gen, const char* why) {
   if (gen != gen_ || stopped_) return;
   ++gen_;  // every callback of this session is now stale
+  counter_sync_.stop();
   stats_.errors.fetch_add(1, std::memory_order_relaxed);
   stats_.connected.store(false);
   ready_ = false;

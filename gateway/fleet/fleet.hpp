@@ -35,7 +35,9 @@
 #include <vector>
 
 #include "gateway/decisions/decision_store.hpp"
+#include "gateway/enforce/shared_counters.hpp"
 #include "gateway/fleet/backoff.hpp"
+#include "gateway/fleet/counter_sync.hpp"
 #include "gateway/fleet/decision_wire.hpp"
 #include "gateway/fleet/redis_connection.hpp"
 
@@ -55,6 +57,10 @@ struct FleetOptions {
   std::chrono::milliseconds backoff_max{2000};
   std::uint64_t backoff_seed = 0;  ///< the jitter's seed; 0 = a random one (every instance its own)
   std::chrono::milliseconds ping_period{1000};  ///< liveness check; 3 unanswered periods = down
+  /// Shared throttle and budget counters: flushed to Redis this often
+  /// (counter_sync.hpp); the overshoot of a shared limit is about one period
+  /// of the fleet's admissions for the key.
+  std::chrono::milliseconds counter_period{50};
 };
 
 /// Counters mirrored to /metrics as dg_fleet_* (gateway/app/metrics_wiring).
@@ -85,6 +91,9 @@ class Fleet {
   void stop();
 
   const FleetStats& stats() const noexcept { return stats_; }
+  /// The shared enforcement counters the enforcer counts in (Enforcer::set_shared_counters).
+  SharedCounters& counters() noexcept { return counters_; }
+  const CounterSyncStats& counter_stats() const noexcept { return counter_sync_.stats(); }
   const std::string& instance() const noexcept { return options_.instance; }
   const std::string& hash_key() const noexcept { return hash_key_; }
   const std::string& channel() const noexcept { return channel_; }
@@ -116,6 +125,10 @@ class Fleet {
   std::function<double()> clock_;
   std::string hash_key_, channel_;
   FleetStats stats_;
+
+  // Before the connections: their close may still call a counter callback.
+  SharedCounters counters_;
+  CounterSync counter_sync_;
 
   // Control loop only.
   RedisConnection cmd_;

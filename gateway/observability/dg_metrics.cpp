@@ -105,7 +105,17 @@ DgMetrics::DgMetrics(metrics::Registry& r)
       fleet_pending(r.gauge("dg_fleet_pending_decisions", "Local decisions not yet written to Redis.").with({})),
       fleet_rejected(r.counter("dg_fleet_rejected_total",
                                "Keyed requests refused (503) because Redis was unreachable and state.fail is closed.")
-                         .with({})) {
+                         .with({})),
+      fleet_counter_flushes(r.counter("dg_fleet_counter_flushes_total",
+                                      "Shared throttle and budget counter flushes Redis answered.")
+                                .with({})),
+      fleet_counter_windows(r.counter("dg_fleet_counter_windows_total",
+                                      "Counter windows sent to Redis (this instance's counts and reads of the others').")
+                                .with({})),
+      fleet_counter_errors(r.counter("dg_fleet_counter_errors_total",
+                                     "Counter batches Redis answered with an error (their counts are sent again).")
+                               .with({})),
+      fleet_counter_keys(r.gauge("dg_fleet_counter_keys", "Keys with shared throttle or budget counters here.").with({})) {
   build_info.with({build_version(), build_commit()}).set(1);
 }
 

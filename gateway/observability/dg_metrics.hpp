@@ -36,6 +36,8 @@
 ///   dg_fleet_decisions_total{event}               counter    published | superseded | received
 ///   dg_fleet_pending_decisions                    gauge      local decisions not yet written to Redis
 ///   dg_fleet_rejected_total                       counter    503 answers while Redis is unreachable (state.fail: closed)
+///   dg_fleet_counter_flushes_total / _windows_total / _errors_total   counters  shared throttle and budget counters
+///   dg_fleet_counter_keys                         gauge      keys with shared counters on this instance
 ///
 /// Thread-safety: every member may be used from any thread.
 
@@ -124,6 +126,10 @@ class DgMetrics {
   metrics::CounterFamily& fleet_decisions;       ///< {event}
   metrics::Gauge& fleet_pending;
   metrics::Counter& fleet_rejected;
+  metrics::Counter& fleet_counter_flushes;
+  metrics::Counter& fleet_counter_windows;
+  metrics::Counter& fleet_counter_errors;
+  metrics::Gauge& fleet_counter_keys;
 
   /// The `/metrics` body and content type, for the admin server's route map.
   std::string render_prometheus() const { return registry.render_prometheus(); }
