@@ -73,10 +73,7 @@ SharedCounters::Entry* SharedCounters::touch(Shard& s, const std::string& id, do
   Entry& e = it->second;
   roll(e, window_s, now);
   e.last_touch = std::max(e.last_touch, now);
-  if (!e.queued) {
-    e.queued = true;
-    s.touched.push_back(id);
-  }
+  queue(s, id, e);
   return &e;
 }
 
@@ -161,32 +158,37 @@ std::vector<SharedCounters::Update> SharedCounters::take(double now) {
   return out;
 }
 
-void SharedCounters::settle(const Update& u, double others) {
+void SharedCounters::queue(Shard& s, const std::string& id, Entry& e) {
+  if (e.queued) return;
+  e.queued = true;
+  s.touched.push_back(id);
+}
+
+template <class F>
+void SharedCounters::with_window(const Update& u, F f) {
   const auto id = id_of(u.kind, u.key_fp);
   auto& s = shard_of(id);
   std::lock_guard lock(s.mutex);
   auto it = s.entries.find(id);
   if (it == s.entries.end() || it->second.window_s != u.window_s) return;
   Entry& e = it->second;
-  if (u.index == e.index) e.others_curr = std::max(others, 0.0);
-  else if (u.index == e.index - 1) e.others_prev = std::max(others, 0.0);
+  // The window `u` names, if it is still the current or the previous one.
+  if (u.index == e.index) f(s, id, e, true);
+  else if (u.index == e.index - 1) f(s, id, e, false);
+}
+
+void SharedCounters::settle(const Update& u, double others) {
+  with_window(u, [others](Shard&, const std::string&, Entry& e, bool current) {
+    (current ? e.others_curr : e.others_prev) = std::max(others, 0.0);
+  });
 }
 
 void SharedCounters::retry(const Update& u) {
   if (!u.write) return;
-  const auto id = id_of(u.kind, u.key_fp);
-  auto& s = shard_of(id);
-  std::lock_guard lock(s.mutex);
-  auto it = s.entries.find(id);
-  if (it == s.entries.end() || it->second.window_s != u.window_s) return;
-  Entry& e = it->second;
-  if (u.index == e.index) e.curr_dirty = true;
-  else if (u.index == e.index - 1) e.prev_dirty = true;
-  else return;
-  if (!e.queued) {
-    e.queued = true;
-    s.touched.push_back(id);
-  }
+  with_window(u, [](Shard& s, const std::string& id, Entry& e, bool current) {
+    (current ? e.curr_dirty : e.prev_dirty) = true;
+    queue(s, id, e);
+  });
 }
 
 void SharedCounters::rewrite_all() {
@@ -196,10 +198,7 @@ void SharedCounters::rewrite_all() {
     for (auto& [id, e] : s.entries) {
       if (e.own_curr > 0) e.curr_dirty = true;
       if (e.own_prev > 0) e.prev_dirty = true;
-      if (!e.queued) {
-        e.queued = true;
-        s.touched.push_back(id);
-      }
+      queue(s, id, e);
     }
   }
 }

@@ -120,6 +120,12 @@ class SharedCounters {
   /// rolled to `now`'s window and queued for the next flush. Lock held.
   Entry* touch(Shard& s, const std::string& id, double window_s, double now);
   static void roll(Entry& e, double window_s, double now);
+  /// Puts the entry in the shard's touched list (once). Lock held.
+  static void queue(Shard& s, const std::string& id, Entry& e);
+  /// Calls f(shard, id, entry, current) under the lock when `u`'s window is
+  /// the key's current (current = true) or previous one.
+  template <class F>
+  void with_window(const Update& u, F f);
   static Estimate estimate_of(const Entry& e, double now);
 
   std::size_t per_shard_cap_;
